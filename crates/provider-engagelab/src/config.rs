@@ -1,0 +1,98 @@
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+use ticket_core::TicketError;
+use ticket_http::{BaseUrl, HttpOptions};
+
+use crate::DEFAULT_BASE_URL;
+
+/// How to reach EngageLab LiveDesk: an API key and secret (held as secrets), the base URL and
+/// the HTTP limits.
+///
+/// `Debug` never prints the key or the secret.
+///
+/// ```
+/// use provider_engagelab::EngageLabConfig;
+/// let config = EngageLabConfig::new("my-key", "my-secret")?;
+/// assert_eq!(config.base_url().as_str(), "https://livedesk-api.engagelab.com");
+/// assert!(!format!("{config:?}").contains("my-secret"));
+/// # Ok::<(), ticket_core::TicketError>(())
+/// ```
+#[derive(Clone)]
+pub struct EngageLabConfig {
+    pub(crate) api_key: SecretString,
+    pub(crate) api_secret: SecretString,
+    pub(crate) base_url: BaseUrl,
+    pub(crate) http: HttpOptions,
+}
+
+impl EngageLabConfig {
+    /// A configuration for the default base URL. Neither value may be empty, and the key may
+    /// not contain `:` (Basic auth could not carry it).
+    pub fn new(
+        api_key: impl Into<String>,
+        api_secret: impl Into<String>,
+    ) -> Result<Self, TicketError> {
+        let api_key = api_key.into();
+        let api_secret = api_secret.into();
+        if api_key.is_empty() {
+            return Err(TicketError::config("the EngageLab API key is empty"));
+        }
+        if api_key.contains(':') {
+            return Err(TicketError::config(
+                "the EngageLab API key contains `:`, which Basic auth cannot carry",
+            ));
+        }
+        if api_secret.is_empty() {
+            return Err(TicketError::config("the EngageLab API secret is empty"));
+        }
+        Ok(Self {
+            api_key: api_key.into(),
+            api_secret: api_secret.into(),
+            base_url: BaseUrl::parse(DEFAULT_BASE_URL)?,
+            http: HttpOptions::default(),
+        })
+    }
+
+    /// Overrides the base URL (`https://`, or `http://` to loopback only).
+    pub fn with_base_url(mut self, base_url: &str) -> Result<Self, TicketError> {
+        self.base_url = BaseUrl::parse(base_url)?;
+        Ok(self)
+    }
+
+    /// Sets timeouts and the response size cap.
+    #[must_use]
+    pub fn with_http_options(mut self, http: HttpOptions) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base_url
+    }
+
+    /// The HTTP limits.
+    pub fn http_options(&self) -> &HttpOptions {
+        &self.http
+    }
+
+    /// The configured secrets, for scrubbing them from error excerpts.
+    pub(crate) fn secrets(&self) -> [&str; 2] {
+        [
+            self.api_key.expose_secret(),
+            self.api_secret.expose_secret(),
+        ]
+    }
+}
+
+impl fmt::Debug for EngageLabConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngageLabConfig")
+            .field("api_key", &"<redacted>")
+            .field("api_secret", &"<redacted>")
+            .field("base_url", &self.base_url)
+            .field("http", &self.http)
+            .finish()
+    }
+}

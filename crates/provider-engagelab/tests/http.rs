@@ -1,0 +1,413 @@
+//! EngageLab over real loopback HTTP against a scripted server: success decoding, every error
+//! kind, local refusals that send nothing, ticket-id encoding, and secrets kept out of errors.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use provider_engagelab::{EngageLabClient, EngageLabConfig};
+use ticket_core::{ErrorKind, Sent, TicketError, TicketId, TicketUpdate, TicketUpdater};
+use ticket_http::HttpOptions;
+use ticket_http::test_server::{Reply, ScriptedServer};
+
+const KEY: &str = "el-key-4a7f09";
+const SECRET: &str = "el-secret-b81c33";
+const OK: &str = r#"{"code":0,"message":"Success","data":{"ticket_id":"tk_1","updated_at":"2025-11-04T10:30:00+08:00"}}"#;
+
+fn client_for(url: &str) -> EngageLabClient {
+    let config = EngageLabConfig::new(KEY, SECRET)
+        .unwrap()
+        .with_base_url(url)
+        .unwrap()
+        .with_http_options(
+            HttpOptions::default()
+                .request_timeout(Duration::from_millis(500))
+                .connect_timeout(Duration::from_millis(500)),
+        );
+    EngageLabClient::new(config).unwrap()
+}
+
+fn update() -> TicketUpdate {
+    TicketUpdate::builder()
+        .title("Printer jammed")
+        .description("Paper stuck.")
+        .build()
+        .unwrap()
+}
+
+fn id(text: &str) -> TicketId {
+    TicketId::new(text).unwrap()
+}
+
+async fn error_for(reply: Reply) -> (TicketError, ScriptedServer) {
+    let server = ScriptedServer::always(reply).await.unwrap();
+    let err = client_for(server.url())
+        .update(&id("tk_1"), &update())
+        .await
+        .unwrap_err();
+    (err, server)
+}
+
+#[tokio::test]
+async fn success_sends_the_documented_request_and_decodes_the_receipt() {
+    let server = ScriptedServer::always(Reply::json(200, OK).header("x-request-id", "req-77"))
+        .await
+        .unwrap();
+    let receipt = client_for(server.url())
+        .update(&id("tk_1"), &update())
+        .await
+        .unwrap();
+    assert_eq!(receipt.provider, "engagelab");
+    assert_eq!(receipt.ticket_id.as_str(), "tk_1");
+    assert_eq!(receipt.request_id.as_deref(), Some("req-77"));
+    assert_eq!(receipt.attempts, 1);
+    let at = receipt.updated_at.unwrap();
+    assert_eq!(at.unix_timestamp(), 1_762_223_400);
+    assert_eq!(at.offset().whole_hours(), 8);
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    let req = &requests[0];
+    assert_eq!(req.method, "PUT");
+    assert_eq!(req.target, "/api/v2/accounts/tickets/tk_1");
+    // base64("el-key-4a7f09:el-secret-b81c33")
+    assert_eq!(
+        req.header("authorization"),
+        Some("Basic ZWwta2V5LTRhN2YwOTplbC1zZWNyZXQtYjgxYzMz")
+    );
+    assert_eq!(req.header("content-type"), Some("application/json"));
+    assert_eq!(
+        req.body_text(),
+        r#"{"title":"Printer jammed","description":"Paper stuck."}"#
+    );
+}
+
+#[tokio::test]
+async fn the_preview_is_what_the_server_receives() {
+    let server = ScriptedServer::always(Reply::json(200, OK)).await.unwrap();
+    let client = client_for(server.url());
+    let preview = client.preview(&id("a/b"), &update()).unwrap();
+    client.update(&id("a/b"), &update()).await.unwrap();
+    let received = &server.requests()[0];
+    assert_eq!(preview.url, format!("{}{}", server.url(), received.target));
+    assert_eq!(preview.body, received.body_text());
+    for (name, value) in &preview.headers {
+        let got = received
+            .header(name)
+            .unwrap_or_else(|| panic!("{name} not sent"));
+        if value != ticket_core::RequestPreview::REDACTED {
+            assert_eq!(got, value, "header {name}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_missing_updated_at_is_fine_but_a_bad_one_is_malformed() {
+    let server = ScriptedServer::always(Reply::json(
+        200,
+        r#"{"code":0,"message":"Success","data":{}}"#,
+    ))
+    .await
+    .unwrap();
+    let receipt = client_for(server.url())
+        .update(&id("tk_1"), &update())
+        .await
+        .unwrap();
+    assert_eq!(receipt.updated_at, None);
+
+    let (err, _) = error_for(Reply::json(
+        200,
+        r#"{"code":0,"message":"Success","data":{"updated_at":"yesterday"}}"#,
+    ))
+    .await;
+    assert_eq!(err.kind(), ErrorKind::MalformedResponse);
+    assert!(err.to_string().contains("RFC 3339"), "{err}");
+}
+
+#[tokio::test]
+async fn auth_failure_in_the_nested_error_shape() {
+    let (err, _) = error_for(Reply::json(
+        401,
+        r#"{"error":{"code":40101,"message":"authentication failed"}}"#,
+    ))
+    .await;
+    let TicketError::Unauthenticated(details) = &err else {
+        panic!("expected Unauthenticated, got {err:?}");
+    };
+    assert_eq!((details.status, details.code), (401, Some(40101)));
+    assert_eq!(details.message, "authentication failed");
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn forbidden_is_permission_denied() {
+    let (err, _) = error_for(Reply::json(403, r#"{"code":40301,"message":"forbidden"}"#)).await;
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn not_found_by_status_and_by_code_with_http_200() {
+    let (err, _) = error_for(Reply::json(
+        404,
+        r#"{"code":40401,"message":"ticket not found"}"#,
+    ))
+    .await;
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let (err, _) = error_for(Reply::json(
+        200,
+        r#"{"code":40401,"message":"ticket not found"}"#,
+    ))
+    .await;
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.server().unwrap().status, 200);
+}
+
+#[tokio::test]
+async fn rate_limit_keeps_retry_after() {
+    let (err, _) = error_for(
+        Reply::json(429, r#"{"code":42901,"message":"too many requests"}"#)
+            .header("retry-after", "7"),
+    )
+    .await;
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+    assert!(err.is_retryable());
+    let (err, _) = error_for(Reply::json(400, r#"{"code":42901,"message":"slow down"}"#)).await;
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+}
+
+#[tokio::test]
+async fn server_errors_are_provider_errors_and_retryable() {
+    let (err, _) = error_for(Reply::json(
+        500,
+        r#"{"code":50001,"message":"internal error"}"#,
+    ))
+    .await;
+    let TicketError::Provider(details) = &err else {
+        panic!("expected Provider, got {err:?}");
+    };
+    assert_eq!((details.status, details.code), (500, Some(50001)));
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_bad_request_is_a_provider_error_not_worth_retrying() {
+    let (err, _) = error_for(Reply::json(
+        400,
+        r#"{"code":40001,"message":"title is required"}"#,
+    ))
+    .await;
+    assert_eq!(err.kind(), ErrorKind::Provider);
+    assert_eq!(err.server().unwrap().message, "title is required");
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_non_zero_code_with_http_200_is_an_error() {
+    let (err, _) = error_for(Reply::json(200, r#"{"code":12345,"message":"odd"}"#)).await;
+    assert_eq!(err.kind(), ErrorKind::Provider);
+    assert_eq!(err.server().unwrap().code, Some(12345));
+}
+
+#[tokio::test]
+async fn a_non_json_error_falls_back_to_the_status() {
+    let (err, _) = error_for(Reply::text(502, "text/html", "<html>bad gateway</html>")).await;
+    let TicketError::Provider(details) = &err else {
+        panic!("expected Provider, got {err:?}");
+    };
+    assert_eq!((details.status, details.code), (502, None));
+    assert_eq!(details.message, "<html>bad gateway</html>");
+    let (err, _) = error_for(Reply::text(404, "text/plain", "")).await;
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.server().unwrap().message, "Not Found");
+}
+
+#[tokio::test]
+async fn a_non_json_success_is_malformed() {
+    let (err, _) = error_for(Reply::text(200, "text/html", "<html>gateway</html>")).await;
+    let TicketError::MalformedResponse {
+        status, excerpt, ..
+    } = &err
+    else {
+        panic!("expected MalformedResponse, got {err:?}");
+    };
+    assert_eq!((*status, excerpt.as_str()), (200, "<html>gateway</html>"));
+    assert!(!err.is_retryable(), "a garbled 2xx may have landed");
+    let (err, _) = error_for(Reply::json(200, r#"{"message":"Success"}"#)).await;
+    assert_eq!(err.kind(), ErrorKind::MalformedResponse);
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let (err, server) =
+        error_for(Reply::json(307, "").header("location", "http://127.0.0.1:9/elsewhere")).await;
+    assert_eq!(err.kind(), ErrorKind::Provider);
+    assert!(err.to_string().contains("redirect not followed"), "{err}");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn refused_connection_is_transport_not_sent() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let err = client_for(&format!("http://127.0.0.1:{port}"))
+        .update(&id("tk_1"), &update())
+        .await
+        .unwrap_err();
+    let TicketError::Transport { sent, .. } = &err else {
+        panic!("expected Transport, got {err:?}");
+    };
+    assert_eq!(*sent, Sent::No);
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_closed_connection_is_transport_maybe_sent() {
+    let (err, _) = error_for(Reply::Close).await;
+    let TicketError::Transport { sent, .. } = &err else {
+        panic!("expected Transport, got {err:?}");
+    };
+    assert_eq!(*sent, Sent::Maybe);
+}
+
+#[tokio::test]
+async fn a_silent_server_times_out() {
+    let (err, _) = error_for(Reply::Hang).await;
+    let TicketError::Timeout { after, sent, .. } = &err else {
+        panic!("expected Timeout, got {err:?}");
+    };
+    assert_eq!((*after, *sent), (Duration::from_millis(500), Sent::Maybe));
+}
+
+#[tokio::test]
+async fn local_refusals_send_nothing() {
+    let server = ScriptedServer::always(Reply::json(200, OK)).await.unwrap();
+    let client = client_for(server.url());
+    let no_description = TicketUpdate::builder().title("t").build().unwrap();
+    let unsupported = TicketUpdate::builder()
+        .title("t")
+        .description("d")
+        .comment("c")
+        .build()
+        .unwrap();
+    let collision = TicketUpdate::builder()
+        .title("t")
+        .description("d")
+        .provider_field("engagelab", "priority", "normal")
+        .build()
+        .unwrap();
+    let cases = [
+        (
+            TicketUpdate::default(),
+            ErrorKind::InvalidInput,
+            "title, description",
+        ),
+        (no_description, ErrorKind::InvalidInput, "description"),
+        (unsupported, ErrorKind::Unsupported, "comment"),
+        (
+            collision,
+            ErrorKind::InvalidInput,
+            "provider_fields.engagelab.priority",
+        ),
+    ];
+    for (update, kind, needle) in cases {
+        let err = client.update(&id("tk_1"), &update).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{err}");
+        assert!(err.to_string().contains(needle), "{err} lacks {needle}");
+    }
+    assert_eq!(server.requests().len(), 0);
+    assert_eq!(server.connections(), 0);
+}
+
+#[tokio::test]
+async fn ticket_ids_reach_the_server_as_one_encoded_segment() {
+    let server = ScriptedServer::always(Reply::json(200, OK)).await.unwrap();
+    let client = client_for(server.url());
+    let cases = [
+        ("../x", "..%2Fx"),
+        ("a/b", "a%2Fb"),
+        ("a?b", "a%3Fb"),
+        ("a#b", "a%23b"),
+        ("%2F", "%252F"),
+        ("工單 7", "%E5%B7%A5%E5%96%AE%207"),
+    ];
+    for (raw, _) in cases {
+        client.update(&id(raw), &update()).await.unwrap();
+    }
+    let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+    let expected: Vec<String> = cases
+        .iter()
+        .map(|(_, enc)| format!("/api/v2/accounts/tickets/{enc}"))
+        .collect();
+    assert_eq!(targets, expected);
+    for bad in ["", "..", ".", "a\nb", "a\u{0}b", " x"] {
+        assert_eq!(
+            TicketId::new(bad).unwrap_err().kind(),
+            ErrorKind::InvalidInput,
+            "{bad:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn secrets_never_appear_in_debug_display_or_errors() {
+    let client = client_for("http://127.0.0.1:1");
+    let mut texts = vec![format!("{client:?}"), format!("{:?}", client.config())];
+    // A server that echoes the credentials back in its error message and body.
+    for reply in [
+        Reply::json(
+            401,
+            &format!(r#"{{"code":40101,"message":"bad key {KEY}:{SECRET}"}}"#),
+        ),
+        Reply::text(200, "text/plain", &format!("echo {SECRET} {KEY}")),
+        Reply::text(500, "text/plain", &format!("echo {SECRET}")),
+    ] {
+        let (err, _) = error_for(reply).await;
+        texts.push(err.to_string());
+        texts.push(format!("{err:?}"));
+    }
+    let preview = client.preview(&id("tk_1"), &update()).unwrap();
+    texts.push(preview.to_string());
+    texts.push(format!("{preview:?}"));
+    let (request, _) = client.prepare(&id("tk_1"), &update()).unwrap();
+    texts.push(format!("{request:?}"));
+    let basic = "ZWwta2V5LTRhN2YwOTplbC1zZWNyZXQtYjgxYzMz";
+    for text in &texts {
+        for secret in [KEY, SECRET, basic] {
+            assert!(!text.contains(secret), "{secret} leaked in {text}");
+        }
+    }
+    assert!(texts.iter().any(|t| t.contains("<redacted>")));
+}
+
+#[test]
+fn configuration_is_checked() {
+    let bad = [
+        EngageLabConfig::new("", SECRET).err(),
+        EngageLabConfig::new("a:b", SECRET).err(),
+        EngageLabConfig::new(KEY, "").err(),
+        EngageLabConfig::new(KEY, SECRET)
+            .unwrap()
+            .with_base_url("http://example.com")
+            .err(),
+        EngageLabConfig::new(KEY, SECRET)
+            .unwrap()
+            .with_base_url("ftp://127.0.0.1")
+            .err(),
+        EngageLabConfig::new(KEY, SECRET)
+            .unwrap()
+            .with_base_url("https://u:p@example.com")
+            .err(),
+    ];
+    for err in bad {
+        let err = err.expect("should be refused");
+        assert_eq!(err.kind(), ErrorKind::Configuration, "{err}");
+    }
+    let ok = EngageLabConfig::new(KEY, SECRET)
+        .unwrap()
+        .with_base_url("http://localhost:8080/")
+        .unwrap();
+    assert_eq!(ok.base_url().as_str(), "http://localhost:8080");
+}

@@ -1,0 +1,175 @@
+//! The exact JSON and request EngageLab receives, as reviewed insta snapshots.
+#![allow(clippy::unwrap_used)]
+
+use provider_engagelab::{EngageLabClient, EngageLabConfig};
+use ticket_core::{
+    Field, Priority, TicketError, TicketId, TicketKind, TicketStatus, TicketUpdate,
+    TicketUpdateBuilder, TicketUpdater,
+};
+
+const KEY: &str = "el-key-4a7f09";
+const SECRET: &str = "el-secret-b81c33";
+
+fn client() -> EngageLabClient {
+    EngageLabClient::new(EngageLabConfig::new(KEY, SECRET).unwrap()).unwrap()
+}
+
+fn base() -> TicketUpdateBuilder {
+    TicketUpdate::builder()
+        .title("Printer jammed")
+        .description("Paper stuck.")
+}
+
+/// The body bytes the client would send, as text.
+fn body(update: TicketUpdate) -> String {
+    let id = TicketId::new("tk_1").unwrap();
+    let (request, _) = client().prepare(&id, &update).unwrap();
+    String::from_utf8(request.body().to_vec()).unwrap()
+}
+
+/// The EngageLab document's own example; its `"priority": "normal"` is parsed as medium.
+fn printer_example() -> TicketUpdate {
+    TicketUpdate::builder()
+        .title("打印機卡紙,無法打印(已更新)")
+        .description("客戶反映 A4 紙卡在出紙口,急需處理。\n已派技術員前往。")
+        .attachment("https://example.com/files/error-photo.jpg")
+        .priority("normal".parse().unwrap())
+        .kind("incident".parse().unwrap())
+        .custom_field("department", "IT 支持")
+        .custom_field("device_sn", "PRN-2024-001")
+        .custom_field("location", "北京總部-3 樓打印室")
+        .custom_field("resolution_note", "更換了進紙器")
+        .tags(["printer", "hardware", "resolved"])
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn title_and_description_only() {
+    insta::assert_snapshot!(body(base().build().unwrap()));
+}
+
+#[test]
+fn every_priority_sends_a_listed_value() {
+    let bodies: Vec<String> = Priority::ALL
+        .iter()
+        .map(|p| body(base().priority(*p).build().unwrap()))
+        .collect();
+    insta::assert_snapshot!(bodies.join("\n"));
+}
+
+#[test]
+fn every_kind_maps_to_ticket_type() {
+    let bodies: Vec<String> = TicketKind::ALL
+        .iter()
+        .map(|k| body(base().kind(*k).build().unwrap()))
+        .collect();
+    insta::assert_snapshot!(bodies.join("\n"));
+}
+
+#[test]
+fn tags() {
+    insta::assert_snapshot!(body(base().tags(["printer", "hardware"]).build().unwrap()));
+}
+
+#[test]
+fn empty_tags_clear_them() {
+    insta::assert_snapshot!(body(base().tags(Vec::<String>::new()).build().unwrap()));
+}
+
+#[test]
+fn custom_fields_become_an_object_in_given_order() {
+    let update = base()
+        .custom_field("zeta", "1")
+        .custom_field("alpha", "2")
+        .build()
+        .unwrap();
+    insta::assert_snapshot!(body(update));
+}
+
+#[test]
+fn attachments() {
+    let update = base()
+        .attachment("https://example.com/a.jpg")
+        .attachment("https://example.com/b.pdf")
+        .build()
+        .unwrap();
+    insta::assert_snapshot!(body(update));
+}
+
+#[test]
+fn provider_fields_are_merged_and_other_providers_ignored() {
+    let update = base()
+        .provider_field("engagelab", "assignee_email", "ops@example.com")
+        .provider_field("feishu", "channel", 1)
+        .build()
+        .unwrap();
+    insta::assert_snapshot!(body(update));
+}
+
+#[test]
+fn the_vendor_printer_example() {
+    insta::assert_snapshot!(body(printer_example()));
+}
+
+#[test]
+fn preview_of_a_full_update_redacts_the_credentials() {
+    let preview = client()
+        .preview(
+            &TicketId::new("tk_20251104_789abc").unwrap(),
+            &printer_example(),
+        )
+        .unwrap();
+    let text = preview.to_string();
+    assert!(!text.contains(KEY) && !text.contains(SECRET));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn lenient_policy_drops_and_reports_what_engagelab_cannot_carry() {
+    let update = base()
+        .status(TicketStatus::InProgress)
+        .solved(true)
+        .comment("done")
+        .custom_field_with_id("cf_9", "device_sn", "PRN-1")
+        .lenient()
+        .build()
+        .unwrap();
+    let preview = client()
+        .preview(&TicketId::new("tk_1").unwrap(), &update)
+        .unwrap();
+    assert_eq!(
+        preview.dropped,
+        vec![
+            Field::CustomFieldIds,
+            Field::Status,
+            Field::Solved,
+            Field::Comment
+        ]
+    );
+    insta::assert_snapshot!(preview.body);
+}
+
+#[test]
+fn strict_policy_names_every_unsupported_field() {
+    let update = base()
+        .status(TicketStatus::InProgress)
+        .solved(false)
+        .comment("done")
+        .build()
+        .unwrap();
+    let err = client()
+        .preview(&TicketId::new("tk_1").unwrap(), &update)
+        .unwrap_err();
+    match &err {
+        TicketError::Unsupported { provider, fields } => {
+            assert_eq!(provider, "engagelab");
+            assert_eq!(fields, &[Field::Status, Field::Solved, Field::Comment]);
+        }
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "engagelab cannot carry these fields: status, solved, comment"
+    );
+}

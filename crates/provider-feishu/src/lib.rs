@@ -1,0 +1,276 @@
+//! Feishu (and Lark) Helpdesk backend: updates a ticket with
+//! `PUT /open-apis/helpdesk/v1/tickets/:ticket_id`, a user access token, and the helpdesk's
+//! own `X-Lark-Helpdesk-Authorization` header.
+//!
+//! | unified field | Feishu wire |
+//! |---|---|
+//! | status | `status`: 1 awaiting response, 2 in progress, 3 queued, 4 pending, 5 awaiting user, 50 closed by bot, 51 closed manually |
+//! | solved | `solved`: 2 solved, 1 unsolved |
+//! | tags | `tag_names` |
+//! | custom fields | `customized_fields` `[{id, value, key_name}]` |
+//! | comment | `comment` |
+//! | title, description, priority, kind, attachments | not supported |
+//! | provider fields keyed `feishu` | merged into the body (`ticket_type` stage and `channel` must be integers) |
+//!
+//! An update must carry at least one field. Success is `{"code":0,"msg":"success","data":{}}`;
+//! a non-zero `code` is an error whatever the HTTP status: 154000 (bad request), 154003
+//! (permission denied), 154004 (not found), 155000 (internal, retryable), 99991400 (rate
+//! limited, with `x-ogw-ratelimit-reset`), 99991661/99991663/99991668/99991671/99991677
+//! (unauthenticated; the token source gets one chance to refresh). The request id is the
+//! `X-Tt-Logid` response header.
+//!
+//! ```no_run
+//! use provider_feishu::{FeishuClient, FeishuConfig};
+//! use ticket_core::{TicketId, TicketStatus, TicketUpdate, TicketUpdater};
+//!
+//! # async fn run() -> Result<(), ticket_core::TicketError> {
+//! let config = FeishuConfig::with_static_token("u-7f1bcd13fc57d46bac21793a18e560", "7012345", "helpdesk-token")?;
+//! let client = FeishuClient::new(config)?;
+//! let update = TicketUpdate::builder()
+//!     .status(TicketStatus::InProgress)
+//!     .comment("good")
+//!     .build()?;
+//! let receipt = client.update(&TicketId::new("6945345902185807891")?, &update).await?;
+//! println!("request id {:?}", receipt.request_id);
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod token;
+mod wire;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use secrecy::{ExposeSecret, SecretString};
+use ticket_core::{
+    Capabilities, Field, FieldSet, Plan, RequestPreview, TicketError, TicketId, TicketUpdate,
+    TicketUpdater, UpdateReceipt,
+};
+use ticket_http::reqwest::Method;
+use ticket_http::reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use ticket_http::{CodeClass, PreparedRequest, RawResponse, Transport, encode_segment};
+
+pub use crate::config::{FeishuConfig, Region};
+pub use crate::token::{StaticToken, UserTokenSource};
+
+/// The registry name of this provider.
+pub const PROVIDER: &str = "feishu";
+
+/// The path of the update route, before the encoded ticket id.
+pub const TICKETS_PATH: &str = "/open-apis/helpdesk/v1/tickets/";
+
+/// The helpdesk's own authorization header.
+pub const HELPDESK_AUTH_HEADER: &str = "x-lark-helpdesk-authorization";
+
+/// What Feishu can carry: status, solved, tags, custom fields (with ids) and comment; at least
+/// one field per update.
+pub const CAPABILITIES: Capabilities = Capabilities::new(FieldSet::of(&[
+    Field::Status,
+    Field::Solved,
+    Field::Tags,
+    Field::CustomFields,
+    Field::CustomFieldIds,
+    Field::Comment,
+]))
+.requiring_any_field();
+
+/// Feishu codes that mean the user access token was refused (missing, invalid, malformed,
+/// expired). They often arrive with HTTP 200.
+pub const TOKEN_REJECTED_CODES: &[i64] = &[99991661, 99991663, 99991668, 99991671, 99991677];
+
+/// Feishu's rate-limit code, with HTTP 429 (or 400 on older gateways).
+pub const RATE_LIMIT_CODE: i64 = 99991400;
+
+const REQUEST_ID_HEADERS: &[&str] = &["x-tt-logid"];
+
+/// A Feishu Helpdesk client. Cheap to share: hold one (or an `Arc<dyn TicketUpdater>`) for
+/// the life of the process so its connections are reused.
+pub struct FeishuClient {
+    config: FeishuConfig,
+    transport: Transport,
+    /// `…/open-apis/helpdesk/v1/tickets/`, computed once.
+    url_prefix: String,
+    /// Every header but `Authorization`, computed once (the helpdesk header is sensitive).
+    headers: HeaderMap,
+}
+
+impl std::fmt::Debug for FeishuClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeishuClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FeishuClient {
+    /// A client for `config`, with its own connection pool.
+    pub fn new(config: FeishuConfig) -> Result<Self, TicketError> {
+        let transport = Transport::new(PROVIDER, config.http.clone(), REQUEST_ID_HEADERS)?;
+        let helpdesk = BASE64.encode(format!(
+            "{}:{}",
+            config.helpdesk_id,
+            config.helpdesk_token()
+        ));
+        let mut helpdesk = HeaderValue::try_from(helpdesk).map_err(|_| {
+            TicketError::config("the helpdesk credentials are not valid header text")
+        })?;
+        helpdesk.set_sensitive(true);
+        let mut headers = HeaderMap::with_capacity(5);
+        headers.insert(HeaderName::from_static(HELPDESK_AUTH_HEADER), helpdesk);
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::USER_AGENT,
+            HeaderValue::try_from(config.http.user_agent.as_str())
+                .map_err(|_| TicketError::config("the user agent is not valid header text"))?,
+        );
+        Ok(Self {
+            url_prefix: config.base_url.join(TICKETS_PATH),
+            transport,
+            headers,
+            config,
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &FeishuConfig {
+        &self.config
+    }
+
+    /// Checks `update` and builds the request with `token` (or a redacted placeholder when
+    /// `None`, for previews), without sending it.
+    pub fn prepare(
+        &self,
+        id: &TicketId,
+        update: &TicketUpdate,
+        token: Option<&SecretString>,
+    ) -> Result<(PreparedRequest, Plan), TicketError> {
+        let plan = update.plan(PROVIDER, &CAPABILITIES, wire::MAPPED_KEYS)?;
+        let body = serde_json::to_vec(&wire::UpdateTicketBody::new(update)?)
+            .map_err(|e| TicketError::invalid("update", format!("cannot encode as JSON: {e}")))?;
+        let url = format!("{}{}", self.url_prefix, encode_segment(id));
+        let mut headers = HeaderMap::with_capacity(self.headers.len() + 1);
+        let bearer = match token {
+            Some(token) => format!("Bearer {}", token.expose_secret()),
+            None => format!("Bearer {}", RequestPreview::REDACTED),
+        };
+        let mut auth = HeaderValue::try_from(bearer)
+            .map_err(|_| TicketError::config("the user access token is not valid header text"))?;
+        auth.set_sensitive(true);
+        headers.insert(header::AUTHORIZATION, auth);
+        headers.extend(self.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok((PreparedRequest::new(Method::PUT, url, headers, body), plan))
+    }
+
+    /// Sends once with the current token; `Err(Ok(token))` means the token was refused.
+    async fn attempt(
+        &self,
+        id: &TicketId,
+        update: &TicketUpdate,
+    ) -> Result<(RawResponse, Plan), (TicketError, Option<SecretString>)> {
+        let token = self
+            .config
+            .token_source
+            .access_token()
+            .await
+            .map_err(|e| (e, None))?;
+        let (request, plan) = self
+            .prepare(id, update, Some(&token))
+            .map_err(|e| (e, None))?;
+        let response = self.transport.send(&request).await.map_err(|e| (e, None))?;
+        match self.decode(&response, &token) {
+            Ok(()) => Ok((response, plan)),
+            Err(err) => {
+                let refused = err
+                    .server()
+                    .and_then(|s| s.code)
+                    .is_some_and(|c| TOKEN_REJECTED_CODES.contains(&c));
+                Err((err, refused.then_some(token)))
+            }
+        }
+    }
+
+    fn decode(&self, response: &RawResponse, token: &SecretString) -> Result<(), TicketError> {
+        let secrets = [token.expose_secret(), self.config.helpdesk_token()];
+        let envelope = serde_json::from_slice::<wire::Envelope>(&response.body);
+        let (code, msg, data) = match envelope {
+            Ok(env) => (env.code, env.msg, env.data),
+            Err(e) if response.is_success() => {
+                return Err(response.malformed(
+                    PROVIDER,
+                    format!("not the documented {{code, msg, data}} envelope ({e})"),
+                    &secrets,
+                ));
+            }
+            Err(_) => (None, None, None),
+        };
+        if response.is_success() && code == Some(0) {
+            if data.as_ref().is_some_and(|d| !d.is_object()) {
+                return Err(response.malformed(PROVIDER, "`data` is not an object", &secrets));
+            }
+            return Ok(());
+        }
+        if response.is_success() && code.is_none() {
+            return Err(response.malformed(PROVIDER, "the envelope has no `code`", &secrets));
+        }
+        let message = match msg {
+            Some(m) if !m.is_empty() => ticket_http::excerpt(m.as_bytes(), &secrets),
+            _ => response.fallback_message(&secrets),
+        };
+        let class = code.and_then(|c| match c {
+            RATE_LIMIT_CODE => Some(CodeClass::RateLimited),
+            c if TOKEN_REJECTED_CODES.contains(&c) => Some(CodeClass::Unauthenticated),
+            154003 | 99991672 | 99991679 => Some(CodeClass::PermissionDenied),
+            154004 => Some(CodeClass::NotFound),
+            _ => None,
+        });
+        let retry_after = response
+            .header_seconds("x-ogw-ratelimit-reset")
+            .or_else(|| response.header_seconds("retry-after"));
+        Err(response.to_error(PROVIDER, class, code, message, retry_after))
+    }
+}
+
+#[async_trait]
+impl TicketUpdater for FeishuClient {
+    fn provider(&self) -> &str {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+
+    fn preview(&self, id: &TicketId, update: &TicketUpdate) -> Result<RequestPreview, TicketError> {
+        let (request, plan) = self.prepare(id, update, None)?;
+        Ok(request.preview().with_dropped(plan.dropped))
+    }
+
+    async fn update(
+        &self,
+        id: &TicketId,
+        update: &TicketUpdate,
+    ) -> Result<UpdateReceipt, TicketError> {
+        let mut attempts = 1;
+        let result = match self.attempt(id, update).await {
+            Err((err, Some(rejected))) => {
+                if self.config.token_source.refresh(&rejected).await? {
+                    attempts += 1;
+                    self.attempt(id, update).await.map_err(|(e, _)| e)
+                } else {
+                    Err(err)
+                }
+            }
+            other => other.map_err(|(e, _)| e),
+        };
+        let (response, plan) = result?;
+        Ok(UpdateReceipt::new(PROVIDER, id.clone())
+            .with_request_id(response.request_id)
+            .with_dropped(plan.dropped)
+            .with_attempts(attempts))
+    }
+}

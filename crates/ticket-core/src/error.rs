@@ -1,0 +1,337 @@
+//! The one error type of the workspace, and the facts a server gave when it refused an update.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::Field;
+
+/// Everything a server told us about a refusal: kept verbatim so that a caller (or a support
+/// ticket) can quote the provider's own words.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerError {
+    /// The provider that answered, such as `"feishu"`.
+    pub provider: String,
+    /// The HTTP status of the answer.
+    pub status: u16,
+    /// The provider's own error code, when the body carried one.
+    pub code: Option<i64>,
+    /// The provider's message (or a short excerpt of the body), secret-free.
+    pub message: String,
+    /// The provider's request id (for example Feishu's `X-Tt-Logid`), when given.
+    pub request_id: Option<String>,
+}
+
+impl ServerError {
+    /// Facts of one server answer.
+    pub fn new(provider: impl Into<String>, status: u16, message: impl Into<String>) -> Self {
+        Self {
+            provider: provider.into(),
+            status,
+            code: None,
+            message: message.into(),
+            request_id: None,
+        }
+    }
+
+    /// Sets the provider's error code.
+    #[must_use]
+    pub fn with_code(mut self, code: Option<i64>) -> Self {
+        self.code = code;
+        self
+    }
+
+    /// Sets the request id.
+    #[must_use]
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+}
+
+impl fmt::Debug for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerError")
+            .field("provider", &self.provider)
+            .field("status", &self.status)
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("request_id", &self.request_id)
+            .finish()
+    }
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} answered HTTP {}", self.provider, self.status)?;
+        if let Some(code) = self.code {
+            write!(f, ", code {code}")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a request that failed in transport may already have reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// The request never left: connecting failed. Retrying cannot apply an update twice.
+    No,
+    /// The request may have been received and applied before the failure.
+    Maybe,
+}
+
+/// A kind of [`TicketError`], for callers that branch without matching on every field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// See [`TicketError::InvalidInput`].
+    InvalidInput,
+    /// See [`TicketError::Unsupported`].
+    Unsupported,
+    /// See [`TicketError::Unauthenticated`].
+    Unauthenticated,
+    /// See [`TicketError::PermissionDenied`].
+    PermissionDenied,
+    /// See [`TicketError::NotFound`].
+    NotFound,
+    /// See [`TicketError::RateLimited`].
+    RateLimited,
+    /// See [`TicketError::Provider`].
+    Provider,
+    /// See [`TicketError::Transport`].
+    Transport,
+    /// See [`TicketError::Timeout`].
+    Timeout,
+    /// See [`TicketError::MalformedResponse`].
+    MalformedResponse,
+    /// See [`TicketError::Configuration`].
+    Configuration,
+}
+
+/// Why a ticket update failed.
+///
+/// Every kind a caller may want to act on is its own variant; [`TicketError::is_retryable`]
+/// says whether trying the same update again can help, and [`TicketError::server`] gives the
+/// server's own words when the error came back from a server. No variant ever holds a
+/// configured secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TicketError {
+    /// The update or ticket id was refused locally, before any request was made.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput {
+        /// The input that was refused, such as `"ticket_id"` or `"tags"`.
+        field: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// The update sets fields the provider cannot carry, under the strict policy. Refused
+    /// before any request was made.
+    #[error("{provider} cannot carry these fields: {}", FieldList(.fields))]
+    Unsupported {
+        /// The provider that was asked.
+        provider: String,
+        /// Every unified field of the update that the provider cannot carry.
+        fields: Vec<Field>,
+    },
+
+    /// The server refused the credentials (missing, wrong or expired).
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(Box<ServerError>),
+
+    /// The credentials are valid but may not update this ticket.
+    #[error("permission denied: {0}")]
+    PermissionDenied(Box<ServerError>),
+
+    /// The ticket (or the route) does not exist.
+    #[error("not found: {0}")]
+    NotFound(Box<ServerError>),
+
+    /// The server asks us to slow down.
+    #[error("rate limited: {details}{}", RetryAfter(.retry_after))]
+    RateLimited {
+        /// The server's answer.
+        details: Box<ServerError>,
+        /// How long the server asked us to wait, when it said.
+        retry_after: Option<Duration>,
+    },
+
+    /// Any other refusal from the server.
+    #[error("provider error: {0}")]
+    Provider(Box<ServerError>),
+
+    /// The request could not be carried (connection refused, reset, TLS, body cut short).
+    #[error("transport error talking to {provider} (request {}): {message}", sent_text(*.sent))]
+    Transport {
+        /// The provider being called.
+        provider: String,
+        /// Whether the request may have reached the server.
+        sent: Sent,
+        /// What went wrong.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
+    /// No complete answer arrived in time.
+    #[error("timed out after {after:?} waiting for {provider} (request {})", sent_text(*.sent))]
+    Timeout {
+        /// The provider being called.
+        provider: String,
+        /// The limit that ran out.
+        after: Duration,
+        /// Whether the request may have reached the server.
+        sent: Sent,
+    },
+
+    /// The server answered something this client cannot read as the documented response.
+    #[error("malformed response from {provider} (HTTP {status}): {reason}; body starts {excerpt:?}{}", RequestId(.request_id))]
+    MalformedResponse {
+        /// The provider that answered.
+        provider: String,
+        /// The HTTP status of the answer.
+        status: u16,
+        /// What was wrong with it.
+        reason: String,
+        /// The start of the body, short and with configured secrets removed.
+        excerpt: String,
+        /// The request id, when the response carried one.
+        request_id: Option<String>,
+    },
+
+    /// The client is configured wrongly (a missing credential, an unknown key, a bad URL).
+    #[error("configuration error: {0}")]
+    Configuration(String),
+}
+
+fn sent_text(sent: Sent) -> &'static str {
+    match sent {
+        Sent::No => "not sent",
+        Sent::Maybe => "may have been sent",
+    }
+}
+
+struct FieldList<'a>(&'a [Field]);
+
+impl fmt::Display for FieldList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, field) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(field.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+struct RetryAfter<'a>(&'a Option<Duration>);
+
+impl fmt::Display for RetryAfter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(wait) => write!(f, "; retry after {wait:?}"),
+            None => Ok(()),
+        }
+    }
+}
+
+struct RequestId<'a>(&'a Option<String>);
+
+impl fmt::Display for RequestId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(id) => write!(f, " (request id {id})"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl TicketError {
+    /// A local refusal of one input.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A configuration error.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::Configuration(message.into())
+    }
+
+    /// The kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Self::Unsupported { .. } => ErrorKind::Unsupported,
+            Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Self::PermissionDenied(_) => ErrorKind::PermissionDenied,
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::RateLimited { .. } => ErrorKind::RateLimited,
+            Self::Provider(_) => ErrorKind::Provider,
+            Self::Transport { .. } => ErrorKind::Transport,
+            Self::Timeout { .. } => ErrorKind::Timeout,
+            Self::MalformedResponse { .. } => ErrorKind::MalformedResponse,
+            Self::Configuration(_) => ErrorKind::Configuration,
+        }
+    }
+
+    /// Whether sending the same update again may succeed.
+    ///
+    /// True for rate limits, timeouts, transport failures, and provider errors or malformed
+    /// answers with HTTP 408 or 5xx (a garbled 2xx is not retryable: the update may have landed). False for
+    /// everything the caller must change first: input, unsupported fields, credentials,
+    /// permissions, missing tickets, configuration.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::RateLimited { .. } | Self::Transport { .. } | Self::Timeout { .. } => true,
+            // A garbled 5xx is usually a gateway page; a garbled 2xx may mean the update landed.
+            Self::MalformedResponse { status, .. } => *status >= 500,
+            Self::Provider(details) => details.status == 408 || details.status >= 500,
+            Self::InvalidInput { .. }
+            | Self::Unsupported { .. }
+            | Self::Unauthenticated(_)
+            | Self::PermissionDenied(_)
+            | Self::NotFound(_)
+            | Self::Configuration(_) => false,
+        }
+    }
+
+    /// The server's answer, for errors that came back from a server.
+    pub fn server(&self) -> Option<&ServerError> {
+        match self {
+            Self::Unauthenticated(d)
+            | Self::PermissionDenied(d)
+            | Self::NotFound(d)
+            | Self::Provider(d)
+            | Self::RateLimited { details: d, .. } => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The provider's request id, when the server gave one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::MalformedResponse { request_id, .. } => request_id.as_deref(),
+            other => other.server().and_then(|d| d.request_id.as_deref()),
+        }
+    }
+
+    /// How long the server asked us to wait, for rate limits.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}

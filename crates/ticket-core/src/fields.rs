@@ -1,0 +1,191 @@
+//! The unified field vocabulary, capability sets and the unsupported-field policy.
+
+use std::fmt;
+
+/// One unified field of a [`TicketUpdate`](crate::TicketUpdate).
+///
+/// Providers declare which of these they can carry in their [`Capabilities`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Field {
+    /// The ticket title.
+    Title,
+    /// The ticket description (Markdown).
+    Description,
+    /// The [`Priority`](crate::Priority).
+    Priority,
+    /// The [`TicketKind`](crate::TicketKind).
+    Kind,
+    /// Tags (label names).
+    Tags,
+    /// Custom fields (key and value).
+    CustomFields,
+    /// The optional id of custom fields (some providers address custom fields by key only).
+    CustomFieldIds,
+    /// Attachments given as file URLs.
+    Attachments,
+    /// The [`TicketStatus`](crate::TicketStatus).
+    Status,
+    /// Whether the ticket is solved.
+    Solved,
+    /// A comment to add.
+    Comment,
+}
+
+impl Field {
+    /// Every field, in declaration order.
+    pub const ALL: [Field; 11] = [
+        Field::Title,
+        Field::Description,
+        Field::Priority,
+        Field::Kind,
+        Field::Tags,
+        Field::CustomFields,
+        Field::CustomFieldIds,
+        Field::Attachments,
+        Field::Status,
+        Field::Solved,
+        Field::Comment,
+    ];
+
+    /// The field's stable name, as used in errors and configuration (`"custom_fields"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Description => "description",
+            Field::Priority => "priority",
+            Field::Kind => "kind",
+            Field::Tags => "tags",
+            Field::CustomFields => "custom_fields",
+            Field::CustomFieldIds => "custom_fields.id",
+            Field::Attachments => "attachments",
+            Field::Status => "status",
+            Field::Solved => "solved",
+            Field::Comment => "comment",
+        }
+    }
+
+    const fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of [`Field`]s: plain data, cheap to copy and compare.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FieldSet(u16);
+
+impl FieldSet {
+    /// The empty set.
+    pub const EMPTY: FieldSet = FieldSet(0);
+
+    /// A set of the given fields.
+    pub const fn of(fields: &[Field]) -> FieldSet {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < fields.len() {
+            bits |= fields[i].bit();
+            i += 1;
+        }
+        FieldSet(bits)
+    }
+
+    /// This set with `field` added.
+    #[must_use]
+    pub const fn with(self, field: Field) -> FieldSet {
+        FieldSet(self.0 | field.bit())
+    }
+
+    /// Whether `field` is in the set.
+    pub const fn contains(self, field: Field) -> bool {
+        self.0 & field.bit() != 0
+    }
+
+    /// The fields of `self` that are not in `other`.
+    #[must_use]
+    pub const fn difference(self, other: FieldSet) -> FieldSet {
+        FieldSet(self.0 & !other.0)
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The fields in the set, in declaration order.
+    pub fn iter(self) -> impl Iterator<Item = Field> {
+        Field::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+}
+
+impl fmt::Debug for FieldSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set()
+            .entries(self.iter().map(Field::as_str))
+            .finish()
+    }
+}
+
+impl FromIterator<Field> for FieldSet {
+    fn from_iter<I: IntoIterator<Item = Field>>(iter: I) -> Self {
+        iter.into_iter().fold(FieldSet::EMPTY, FieldSet::with)
+    }
+}
+
+/// What a provider can carry, as data: callers may ask before they build an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// The unified fields the provider can carry.
+    pub supported: FieldSet,
+    /// The fields every update must set (EngageLab: title and description).
+    pub required: FieldSet,
+    /// Whether an update must carry at least one field (Feishu).
+    pub requires_any_field: bool,
+}
+
+impl Capabilities {
+    /// Capabilities with the given supported fields and no requirements.
+    pub const fn new(supported: FieldSet) -> Self {
+        Self {
+            supported,
+            required: FieldSet::EMPTY,
+            requires_any_field: false,
+        }
+    }
+
+    /// Sets the fields every update must set.
+    #[must_use]
+    pub const fn requiring(mut self, required: FieldSet) -> Self {
+        self.required = required;
+        self
+    }
+
+    /// Requires every update to carry at least one field.
+    #[must_use]
+    pub const fn requiring_any_field(mut self) -> Self {
+        self.requires_any_field = true;
+        self
+    }
+
+    /// Whether the provider can carry `field`.
+    pub const fn supports(&self, field: Field) -> bool {
+        self.supported.contains(field)
+    }
+}
+
+/// What to do with unified fields that the chosen provider cannot carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UnsupportedPolicy {
+    /// Refuse the whole update before any request, naming every such field (the default).
+    #[default]
+    Strict,
+    /// Send what the provider can carry, and list the dropped fields in the receipt.
+    Lenient,
+}

@@ -1,0 +1,129 @@
+//! What a successful update returns, and what a dry run shows.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+
+use crate::{Field, TicketId};
+
+/// Proof that a provider accepted an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UpdateReceipt {
+    /// The provider that accepted the update.
+    pub provider: String,
+    /// The ticket that was updated.
+    pub ticket_id: TicketId,
+    /// When the provider says the ticket was updated, if it says (EngageLab does).
+    pub updated_at: Option<OffsetDateTime>,
+    /// The provider's request id, if it gave one (Feishu's `X-Tt-Logid`).
+    pub request_id: Option<String>,
+    /// Unified fields dropped under the lenient policy; always empty under the strict one.
+    pub dropped: Vec<Field>,
+    /// How many HTTP attempts the update took (1 without retries).
+    pub attempts: u32,
+}
+
+impl UpdateReceipt {
+    /// A receipt for `ticket_id` from `provider`, after one attempt.
+    pub fn new(provider: impl Into<String>, ticket_id: TicketId) -> Self {
+        Self {
+            provider: provider.into(),
+            ticket_id,
+            updated_at: None,
+            request_id: None,
+            dropped: Vec::new(),
+            attempts: 1,
+        }
+    }
+
+    /// Sets when the ticket was updated.
+    #[must_use]
+    pub fn with_updated_at(mut self, updated_at: Option<OffsetDateTime>) -> Self {
+        self.updated_at = updated_at;
+        self
+    }
+
+    /// Sets the request id.
+    #[must_use]
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    /// Sets the dropped fields.
+    #[must_use]
+    pub fn with_dropped(mut self, dropped: Vec<Field>) -> Self {
+        self.dropped = dropped;
+        self
+    }
+
+    /// Sets the number of attempts.
+    #[must_use]
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts;
+        self
+    }
+}
+
+/// Exactly what an update would send, with every secret header value replaced by
+/// [`RequestPreview::REDACTED`]. Built without sending anything: use it for dry runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestPreview {
+    /// The HTTP method, such as `PUT`.
+    pub method: String,
+    /// The full URL, with the ticket id percent-encoded.
+    pub url: String,
+    /// Header names and values in the order they are sent; secret values are redacted.
+    pub headers: Vec<(String, String)>,
+    /// The request body, byte for byte (JSON is UTF-8).
+    pub body: String,
+    /// Unified fields the update would drop under the lenient policy.
+    pub dropped: Vec<Field>,
+}
+
+impl RequestPreview {
+    /// The text that stands in for a secret header value.
+    pub const REDACTED: &'static str = "<redacted>";
+
+    /// A preview of a request.
+    pub fn new(
+        method: impl Into<String>,
+        url: impl Into<String>,
+        headers: Vec<(String, String)>,
+        body: impl Into<String>,
+    ) -> Self {
+        Self {
+            method: method.into(),
+            url: url.into(),
+            headers,
+            body: body.into(),
+            dropped: Vec::new(),
+        }
+    }
+
+    /// Sets the fields that would be dropped.
+    #[must_use]
+    pub fn with_dropped(mut self, dropped: Vec<Field>) -> Self {
+        self.dropped = dropped;
+        self
+    }
+}
+
+impl fmt::Display for RequestPreview {
+    /// Renders the request as HTTP/1.1-style text: request line, headers, blank line, body.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} {}", self.method, self.url)?;
+        for (name, value) in &self.headers {
+            writeln!(f, "{name}: {value}")?;
+        }
+        writeln!(f)?;
+        f.write_str(&self.body)?;
+        if !self.dropped.is_empty() {
+            let names: Vec<&str> = self.dropped.iter().map(|d| d.as_str()).collect();
+            write!(f, "\n(dropped as unsupported: {})", names.join(", "))?;
+        }
+        Ok(())
+    }
+}

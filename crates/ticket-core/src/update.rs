@@ -1,0 +1,442 @@
+//! [`TicketUpdate`], its builder, and the check that fits an update to one provider.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use crate::{
+    Attachment, Capabilities, CustomField, Field, FieldSet, Priority, TicketError, TicketKind,
+    TicketStatus, UnsupportedPolicy,
+};
+
+/// A validated set of changes to one ticket, independent of any provider.
+///
+/// Build one with [`TicketUpdate::builder`]. Each provider maps the fields it can carry (see
+/// its [`Capabilities`]); what happens to the others is decided by the update's
+/// [`UnsupportedPolicy`].
+///
+/// ```
+/// use ticket_core::{Priority, TicketUpdate};
+/// let update = TicketUpdate::builder()
+///     .title("Printer jammed")
+///     .description("A4 paper is stuck in the output tray.")
+///     .priority(Priority::High)
+///     .tags(["printer", "hardware"])
+///     .custom_field("device_sn", "PRN-2024-001")
+///     .build()?;
+/// assert_eq!(update.title(), Some("Printer jammed"));
+/// # Ok::<(), ticket_core::TicketError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TicketUpdate {
+    title: Option<String>,
+    description: Option<String>,
+    priority: Option<Priority>,
+    kind: Option<TicketKind>,
+    tags: Option<Vec<String>>,
+    custom_fields: Option<Vec<CustomField>>,
+    attachments: Option<Vec<Attachment>>,
+    status: Option<TicketStatus>,
+    solved: Option<bool>,
+    comment: Option<String>,
+    provider_fields: BTreeMap<String, Map<String, Value>>,
+    policy: UnsupportedPolicy,
+}
+
+impl TicketUpdate {
+    /// Starts an empty update.
+    pub fn builder() -> TicketUpdateBuilder {
+        TicketUpdateBuilder::default()
+    }
+
+    /// The new title.
+    pub fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+
+    /// The new description (Markdown).
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The new priority.
+    pub fn priority(&self) -> Option<Priority> {
+        self.priority
+    }
+
+    /// The new kind.
+    pub fn kind(&self) -> Option<TicketKind> {
+        self.kind
+    }
+
+    /// The new tags (replacing the old ones); `Some(&[])` clears them.
+    pub fn tags(&self) -> Option<&[String]> {
+        self.tags.as_deref()
+    }
+
+    /// Custom fields to set.
+    pub fn custom_fields(&self) -> Option<&[CustomField]> {
+        self.custom_fields.as_deref()
+    }
+
+    /// The new attachments.
+    pub fn attachments(&self) -> Option<&[Attachment]> {
+        self.attachments.as_deref()
+    }
+
+    /// The new status.
+    pub fn status(&self) -> Option<TicketStatus> {
+        self.status
+    }
+
+    /// Whether the ticket is now solved.
+    pub fn solved(&self) -> Option<bool> {
+        self.solved
+    }
+
+    /// A comment to add.
+    pub fn comment(&self) -> Option<&str> {
+        self.comment.as_deref()
+    }
+
+    /// Raw fields meant for one provider only, merged into that provider's request body.
+    pub fn provider_fields(&self, provider: &str) -> Option<&Map<String, Value>> {
+        self.provider_fields.get(provider)
+    }
+
+    /// What happens to fields the provider cannot carry.
+    pub fn policy(&self) -> UnsupportedPolicy {
+        self.policy
+    }
+
+    /// The unified fields this update sets.
+    pub fn fields(&self) -> FieldSet {
+        let mut set = FieldSet::EMPTY;
+        let mut add = |present: bool, field| {
+            if present {
+                set = set.with(field);
+            }
+        };
+        add(self.title.is_some(), Field::Title);
+        add(self.description.is_some(), Field::Description);
+        add(self.priority.is_some(), Field::Priority);
+        add(self.kind.is_some(), Field::Kind);
+        add(self.tags.is_some(), Field::Tags);
+        add(self.custom_fields.is_some(), Field::CustomFields);
+        add(
+            self.custom_fields
+                .iter()
+                .flatten()
+                .any(|f| f.id().is_some()),
+            Field::CustomFieldIds,
+        );
+        add(self.attachments.is_some(), Field::Attachments);
+        add(self.status.is_some(), Field::Status);
+        add(self.solved.is_some(), Field::Solved);
+        add(self.comment.is_some(), Field::Comment);
+        set
+    }
+
+    /// Fits this update to one provider: the check every provider runs before it builds a
+    /// request, so that nothing is sent that the provider would refuse or silently lose.
+    ///
+    /// - Fields outside `caps.supported` are refused with [`TicketError::Unsupported`] (every
+    ///   one named) under [`UnsupportedPolicy::Strict`], or listed in [`Plan::dropped`] under
+    ///   [`UnsupportedPolicy::Lenient`].
+    /// - Fields in `caps.required` must be set, and `caps.requires_any_field` refuses an
+    ///   update with nothing to send.
+    /// - Raw provider fields must not use a key in `mapped_keys` (the wire keys the provider
+    ///   fills from unified fields): a collision is refused, never a silent overwrite.
+    pub fn plan(
+        &self,
+        provider: &str,
+        caps: &Capabilities,
+        mapped_keys: &[&str],
+    ) -> Result<Plan, TicketError> {
+        let set = self.fields();
+        let unsupported = set.difference(caps.supported);
+        let dropped: Vec<Field> = unsupported.iter().collect();
+        if !dropped.is_empty() && self.policy == UnsupportedPolicy::Strict {
+            return Err(TicketError::Unsupported {
+                provider: provider.to_owned(),
+                fields: dropped,
+            });
+        }
+        let carried = set.difference(unsupported);
+
+        let missing: Vec<&str> = caps
+            .required
+            .difference(carried)
+            .iter()
+            .map(Field::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(TicketError::invalid(
+                missing.join(", "),
+                format!("{provider} requires it on every update"),
+            ));
+        }
+
+        let extra = self.provider_fields(provider);
+        if let Some(extra) = extra {
+            if let Some(key) = mapped_keys.iter().find(|k| extra.contains_key(**k)) {
+                return Err(TicketError::invalid(
+                    format!("provider_fields.{provider}.{key}"),
+                    "collides with a field mapped from the unified update; set the unified field instead",
+                ));
+            }
+        }
+
+        if caps.requires_any_field && carried.is_empty() && extra.is_none_or(Map::is_empty) {
+            let reason = if dropped.is_empty() {
+                format!("{provider} needs at least one field to update")
+            } else {
+                format!(
+                    "{provider} needs at least one field to update, and every field set was dropped as unsupported"
+                )
+            };
+            return Err(TicketError::invalid("update", reason));
+        }
+
+        Ok(Plan { carried, dropped })
+    }
+}
+
+/// The outcome of [`TicketUpdate::plan`]: what to send and what was dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Plan {
+    /// The unified fields to send.
+    pub carried: FieldSet,
+    /// The unified fields dropped under the lenient policy (report them in the receipt).
+    pub dropped: Vec<Field>,
+}
+
+/// Builds a [`TicketUpdate`]; every check runs in [`build`](Self::build).
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct TicketUpdateBuilder {
+    update: TicketUpdate,
+    pending_custom: Vec<(Option<String>, String, String)>,
+    pending_attachments: Vec<String>,
+    provider_fields: Vec<(String, String, Value)>,
+}
+
+impl TicketUpdateBuilder {
+    /// Sets the title (must not be blank).
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.update.title = Some(title.into());
+        self
+    }
+
+    /// Sets the description, in Markdown (must not be blank).
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.update.description = Some(description.into());
+        self
+    }
+
+    /// Sets the priority.
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.update.priority = Some(priority);
+        self
+    }
+
+    /// Sets the kind.
+    pub fn kind(mut self, kind: TicketKind) -> Self {
+        self.update.kind = Some(kind);
+        self
+    }
+
+    /// Adds one tag (the update then replaces the ticket's tags with the ones given).
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.update
+            .tags
+            .get_or_insert_with(Vec::new)
+            .push(tag.into());
+        self
+    }
+
+    /// Sets the tags, replacing any given before; an empty list clears the ticket's tags.
+    pub fn tags<I, S>(mut self, tags: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.update.tags = Some(tags.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets a custom field by key. Keys must be unique within an update.
+    pub fn custom_field(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.pending_custom.push((None, key.into(), value.into()));
+        self
+    }
+
+    /// Sets a custom field with the provider's id for it (Feishu addresses fields by id).
+    pub fn custom_field_with_id(
+        mut self,
+        id: impl Into<String>,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.pending_custom
+            .push((Some(id.into()), key.into(), value.into()));
+        self
+    }
+
+    /// Adds an attachment by its `http(s)` URL.
+    pub fn attachment(mut self, file_url: impl Into<String>) -> Self {
+        self.pending_attachments.push(file_url.into());
+        self
+    }
+
+    /// Sets the status.
+    pub fn status(mut self, status: TicketStatus) -> Self {
+        self.update.status = Some(status);
+        self
+    }
+
+    /// Marks the ticket solved or unsolved.
+    pub fn solved(mut self, solved: bool) -> Self {
+        self.update.solved = Some(solved);
+        self
+    }
+
+    /// Adds a comment (must not be blank).
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.update.comment = Some(comment.into());
+        self
+    }
+
+    /// Adds a raw field for one provider only (for example Feishu's `channel`), merged into
+    /// that provider's request body and ignored by every other provider. `provider` is a
+    /// provider name (`[a-z0-9_-]+`); a key may be given once, and must not be one the
+    /// provider fills from a unified field.
+    pub fn provider_field(
+        mut self,
+        provider: impl Into<String>,
+        key: impl Into<String>,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.provider_fields
+            .push((provider.into(), key.into(), value.into()));
+        self
+    }
+
+    /// Sets the policy for fields the provider cannot carry (default: strict).
+    pub fn policy(mut self, policy: UnsupportedPolicy) -> Self {
+        self.update.policy = policy;
+        self
+    }
+
+    /// Shorthand for `policy(UnsupportedPolicy::Lenient)`.
+    pub fn lenient(self) -> Self {
+        self.policy(UnsupportedPolicy::Lenient)
+    }
+
+    /// Validates everything and returns the update.
+    ///
+    /// Refuses, with [`TicketError::InvalidInput`] naming the field: a blank title,
+    /// description, comment or tag; a duplicate tag; a custom field with an empty key or id,
+    /// or a key or id given twice; an attachment that is not an absolute `http(s)` URL; a bad
+    /// provider name or a raw key given twice.
+    pub fn build(self) -> Result<TicketUpdate, TicketError> {
+        let Self {
+            mut update,
+            pending_custom,
+            pending_attachments,
+            provider_fields,
+        } = self;
+
+        for (field, value) in [
+            ("title", &update.title),
+            ("description", &update.description),
+            ("comment", &update.comment),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                return Err(TicketError::invalid(field, "must not be blank"));
+            }
+        }
+
+        if let Some(tags) = &update.tags {
+            let mut seen = HashSet::new();
+            for tag in tags {
+                if tag.trim().is_empty() {
+                    return Err(TicketError::invalid("tags", "a tag must not be blank"));
+                }
+                if !seen.insert(tag.as_str()) {
+                    return Err(TicketError::invalid(
+                        "tags",
+                        format!("tag {tag:?} is given twice"),
+                    ));
+                }
+            }
+        }
+
+        if !pending_custom.is_empty() {
+            let mut keys = HashSet::new();
+            let mut ids = HashSet::new();
+            let mut fields = Vec::with_capacity(pending_custom.len());
+            for (id, key, value) in pending_custom {
+                let mut field = CustomField::new(key, value)?;
+                if let Some(id) = id {
+                    field = field.with_id(id)?;
+                }
+                if !keys.insert(field.key().to_owned()) {
+                    return Err(TicketError::invalid(
+                        "custom_fields",
+                        format!("key {:?} is given twice", field.key()),
+                    ));
+                }
+                if let Some(id) = field.id() {
+                    if !ids.insert(id.to_owned()) {
+                        return Err(TicketError::invalid(
+                            "custom_fields.id",
+                            format!("id {id:?} is given twice"),
+                        ));
+                    }
+                }
+                fields.push(field);
+            }
+            update.custom_fields = Some(fields);
+        }
+
+        if !pending_attachments.is_empty() {
+            update.attachments = Some(
+                pending_attachments
+                    .into_iter()
+                    .map(Attachment::new)
+                    .collect::<Result<_, _>>()?,
+            );
+        }
+
+        for (provider, key, value) in provider_fields {
+            let valid_name = !provider.is_empty()
+                && provider.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                });
+            if !valid_name {
+                return Err(TicketError::invalid(
+                    "provider_fields",
+                    format!("provider name {provider:?} must match [a-z0-9_-]+"),
+                ));
+            }
+            if key.is_empty() {
+                return Err(TicketError::invalid(
+                    format!("provider_fields.{provider}"),
+                    "a key must not be empty",
+                ));
+            }
+            let section = update.provider_fields.entry(provider.clone()).or_default();
+            if section.contains_key(&key) {
+                return Err(TicketError::invalid(
+                    format!("provider_fields.{provider}.{key}"),
+                    "is given twice",
+                ));
+            }
+            section.insert(key, value);
+        }
+
+        Ok(update)
+    }
+}

@@ -1,0 +1,79 @@
+//! One API to update helpdesk tickets, whatever the helpdesk.
+//!
+//! Pick the provider at runtime from configuration; compile in only the backends you enable
+//! with Cargo features (`engagelab`, `feishu`, both on by default). Everything in
+//! `ticket-core` is re-exported here, so an application depends on this crate alone.
+//!
+//! ```no_run
+//! use ticket_facade::{Config, Priority, TicketId, TicketUpdate};
+//!
+//! # async fn run() -> Result<(), ticket_facade::TicketError> {
+//! // TICKET_PROVIDER=engagelab TICKET_ENGAGELAB_API_KEY=… TICKET_ENGAGELAB_API_SECRET=…
+//! let updater = ticket_facade::connect(&Config::from_env())?;
+//! let update = TicketUpdate::builder()
+//!     .title("Printer jammed (updated)")
+//!     .description("A technician is on the way.")
+//!     .priority(Priority::High)
+//!     .build()?;
+//! let receipt = updater.update(&TicketId::new("tk_20251104_789abc")?, &update).await?;
+//! println!("{} accepted the update", receipt.provider);
+//! # Ok(()) }
+//! ```
+//!
+//! # Configuration keys
+//!
+//! | provider | keys (`TICKET_<PROVIDER>_<KEY>` in the environment) |
+//! |---|---|
+//! | `engagelab` | `api_key`, `api_secret` (required); `base_url` |
+//! | `feishu` | `user_access_token`, `helpdesk_id`, `helpdesk_token` (required); `region` (`feishu`/`lark`) or `base_url` |
+//! | every provider | `connect_timeout_ms`, `request_timeout_ms`, `max_response_bytes` |
+//!
+//! # Adding a provider
+//!
+//! Implement [`TicketUpdater`] and register a factory once, at start-up:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use ticket_facade::{Config, Settings, TicketError, TicketUpdater};
+//! # use ticket_facade::{Capabilities, FieldSet, RequestPreview, TicketId, TicketUpdate, UpdateReceipt};
+//! # struct Acme;
+//! # #[async_trait::async_trait]
+//! # impl TicketUpdater for Acme {
+//! #     fn provider(&self) -> &str { "acme" }
+//! #     fn capabilities(&self) -> Capabilities { Capabilities::new(FieldSet::EMPTY) }
+//! #     fn preview(&self, _: &TicketId, _: &TicketUpdate) -> Result<RequestPreview, TicketError> { unimplemented!() }
+//! #     async fn update(&self, _: &TicketId, _: &TicketUpdate) -> Result<UpdateReceipt, TicketError> { unimplemented!() }
+//! # }
+//!
+//! fn build_acme(settings: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
+//!     let _token = settings.required("token")?;
+//!     Ok(Arc::new(Acme))
+//! }
+//!
+//! ticket_facade::register("acme", build_acme)?;
+//! let updater = ticket_facade::connect(&Config::from_map([("provider", "acme"), ("acme.token", "t")]))?;
+//! assert_eq!(updater.provider(), "acme");
+//! # Ok::<(), TicketError>(())
+//! ```
+
+mod builtin;
+mod config;
+mod registry;
+
+pub use ticket_core::*;
+
+pub use crate::config::{Config, ENV_PREFIX, PROVIDER_VAR};
+pub use crate::registry::{BUILTIN, Factory, Registry, Settings, connect, providers, register};
+pub use ticket_http::HttpOptions;
+
+/// The EngageLab LiveDesk backend (feature `engagelab`).
+#[cfg(feature = "engagelab")]
+pub mod engagelab {
+    pub use provider_engagelab::*;
+}
+
+/// The Feishu / Lark Helpdesk backend (feature `feishu`).
+#[cfg(feature = "feishu")]
+pub mod feishu {
+    pub use provider_feishu::*;
+}

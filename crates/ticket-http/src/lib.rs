@@ -1,0 +1,31 @@
+//! Shared HTTP plumbing for ticket providers, in one place so that every provider (built-in or
+//! downstream) gets the same security defaults:
+//!
+//! - [`build_client`]: a `reqwest` client over rustls with connect and per-attempt timeouts,
+//!   **no redirects followed** (a redirect would carry helpdesk credentials to another host),
+//!   and a connection pool reused across requests.
+//! - [`BaseUrl`]: `https://` only, except `http://` to a loopback host (tests, sandboxes).
+//! - [`encode_segment`]: a ticket id always becomes exactly one percent-encoded path segment.
+//! - [`PreparedRequest`]: a request built once, which can be sent, or rendered as a
+//!   [`RequestPreview`] with every sensitive header value redacted.
+//! - [`Transport::send`]: sends with a tracing span that holds no secret, reads the response
+//!   body up to a cap, and captures the provider's request id.
+//!
+//! `reqwest` is re-exported so downstream providers use the same version.
+
+mod preview;
+mod transport;
+
+mod base_url;
+mod classify;
+#[cfg(feature = "test-util")]
+pub mod test_server;
+
+pub use bytes::Bytes;
+pub use reqwest;
+
+pub use crate::base_url::{BaseUrl, encode_segment};
+pub use crate::classify::CodeClass;
+pub use crate::preview::PreparedRequest;
+pub use crate::transport::{HttpOptions, RawResponse, Transport, build_client, excerpt};
+pub use ticket_core::RequestPreview;

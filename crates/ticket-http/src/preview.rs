@@ -1,0 +1,101 @@
+use bytes::Bytes;
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderValue};
+use ticket_core::RequestPreview;
+
+/// A request built once and then either sent ([`Transport::send`](crate::Transport::send)) or
+/// previewed ([`PreparedRequest::preview`]).
+///
+/// Mark every secret header value with [`HeaderValue::set_sensitive`]: the preview redacts
+/// those, and `reqwest`/`hyper` keep them out of their own debug output.
+#[derive(Clone)]
+pub struct PreparedRequest {
+    pub(crate) method: Method,
+    pub(crate) url: String,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl PreparedRequest {
+    /// A request of `method` to `url` with `headers` and `body`.
+    pub fn new(method: Method, url: String, headers: HeaderMap, body: impl Into<Bytes>) -> Self {
+        Self {
+            method,
+            url,
+            headers,
+            body: body.into(),
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The full URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The headers set by the provider (the transport adds `host` and `content-length`).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body bytes.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// Exactly what [`Transport::send`](crate::Transport::send) puts on the wire: the request
+    /// line, `host`, the provider's headers in order, `content-length` and the body, with
+    /// every sensitive header value replaced by [`RequestPreview::REDACTED`].
+    pub fn preview(&self) -> RequestPreview {
+        let mut headers = Vec::with_capacity(self.headers.len() + 2);
+        if let Some(host) = host_header(&self.url) {
+            headers.push(("host".to_owned(), host));
+        }
+        for (name, value) in &self.headers {
+            headers.push((name.as_str().to_owned(), render(value)));
+        }
+        headers.push(("content-length".to_owned(), self.body.len().to_string()));
+        RequestPreview::new(
+            self.method.as_str(),
+            self.url.clone(),
+            headers,
+            String::from_utf8_lossy(&self.body).into_owned(),
+        )
+    }
+}
+
+impl std::fmt::Debug for PreparedRequest {
+    /// The same redacted rendering as the preview: never a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let preview = self.preview();
+        f.debug_struct("PreparedRequest")
+            .field("method", &preview.method)
+            .field("url", &preview.url)
+            .field("headers", &preview.headers)
+            .field("body", &preview.body)
+            .finish()
+    }
+}
+
+fn render(value: &HeaderValue) -> String {
+    if value.is_sensitive() {
+        RequestPreview::REDACTED.to_owned()
+    } else {
+        String::from_utf8_lossy(value.as_bytes()).into_owned()
+    }
+}
+
+/// The `host` header hyper derives from the URL: the host, and the port when it is not the
+/// scheme's default.
+fn host_header(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let host = parsed.host_str()?;
+    Some(match parsed.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}

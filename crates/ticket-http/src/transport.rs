@@ -1,0 +1,279 @@
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::{Client, redirect};
+use ticket_core::{RequestPreview, Sent, TicketError};
+use tracing::Instrument;
+
+use crate::PreparedRequest;
+
+/// Time and size limits of a client. Every field is public and documented with its default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpOptions {
+    /// Limit on establishing a connection (TCP and TLS). Default: 5 s.
+    pub connect_timeout: Duration,
+    /// Limit on one attempt, from sending to the last body byte. Default: 15 s.
+    pub request_timeout: Duration,
+    /// Responses larger than this are refused unread. Default: 1 MiB.
+    pub max_response_bytes: usize,
+    /// The `user-agent` header. Default: `helpdesk-tickets/<version>`.
+    pub user_agent: String,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(15),
+            max_response_bytes: 1024 * 1024,
+            user_agent: concat!("helpdesk-tickets/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+impl HttpOptions {
+    /// Sets the connect timeout.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the per-attempt timeout.
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets the response size cap.
+    #[must_use]
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+}
+
+/// A `reqwest` client with the workspace's security defaults: rustls, no redirects followed,
+/// the connect and per-attempt timeouts of `options`, `TCP_NODELAY`, pooled keep-alive
+/// connections.
+pub fn build_client(options: &HttpOptions) -> Result<Client, TicketError> {
+    Client::builder()
+        .redirect(redirect::Policy::none())
+        .connect_timeout(options.connect_timeout)
+        .timeout(options.request_timeout)
+        .tcp_nodelay(true)
+        .user_agent(options.user_agent.clone())
+        .build()
+        .map_err(|e| TicketError::config(format!("cannot build the HTTP client: {e}")))
+}
+
+/// A provider's answer, read in full (up to the cap).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RawResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+    /// The request id from the provider's request-id header, when present.
+    pub request_id: Option<String>,
+}
+
+impl RawResponse {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// A header value as text, when present and valid.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Sends [`PreparedRequest`]s for one provider: one client (one connection pool), the limits of
+/// [`HttpOptions`], and the provider's request-id header.
+#[derive(Clone)]
+pub struct Transport {
+    client: Client,
+    provider: String,
+    options: HttpOptions,
+    request_id_headers: Vec<HeaderName>,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("provider", &self.provider)
+            .field("options", &self.options)
+            .field("request_id_headers", &self.request_id_headers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// A transport for `provider` with a new client built from `options`. The request id is
+    /// read from the first of `request_id_headers` present in a response.
+    pub fn new(
+        provider: impl Into<String>,
+        options: HttpOptions,
+        request_id_headers: &[&'static str],
+    ) -> Result<Self, TicketError> {
+        let client = build_client(&options)?;
+        Ok(Self {
+            client,
+            provider: provider.into(),
+            options,
+            request_id_headers: request_id_headers
+                .iter()
+                .map(|h| HeaderName::from_static(h))
+                .collect(),
+        })
+    }
+
+    /// The provider name used in errors and spans.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// The limits in force.
+    pub fn options(&self) -> &HttpOptions {
+        &self.options
+    }
+
+    /// Sends `request` once and reads the whole answer, whatever its status.
+    ///
+    /// Errors are [`TicketError::Transport`] (saying whether the request may have been sent),
+    /// [`TicketError::Timeout`], or [`TicketError::MalformedResponse`] for a body over the cap.
+    /// The tracing span `ticket_http.send` records provider, method, URL, status and request
+    /// id; never a header value or the body.
+    pub async fn send(&self, request: &PreparedRequest) -> Result<RawResponse, TicketError> {
+        let span = tracing::debug_span!(
+            "ticket_http.send",
+            provider = %self.provider,
+            method = %request.method,
+            url = %request.url,
+            status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+        );
+        let result = self.send_inner(request).instrument(span.clone()).await;
+        match &result {
+            Ok(resp) => {
+                span.record("status", resp.status);
+                if let Some(id) = &resp.request_id {
+                    span.record("request_id", id.as_str());
+                }
+                tracing::debug!(parent: &span, status = resp.status, bytes = resp.body.len(), "response read");
+            }
+            Err(err) => tracing::debug!(parent: &span, error = %err, "request failed"),
+        }
+        result
+    }
+
+    async fn send_inner(&self, request: &PreparedRequest) -> Result<RawResponse, TicketError> {
+        let mut response = self
+            .client
+            .request(request.method.clone(), &request.url)
+            .headers(request.headers.clone())
+            .body(request.body.clone())
+            .send()
+            .await
+            .map_err(|e| self.map_error(e))?;
+        let status = response.status().as_u16();
+        let request_id = self
+            .request_id_headers
+            .iter()
+            .find_map(|h| response.headers().get(h))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let cap = self.options.max_response_bytes;
+        let too_large =
+            |excerpt_bytes: &[u8], request_id: &Option<String>| TicketError::MalformedResponse {
+                provider: self.provider.clone(),
+                status,
+                reason: format!("response body is larger than the {cap}-byte cap"),
+                excerpt: excerpt(excerpt_bytes, &[]),
+                request_id: request_id.clone(),
+            };
+        if response
+            .content_length()
+            .is_some_and(|len| len > cap as u64)
+        {
+            return Err(too_large(b"", &request_id));
+        }
+        let mut body = BytesMut::with_capacity(
+            response
+                .content_length()
+                .map_or(0, |len| len as usize)
+                .min(cap),
+        );
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.map_error(e))? {
+            if body.len() + chunk.len() > cap {
+                return Err(too_large(&body, &request_id));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let headers = std::mem::take(response.headers_mut());
+        Ok(RawResponse {
+            status,
+            headers,
+            body: body.freeze(),
+            request_id,
+        })
+    }
+
+    fn map_error(&self, err: reqwest::Error) -> TicketError {
+        let sent = if err.is_connect() {
+            Sent::No
+        } else {
+            Sent::Maybe
+        };
+        if err.is_timeout() {
+            let after = if err.is_connect() {
+                self.options.connect_timeout
+            } else {
+                self.options.request_timeout
+            };
+            return TicketError::Timeout {
+                provider: self.provider.clone(),
+                after,
+                sent,
+            };
+        }
+        let message = if err.is_connect() {
+            "could not connect".to_owned()
+        } else if err.is_body() || err.is_decode() {
+            "the response body was cut short".to_owned()
+        } else {
+            "the connection failed before a complete response".to_owned()
+        };
+        TicketError::Transport {
+            provider: self.provider.clone(),
+            sent,
+            message,
+            source: Some(Box::new(err.without_url())),
+        }
+    }
+}
+
+/// The first 200 characters of `body` as text, for error messages: every one of `secrets` is
+/// replaced by [`RequestPreview::REDACTED`] (before cutting, so no secret is left half-shown),
+/// and control characters become spaces.
+pub fn excerpt(body: &[u8], secrets: &[&str]) -> String {
+    const LIMIT: usize = 200;
+    let longest = secrets.iter().map(|s| s.len()).max().unwrap_or(0);
+    let window = &body[..body.len().min(LIMIT * 4 + longest)];
+    let mut text = String::from_utf8_lossy(window).into_owned();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(secret, RequestPreview::REDACTED);
+    }
+    text.chars()
+        .take(LIMIT)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
