@@ -40,7 +40,7 @@ mod wire;
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use ticket_core::{
     Capabilities, Field, FieldSet, Plan, RequestPreview, TicketError, TicketId, TicketUpdate,
     TicketUpdater, UpdateReceipt,
@@ -88,6 +88,8 @@ pub struct EngageLabClient {
     url_prefix: String,
     /// Authorization, content type and accept, computed once.
     headers: HeaderMap,
+    /// `base64(api_key:api_secret)`, scrubbed from error excerpts like the raw values.
+    basic_credentials: SecretString,
 }
 
 impl std::fmt::Debug for EngageLabClient {
@@ -107,6 +109,7 @@ impl EngageLabClient {
             config.api_key.expose_secret(),
             config.api_secret.expose_secret()
         ));
+        let basic_credentials = SecretString::from(credentials.clone());
         let mut auth = HeaderValue::try_from(format!("Basic {credentials}")).map_err(|_| {
             TicketError::config("the EngageLab credentials are not valid header text")
         })?;
@@ -128,6 +131,7 @@ impl EngageLabClient {
             transport,
             headers,
             config,
+            basic_credentials,
         })
     }
 
@@ -153,7 +157,8 @@ impl EngageLabClient {
     }
 
     fn decode(&self, response: &RawResponse) -> Result<Option<OffsetDateTime>, TicketError> {
-        let secrets = self.config.secrets();
+        let [key, secret] = self.config.secrets();
+        let secrets = [key, secret, self.basic_credentials.expose_secret()];
         if !response.is_success() {
             return Err(self.error_from(response, &secrets));
         }

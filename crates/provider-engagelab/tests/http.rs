@@ -354,6 +354,7 @@ async fn ticket_ids_reach_the_server_as_one_encoded_segment() {
 #[tokio::test]
 async fn secrets_never_appear_in_debug_display_or_errors() {
     let client = client_for("http://127.0.0.1:1");
+    let basic = "ZWwta2V5LTRhN2YwOTplbC1zZWNyZXQtYjgxYzMz";
     let mut texts = vec![format!("{client:?}"), format!("{:?}", client.config())];
     // A server that echoes the credentials back in its error message and body.
     for reply in [
@@ -363,6 +364,11 @@ async fn secrets_never_appear_in_debug_display_or_errors() {
         ),
         Reply::text(200, "text/plain", &format!("echo {SECRET} {KEY}")),
         Reply::text(500, "text/plain", &format!("echo {SECRET}")),
+        Reply::text(
+            401,
+            "text/plain",
+            &format!("bad authorization: Basic {basic}"),
+        ),
     ] {
         let (err, _) = error_for(reply).await;
         texts.push(err.to_string());
@@ -373,7 +379,6 @@ async fn secrets_never_appear_in_debug_display_or_errors() {
     texts.push(format!("{preview:?}"));
     let (request, _) = client.prepare(&id("tk_1"), &update()).unwrap();
     texts.push(format!("{request:?}"));
-    let basic = "ZWwta2V5LTRhN2YwOTplbC1zZWNyZXQtYjgxYzMz";
     for text in &texts {
         for secret in [KEY, SECRET, basic] {
             assert!(!text.contains(secret), "{secret} leaked in {text}");

@@ -93,6 +93,8 @@ pub struct FeishuClient {
     url_prefix: String,
     /// Every header but `Authorization`, computed once (the helpdesk header is sensitive).
     headers: HeaderMap,
+    /// `base64(helpdesk_id:helpdesk_token)`, scrubbed from error excerpts like the tokens.
+    helpdesk_header: SecretString,
 }
 
 impl std::fmt::Debug for FeishuClient {
@@ -112,6 +114,7 @@ impl FeishuClient {
             config.helpdesk_id,
             config.helpdesk_token()
         ));
+        let helpdesk_header = SecretString::from(helpdesk.clone());
         let mut helpdesk = HeaderValue::try_from(helpdesk).map_err(|_| {
             TicketError::config("the helpdesk credentials are not valid header text")
         })?;
@@ -133,6 +136,7 @@ impl FeishuClient {
             transport,
             headers,
             config,
+            helpdesk_header,
         })
     }
 
@@ -195,7 +199,11 @@ impl FeishuClient {
     }
 
     fn decode(&self, response: &RawResponse, token: &SecretString) -> Result<(), TicketError> {
-        let secrets = [token.expose_secret(), self.config.helpdesk_token()];
+        let secrets = [
+            token.expose_secret(),
+            self.config.helpdesk_token(),
+            self.helpdesk_header.expose_secret(),
+        ];
         let envelope = serde_json::from_slice::<wire::Envelope>(&response.body);
         let (code, msg, data) = match envelope {
             Ok(env) => (env.code, env.msg, env.data),

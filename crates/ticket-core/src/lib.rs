@@ -91,3 +91,13 @@ pub trait TicketUpdater: Send + Sync {
         update: &TicketUpdate,
     ) -> Result<UpdateReceipt, TicketError>;
 }
+
+/// Lets `Arc<dyn TicketUpdater>` be debug-printed (and `unwrap_err`ed) without making `Debug`
+/// a supertrait every provider must implement. Shows the provider name only.
+impl std::fmt::Debug for dyn TicketUpdater + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TicketUpdater")
+            .field("provider", &self.provider())
+            .finish_non_exhaustive()
+    }
+}

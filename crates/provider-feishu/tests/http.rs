@@ -1,0 +1,356 @@
+//! Feishu over real loopback HTTP against a scripted server: exact headers, every documented
+//! code, rate limits on 429 and 400, auth codes with HTTP 200, token refresh, refusals that
+//! send nothing, ticket-id encoding, and secrets kept out of errors.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use provider_feishu::{FeishuClient, FeishuConfig, UserTokenSource};
+use secrecy::{ExposeSecret, SecretString};
+use ticket_core::{ErrorKind, TicketError, TicketId, TicketStatus, TicketUpdate, TicketUpdater};
+use ticket_http::HttpOptions;
+use ticket_http::test_server::{Reply, ScriptedServer};
+
+const TOKEN: &str = "u-7f1bcd13fc57d46bac21793a18e560";
+const HELPDESK_ID: &str = "7012345678";
+const HELPDESK_TOKEN: &str = "ht-0d5e9a71c2";
+const OK: &str = r#"{"code":0,"msg":"success","data":{}}"#;
+
+fn options() -> HttpOptions {
+    HttpOptions::default()
+        .request_timeout(Duration::from_millis(500))
+        .connect_timeout(Duration::from_millis(500))
+}
+
+fn client_for(url: &str) -> FeishuClient {
+    let config = FeishuConfig::with_static_token(TOKEN, HELPDESK_ID, HELPDESK_TOKEN)
+        .unwrap()
+        .with_base_url(url)
+        .unwrap()
+        .with_http_options(options());
+    FeishuClient::new(config).unwrap()
+}
+
+fn update() -> TicketUpdate {
+    TicketUpdate::builder()
+        .status(TicketStatus::InProgress)
+        .comment("good")
+        .build()
+        .unwrap()
+}
+
+fn id(text: &str) -> TicketId {
+    TicketId::new(text).unwrap()
+}
+
+async fn error_for(reply: Reply) -> TicketError {
+    let server = ScriptedServer::always(reply).await.unwrap();
+    client_for(server.url())
+        .update(&id("6945345902185807891"), &update())
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn success_sends_the_documented_headers_and_reads_the_log_id() {
+    let server = ScriptedServer::always(Reply::json(200, OK).header("X-Tt-Logid", "20251104abc"))
+        .await
+        .unwrap();
+    let receipt = client_for(server.url())
+        .update(&id("6945345902185807891"), &update())
+        .await
+        .unwrap();
+    assert_eq!(receipt.provider, "feishu");
+    assert_eq!(receipt.request_id.as_deref(), Some("20251104abc"));
+    assert_eq!((receipt.attempts, receipt.updated_at), (1, None));
+    let req = &server.requests()[0];
+    assert_eq!(req.method, "PUT");
+    assert_eq!(
+        req.target,
+        "/open-apis/helpdesk/v1/tickets/6945345902185807891"
+    );
+    assert_eq!(
+        req.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    // base64("7012345678:ht-0d5e9a71c2")
+    assert_eq!(
+        req.header("x-lark-helpdesk-authorization"),
+        Some("NzAxMjM0NTY3ODpodC0wZDVlOWE3MWMy")
+    );
+    assert_eq!(
+        req.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    assert_eq!(req.body_text(), r#"{"status":2,"comment":"good"}"#);
+}
+
+#[tokio::test]
+async fn documented_business_codes_map_to_their_kinds() {
+    let cases = [
+        (
+            400,
+            154000,
+            "Bad request, please check your request body",
+            ErrorKind::Provider,
+            false,
+        ),
+        (
+            403,
+            154003,
+            "Please check you have the correct access",
+            ErrorKind::PermissionDenied,
+            false,
+        ),
+        (
+            404,
+            154004,
+            "Resource not found",
+            ErrorKind::NotFound,
+            false,
+        ),
+        (500, 155000, "Internal error", ErrorKind::Provider, true),
+    ];
+    for (status, code, msg, kind, retryable) in cases {
+        let err = error_for(
+            Reply::json(status, &format!(r#"{{"code":{code},"msg":"{msg}"}}"#))
+                .header("x-tt-logid", "log-1"),
+        )
+        .await;
+        assert_eq!(err.kind(), kind, "{code}");
+        assert_eq!(err.is_retryable(), retryable, "{code}");
+        let details = err.server().unwrap();
+        assert_eq!((details.status, details.code), (status, Some(code)));
+        assert_eq!(details.message, msg);
+        assert_eq!(err.request_id(), Some("log-1"));
+    }
+}
+
+#[tokio::test]
+async fn rate_limit_on_429_and_on_the_older_400_keeps_the_reset() {
+    for status in [429, 400] {
+        let err = error_for(
+            Reply::json(
+                status,
+                r#"{"code":99991400,"msg":"request trigger frequency limit"}"#,
+            )
+            .header("x-ogw-ratelimit-limit", "50")
+            .header("x-ogw-ratelimit-reset", "3"),
+        )
+        .await;
+        assert_eq!(err.kind(), ErrorKind::RateLimited, "HTTP {status}");
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+        assert!(err.is_retryable());
+    }
+}
+
+#[tokio::test]
+async fn auth_codes_with_http_200_are_unauthenticated_with_a_static_token() {
+    for code in [99991661, 99991663, 99991668, 99991671, 99991677] {
+        let err = error_for(Reply::json(
+            200,
+            &format!(r#"{{"code":{code},"msg":"token problem"}}"#),
+        ))
+        .await;
+        assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{code}");
+        assert_eq!(err.server().unwrap().status, 200);
+        assert!(!err.is_retryable());
+    }
+    let err = error_for(Reply::json(
+        401,
+        r#"{"code":99991663,"msg":"Invalid access token"}"#,
+    ))
+    .await;
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+}
+
+#[tokio::test]
+async fn an_unknown_non_zero_code_with_200_is_a_provider_error() {
+    let err = error_for(Reply::json(200, r#"{"code":1234,"msg":"odd"}"#)).await;
+    assert_eq!(err.kind(), ErrorKind::Provider);
+}
+
+#[tokio::test]
+async fn malformed_answers() {
+    for reply in [
+        Reply::text(200, "text/html", "<html>gateway</html>"),
+        Reply::json(200, r#"{"code":0,"msg":"success","data":[]}"#),
+        Reply::json(200, r#"{"msg":"success"}"#),
+        Reply::json(200, r#"{"code":0,"msg":"succ"#),
+        Reply::json(200, ""),
+    ] {
+        let err = error_for(reply).await;
+        assert_eq!(err.kind(), ErrorKind::MalformedResponse, "{err}");
+    }
+    let err = error_for(Reply::text(503, "text/html", "<html>busy</html>")).await;
+    assert_eq!(
+        (err.kind(), err.is_retryable()),
+        (ErrorKind::Provider, true)
+    );
+}
+
+/// A token source that hands out `old` until refreshed, then `new`.
+struct Rotating {
+    refreshed: AtomicUsize,
+}
+
+#[async_trait]
+impl UserTokenSource for Rotating {
+    async fn access_token(&self) -> Result<SecretString, TicketError> {
+        let token = if self.refreshed.load(Ordering::SeqCst) == 0 {
+            "u-old"
+        } else {
+            "u-new"
+        };
+        Ok(token.to_owned().into())
+    }
+    async fn refresh(&self, rejected: &SecretString) -> Result<bool, TicketError> {
+        assert_eq!(rejected.expose_secret(), "u-old");
+        self.refreshed.fetch_add(1, Ordering::SeqCst);
+        Ok(true)
+    }
+}
+
+#[tokio::test]
+async fn a_refused_token_is_refreshed_once_and_the_update_retried_once() {
+    let server = ScriptedServer::start(|req| {
+        if req.header("authorization") == Some("Bearer u-new") {
+            Reply::json(200, OK)
+        } else {
+            Reply::json(
+                200,
+                r#"{"code":99991677,"msg":"Authentication token expired"}"#,
+            )
+        }
+    })
+    .await
+    .unwrap();
+    let source = Arc::new(Rotating {
+        refreshed: AtomicUsize::new(0),
+    });
+    let config = FeishuConfig::new(source.clone(), HELPDESK_ID, HELPDESK_TOKEN)
+        .unwrap()
+        .with_base_url(server.url())
+        .unwrap();
+    let receipt = FeishuClient::new(config)
+        .unwrap()
+        .update(&id("1"), &update())
+        .await
+        .unwrap();
+    assert_eq!(receipt.attempts, 2);
+    assert_eq!(source.refreshed.load(Ordering::SeqCst), 1);
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn local_refusals_send_nothing() {
+    let server = ScriptedServer::always(Reply::json(200, OK)).await.unwrap();
+    let client = client_for(server.url());
+    let cases = [
+        (
+            TicketUpdate::default(),
+            ErrorKind::InvalidInput,
+            "at least one field",
+        ),
+        (
+            TicketUpdate::builder().title("t").build().unwrap(),
+            ErrorKind::Unsupported,
+            "title",
+        ),
+        (
+            TicketUpdate::builder()
+                .comment("c")
+                .provider_field("feishu", "status", 1)
+                .build()
+                .unwrap(),
+            ErrorKind::InvalidInput,
+            "provider_fields.feishu.status",
+        ),
+        (
+            TicketUpdate::builder()
+                .provider_field("feishu", "channel", "web")
+                .build()
+                .unwrap(),
+            ErrorKind::InvalidInput,
+            "must be an integer",
+        ),
+    ];
+    for (update, kind, needle) in cases {
+        let err = client.update(&id("1"), &update).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{err}");
+        assert!(err.to_string().contains(needle), "{err} lacks {needle}");
+    }
+    assert_eq!(server.connections(), 0);
+}
+
+#[tokio::test]
+async fn ticket_ids_reach_the_server_as_one_encoded_segment() {
+    let server = ScriptedServer::always(Reply::json(200, OK)).await.unwrap();
+    let client = client_for(server.url());
+    let cases = [
+        ("../x", "..%2Fx"),
+        ("a/b", "a%2Fb"),
+        ("a?b", "a%3Fb"),
+        ("a#b", "a%23b"),
+        ("%2F", "%252F"),
+    ];
+    for (raw, _) in cases {
+        client.update(&id(raw), &update()).await.unwrap();
+    }
+    let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+    let expected: Vec<String> = cases
+        .iter()
+        .map(|(_, enc)| format!("/open-apis/helpdesk/v1/tickets/{enc}"))
+        .collect();
+    assert_eq!(targets, expected);
+}
+
+#[tokio::test]
+async fn secrets_never_appear_in_debug_display_or_errors() {
+    let client = client_for("http://127.0.0.1:1");
+    let header = "NzAxMjM0NTY3ODpodC0wZDVlOWE3MWMy";
+    let mut texts = vec![format!("{client:?}"), format!("{:?}", client.config())];
+    for reply in [
+        Reply::json(
+            200,
+            &format!(r#"{{"code":99991668,"msg":"bad token {TOKEN}"}}"#),
+        ),
+        Reply::text(
+            200,
+            "text/plain",
+            &format!("{TOKEN} {HELPDESK_TOKEN} {header}"),
+        ),
+        Reply::json(
+            400,
+            &format!(r#"{{"code":154000,"msg":"{HELPDESK_TOKEN}"}}"#),
+        ),
+    ] {
+        let err = error_for(reply).await;
+        texts.push(err.to_string());
+        texts.push(format!("{err:?}"));
+    }
+    let preview = client.preview(&id("1"), &update()).unwrap();
+    texts.push(preview.to_string());
+    texts.push(format!("{preview:?}"));
+    for text in &texts {
+        for secret in [TOKEN, HELPDESK_TOKEN, header] {
+            assert!(!text.contains(secret), "{secret} leaked in {text}");
+        }
+    }
+}
+
+#[test]
+fn configuration_is_checked() {
+    assert!(FeishuConfig::with_static_token("", HELPDESK_ID, HELPDESK_TOKEN).is_err());
+    assert!(FeishuConfig::with_static_token(TOKEN, "", HELPDESK_TOKEN).is_err());
+    assert!(FeishuConfig::with_static_token(TOKEN, "a:b", HELPDESK_TOKEN).is_err());
+    assert!(FeishuConfig::with_static_token(TOKEN, HELPDESK_ID, "").is_err());
+    let err = FeishuConfig::with_static_token(TOKEN, HELPDESK_ID, HELPDESK_TOKEN)
+        .unwrap()
+        .with_base_url("http://open.feishu.cn")
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+}

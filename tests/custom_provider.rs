@@ -1,0 +1,147 @@
+//! A downstream-style provider, defined outside the workspace crates, built on the public
+//! `ticket-http` plumbing, registered through the facade and used by name over real HTTP.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ticket_facade::{
+    Capabilities, Config, ErrorKind, Field, FieldSet, RequestPreview, Settings, TicketError,
+    TicketId, TicketUpdate, TicketUpdater, UpdateReceipt,
+};
+use ticket_http::reqwest::Method;
+use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
+use ticket_http::test_server::{Reply, ScriptedServer};
+use ticket_http::{BaseUrl, PreparedRequest, Transport, encode_segment};
+
+/// "Acme Desk": `POST /v1/tickets/:id/notes` with a bearer API token.
+struct AcmeDesk {
+    transport: Transport,
+    prefix: String,
+    headers: HeaderMap,
+}
+
+const CAPS: Capabilities = Capabilities::new(FieldSet::of(&[Field::Comment])).requiring_any_field();
+
+impl AcmeDesk {
+    fn prepare(
+        &self,
+        id: &TicketId,
+        update: &TicketUpdate,
+    ) -> Result<(PreparedRequest, Vec<Field>), TicketError> {
+        let plan = update.plan("acme", &CAPS, &["note"])?;
+        let body = format!("{{\"note\":{:?}}}", update.comment().unwrap_or_default());
+        let url = format!("{}{}/notes", self.prefix, encode_segment(id));
+        Ok((
+            PreparedRequest::new(Method::POST, url, self.headers.clone(), body),
+            plan.dropped,
+        ))
+    }
+}
+
+#[async_trait]
+impl TicketUpdater for AcmeDesk {
+    fn provider(&self) -> &str {
+        "acme"
+    }
+    fn capabilities(&self) -> Capabilities {
+        CAPS
+    }
+    fn preview(&self, id: &TicketId, update: &TicketUpdate) -> Result<RequestPreview, TicketError> {
+        let (request, dropped) = self.prepare(id, update)?;
+        Ok(request.preview().with_dropped(dropped))
+    }
+    async fn update(
+        &self,
+        id: &TicketId,
+        update: &TicketUpdate,
+    ) -> Result<UpdateReceipt, TicketError> {
+        let (request, dropped) = self.prepare(id, update)?;
+        let response = self.transport.send(&request).await?;
+        if !response.is_success() {
+            let message = response.fallback_message(&[]);
+            return Err(response.to_error("acme", None, None, message, None));
+        }
+        Ok(UpdateReceipt::new("acme", id.clone())
+            .with_request_id(response.request_id)
+            .with_dropped(dropped))
+    }
+}
+
+fn build_acme(settings: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
+    let token = settings.required("api_token")?;
+    let base = BaseUrl::parse(&settings.required("base_url")?)?;
+    let mut auth = HeaderValue::try_from(format!("Bearer {token}"))
+        .map_err(|_| TicketError::config("bad token"))?;
+    auth.set_sensitive(true);
+    let mut headers = HeaderMap::new();
+    headers.insert(header::AUTHORIZATION, auth);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(Arc::new(AcmeDesk {
+        transport: Transport::new("acme", settings.http_options()?, &["x-request-id"])?,
+        prefix: base.join("/v1/tickets/"),
+        headers,
+    }))
+}
+
+#[tokio::test]
+async fn a_downstream_provider_registers_and_is_used_by_name() {
+    ticket_facade::register("acme", build_acme).unwrap();
+    assert!(ticket_facade::providers().contains(&"acme".to_owned()));
+
+    let server = ScriptedServer::start(|req| {
+        if req.header("authorization") == Some("Bearer acme-secret-1") {
+            Reply::json(201, "{}").header("x-request-id", "acme-req-1")
+        } else {
+            Reply::json(401, "{}")
+        }
+    })
+    .await
+    .unwrap();
+    let config = Config::from_env_vars([
+        ("TICKET_PROVIDER", "acme"),
+        ("TICKET_ACME_API_TOKEN", "acme-secret-1"),
+        ("TICKET_ACME_BASE_URL", server.url()),
+    ]);
+    let updater = ticket_facade::connect(&config).unwrap();
+    assert_eq!(updater.provider(), "acme");
+
+    let update = TicketUpdate::builder()
+        .comment("rebooted")
+        .priority(ticket_facade::Priority::High)
+        .lenient()
+        .build()
+        .unwrap();
+    let id = TicketId::new("A/7").unwrap();
+    let preview = updater.preview(&id, &update).unwrap();
+    assert!(!preview.to_string().contains("acme-secret-1"));
+    let receipt = updater.update(&id, &update).await.unwrap();
+    assert_eq!(receipt.request_id.as_deref(), Some("acme-req-1"));
+    assert_eq!(receipt.dropped, vec![Field::Priority]);
+    let req = &server.requests()[0];
+    assert_eq!(
+        (req.method.as_str(), req.target.as_str()),
+        ("POST", "/v1/tickets/A%2F7/notes")
+    );
+    assert_eq!(req.body_text(), r#"{"note":"rebooted"}"#);
+
+    // The facade's checks apply to downstream providers too.
+    let typo = Config::from_map([
+        ("provider", "acme"),
+        ("acme.api_token", "t"),
+        ("acme.base_url", server.url()),
+        ("acme.api_tokne", "t"),
+    ]);
+    let err = ticket_facade::connect(&typo).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    assert!(err.to_string().contains("`acme.api_tokne`"), "{err}");
+    let missing =
+        ticket_facade::connect(&Config::from_env_vars([("TICKET_PROVIDER", "acme")])).unwrap_err();
+    assert!(
+        missing.to_string().contains("set TICKET_ACME_API_TOKEN"),
+        "{missing}"
+    );
+}
