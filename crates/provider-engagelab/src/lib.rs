@@ -156,7 +156,12 @@ impl EngageLabClient {
         ))
     }
 
-    fn decode(&self, response: &RawResponse) -> Result<Option<OffsetDateTime>, TicketError> {
+    /// Reads one answer: `Ok(updated_at)` for the documented success envelope, else the
+    /// matching [`TicketError`]. Public so that recorded answers can be replayed and fuzzed.
+    pub fn decode_response(
+        &self,
+        response: &RawResponse,
+    ) -> Result<Option<OffsetDateTime>, TicketError> {
         let [key, secret] = self.config.secrets();
         let secrets = [key, secret, self.basic_credentials.expose_secret()];
         if !response.is_success() {
@@ -243,11 +248,14 @@ impl TicketUpdater for EngageLabClient {
         update: &TicketUpdate,
     ) -> Result<UpdateReceipt, TicketError> {
         let (request, plan) = self.prepare(id, update)?;
-        let response = self.transport.send(&request).await?;
-        let updated_at = self.decode(&response)?;
+        let done = self
+            .transport
+            .execute(&request, |response| self.decode_response(response))
+            .await?;
         Ok(UpdateReceipt::new(PROVIDER, id.clone())
-            .with_updated_at(updated_at)
-            .with_request_id(response.request_id)
-            .with_dropped(plan.dropped))
+            .with_updated_at(done.value)
+            .with_request_id(done.request_id)
+            .with_dropped(plan.dropped)
+            .with_attempts(done.attempts))
     }
 }

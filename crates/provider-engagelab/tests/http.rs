@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use ticket_core::{ErrorKind, Sent, TicketError, TicketId, TicketUpdate, TicketUpdater};
-use ticket_http::HttpOptions;
 use ticket_http::test_server::{Reply, ScriptedServer};
+use ticket_http::{HttpOptions, RetryPolicy};
 
 const KEY: &str = "el-key-4a7f09";
 const SECRET: &str = "el-secret-b81c33";
@@ -21,7 +21,10 @@ fn client_for(url: &str) -> EngageLabClient {
         .with_http_options(
             HttpOptions::default()
                 .request_timeout(Duration::from_millis(500))
-                .connect_timeout(Duration::from_millis(500)),
+                .connect_timeout(Duration::from_millis(500))
+                // One attempt, so each test sees the first answer's error; retries are
+                // tested in the workspace's tests/resilience.rs.
+                .retry(RetryPolicy::disabled()),
         );
     EngageLabClient::new(config).unwrap()
 }

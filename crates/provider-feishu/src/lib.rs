@@ -36,8 +36,11 @@
 //! ```
 
 mod config;
+mod refresh;
 mod token;
 mod wire;
+
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -52,6 +55,7 @@ use ticket_http::reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use ticket_http::{CodeClass, PreparedRequest, RawResponse, Transport, encode_segment};
 
 pub use crate::config::{FeishuConfig, Region};
+pub use crate::refresh::{RefreshingToken, RefreshingTokenBuilder, TOKEN_PATH};
 pub use crate::token::{StaticToken, UserTokenSource};
 
 /// The registry name of this provider.
@@ -170,12 +174,14 @@ impl FeishuClient {
         Ok((PreparedRequest::new(Method::PUT, url, headers, body), plan))
     }
 
-    /// Sends once with the current token; `Err(Ok(token))` means the token was refused.
-    async fn attempt(
+    /// One execution (with retries) under the current token. On failure, also returns the
+    /// token when Feishu refused it, so the caller can refresh.
+    async fn run(
         &self,
         id: &TicketId,
         update: &TicketUpdate,
-    ) -> Result<(RawResponse, Plan), (TicketError, Option<SecretString>)> {
+        attempts: &AtomicU32,
+    ) -> Result<(Option<String>, Plan), (TicketError, Option<SecretString>)> {
         let token = self
             .config
             .token_source
@@ -185,9 +191,12 @@ impl FeishuClient {
         let (request, plan) = self
             .prepare(id, update, Some(&token))
             .map_err(|e| (e, None))?;
-        let response = self.transport.send(&request).await.map_err(|e| (e, None))?;
-        match self.decode(&response, &token) {
-            Ok(()) => Ok((response, plan)),
+        match self
+            .transport
+            .execute_counting(&request, |r| self.decode_response(r, &token), attempts)
+            .await
+        {
+            Ok(((), request_id)) => Ok((request_id, plan)),
             Err(err) => {
                 let refused = err
                     .server()
@@ -198,7 +207,14 @@ impl FeishuClient {
         }
     }
 
-    fn decode(&self, response: &RawResponse, token: &SecretString) -> Result<(), TicketError> {
+    /// Reads one answer sent with `token`: `Ok(())` for the documented success envelope, else
+    /// the matching [`TicketError`] (with `token` scrubbed from any excerpt). Public so that
+    /// recorded answers can be replayed and fuzzed.
+    pub fn decode_response(
+        &self,
+        response: &RawResponse,
+        token: &SecretString,
+    ) -> Result<(), TicketError> {
         let secrets = [
             token.expose_secret(),
             self.config.helpdesk_token(),
@@ -263,22 +279,26 @@ impl TicketUpdater for FeishuClient {
         id: &TicketId,
         update: &TicketUpdate,
     ) -> Result<UpdateReceipt, TicketError> {
-        let mut attempts = 1;
-        let result = match self.attempt(id, update).await {
+        let attempts = AtomicU32::new(0);
+        let result = match self.run(id, update, &attempts).await {
+            // Feishu refused the token: one refresh, then one more execution.
             Err((err, Some(rejected))) => {
                 if self.config.token_source.refresh(&rejected).await? {
-                    attempts += 1;
-                    self.attempt(id, update).await.map_err(|(e, _)| e)
+                    tracing::info!(
+                        provider = PROVIDER,
+                        "user access token refreshed after refusal"
+                    );
+                    self.run(id, update, &attempts).await.map_err(|(e, _)| e)
                 } else {
                     Err(err)
                 }
             }
             other => other.map_err(|(e, _)| e),
         };
-        let (response, plan) = result?;
+        let (request_id, plan) = result?;
         Ok(UpdateReceipt::new(PROVIDER, id.clone())
-            .with_request_id(response.request_id)
+            .with_request_id(request_id)
             .with_dropped(plan.dropped)
-            .with_attempts(attempts))
+            .with_attempts(attempts.load(Ordering::Relaxed)))
     }
 }

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use provider_feishu::{FeishuClient, FeishuConfig, UserTokenSource};
 use secrecy::{ExposeSecret, SecretString};
 use ticket_core::{ErrorKind, TicketError, TicketId, TicketStatus, TicketUpdate, TicketUpdater};
-use ticket_http::HttpOptions;
 use ticket_http::test_server::{Reply, ScriptedServer};
+use ticket_http::{HttpOptions, RetryPolicy};
 
 const TOKEN: &str = "u-7f1bcd13fc57d46bac21793a18e560";
 const HELPDESK_ID: &str = "7012345678";
@@ -23,6 +23,9 @@ fn options() -> HttpOptions {
     HttpOptions::default()
         .request_timeout(Duration::from_millis(500))
         .connect_timeout(Duration::from_millis(500))
+        // One attempt, so each test sees the first answer's error; retries are tested in
+        // the workspace's tests/resilience.rs.
+        .retry(RetryPolicy::disabled())
 }
 
 fn client_for(url: &str) -> FeishuClient {

@@ -36,24 +36,24 @@ mod engagelab {
 
 #[cfg(feature = "feishu")]
 mod feishu {
+    use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
-    use provider_feishu::{FeishuClient, FeishuConfig, Region};
+    use provider_feishu::{FeishuClient, FeishuConfig, RefreshingToken, Region, UserTokenSource};
     use ticket_core::{TicketError, TicketUpdater};
 
     use crate::Settings;
 
-    /// Keys: `user_access_token`, `helpdesk_id`, `helpdesk_token` (required), `region`
-    /// (`feishu` or `lark`) or `base_url` (not both), and the HTTP keys.
+    /// Keys: `helpdesk_id`, `helpdesk_token` (required); either `user_access_token` (a static
+    /// token) or `app_id`, `app_secret`, `refresh_token_file` and, until that file exists,
+    /// `refresh_token` (a refreshing token, whose rotated refresh tokens are written to the
+    /// file); `region` (`feishu` or `lark`) or `base_url` (not both); the HTTP keys.
     pub(super) fn build(s: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
-        let mut config = FeishuConfig::with_static_token(
-            s.required("user_access_token")?,
-            s.required("helpdesk_id")?,
-            s.required("helpdesk_token")?,
-        )?;
+        let helpdesk_id = s.required("helpdesk_id")?;
+        let helpdesk_token = s.required("helpdesk_token")?;
         let region = s.parse::<Region>("region")?;
         let base_url = s.optional("base_url");
-        match (region, base_url) {
+        let base = match (region, &base_url) {
             (Some(_), Some(_)) => {
                 return Err(TicketError::config(format!(
                     "set either {} or {}, not both",
@@ -61,11 +61,80 @@ mod feishu {
                     s.describe("base_url")
                 )));
             }
-            (Some(region), None) => config = config.with_region(region),
-            (None, Some(url)) => config = config.with_base_url(&url)?,
-            (None, None) => {}
-        }
-        let config = config.with_http_options(s.http_options()?);
+            (Some(region), None) => region.base_url().to_owned(),
+            (None, Some(url)) => url.clone(),
+            (None, None) => Region::Feishu.base_url().to_owned(),
+        };
+        let http = s.http_options()?;
+        let source: Arc<dyn UserTokenSource> = match s.optional("app_id") {
+            Some(app_id) => Arc::new(refreshing(s, app_id, &base, http.clone())?),
+            None => Arc::new(provider_feishu::StaticToken::new(
+                s.required("user_access_token")?,
+            )?),
+        };
+        let config = FeishuConfig::new(source, helpdesk_id, helpdesk_token)?
+            .with_base_url(&base)?
+            .with_http_options(http);
         Ok(Arc::new(FeishuClient::new(config)?))
+    }
+
+    fn refreshing(
+        s: &mut Settings,
+        app_id: String,
+        base: &str,
+        http: ticket_http::HttpOptions,
+    ) -> Result<RefreshingToken, TicketError> {
+        let app_secret = s.required("app_secret")?;
+        let file = PathBuf::from(s.required("refresh_token_file").map_err(|_| {
+            TicketError::config(format!(
+                "a refreshing Feishu token needs {} (rotated refresh tokens must be kept; the old one stops working)",
+                s.describe("refresh_token_file")
+            ))
+        })?);
+        let stored = read_token(&file)?;
+        let refresh_token = match stored {
+            Some(token) => token,
+            None => s.required("refresh_token")?,
+        };
+        let mut builder = RefreshingToken::builder(app_id, app_secret, refresh_token)
+            .base_url(base)
+            .http_options(http);
+        if let Some(token) = s.optional("user_access_token") {
+            builder = builder.access_token(token, None);
+        }
+        builder
+            .on_rotate(move |token| {
+                use secrecy::ExposeSecret;
+                if let Err(e) = write_token(&file, token.expose_secret()) {
+                    tracing::error!(path = %file.display(), error = %e, "could not persist the rotated Feishu refresh token");
+                }
+            })
+            .build()
+    }
+
+    fn read_token(path: &Path) -> Result<Option<String>, TicketError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) if !text.trim().is_empty() => Ok(Some(text.trim().to_owned())),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(TicketError::config(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Replaces the file atomically (write a sibling, then rename), owner-only on Unix.
+    fn write_token(path: &Path, token: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        let tmp = path.with_extension("tmp");
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp)?;
+        file.write_all(token.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use ticket_core::{TicketError, TicketUpdater};
-use ticket_http::HttpOptions;
+use ticket_http::{HttpOptions, RetryPolicy};
 
 use crate::Config;
 
@@ -88,10 +88,29 @@ impl Settings {
         self.config.describe(&self.provider, key)
     }
 
-    /// The HTTP limits every provider accepts: `connect_timeout_ms`, `request_timeout_ms`,
-    /// `max_response_bytes` (defaults: [`HttpOptions::default`]).
+    /// The HTTP limits and retry policy every provider accepts: `connect_timeout_ms`,
+    /// `request_timeout_ms`, `max_response_bytes`, `max_retries` (`0` turns retries off),
+    /// `retry_initial_backoff_ms`, `retry_max_backoff_ms`, `retry_budget_ms`, `retry_jitter`
+    /// (defaults: [`HttpOptions::default`] and [`RetryPolicy::default`]).
     pub fn http_options(&mut self) -> Result<HttpOptions, TicketError> {
         let mut options = HttpOptions::default();
+        let mut retry = RetryPolicy::default();
+        if let Some(n) = self.parse::<u32>("max_retries")? {
+            retry = retry.max_retries(n);
+        }
+        if let Some(d) = self.millis("retry_initial_backoff_ms")? {
+            retry = retry.initial_backoff(d);
+        }
+        if let Some(d) = self.millis("retry_max_backoff_ms")? {
+            retry = retry.max_backoff(d);
+        }
+        if let Some(d) = self.millis("retry_budget_ms")? {
+            retry = retry.budget(d);
+        }
+        if let Some(on) = self.parse::<bool>("retry_jitter")? {
+            retry = retry.jitter(on);
+        }
+        options = options.retry(retry);
         if let Some(t) = self.millis("connect_timeout_ms")? {
             options = options.connect_timeout(t);
         }

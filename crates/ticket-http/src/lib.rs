@@ -10,10 +10,13 @@
 //!   [`RequestPreview`] with every sensitive header value redacted.
 //! - [`Transport::send`]: sends with a tracing span that holds no secret, reads the response
 //!   body up to a cap, and captures the provider's request id.
+//! - [`Transport::execute`]: sends, decodes and retries per a [`RetryPolicy`] (backon), honouring
+//!   the server's own wait within a total budget.
 //!
 //! `reqwest` is re-exported so downstream providers use the same version.
 
 mod preview;
+mod retry;
 mod transport;
 
 mod base_url;
@@ -27,5 +30,6 @@ pub use reqwest;
 pub use crate::base_url::{BaseUrl, encode_segment};
 pub use crate::classify::CodeClass;
 pub use crate::preview::PreparedRequest;
+pub use crate::retry::{Executed, RetryPolicy};
 pub use crate::transport::{HttpOptions, RawResponse, Transport, build_client, excerpt};
 pub use ticket_core::RequestPreview;

@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// A request as the server received it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RecordedRequest {
     /// The method, such as `PUT`.
     pub method: String,
@@ -24,6 +24,8 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// When the server finished reading it.
+    pub received_at: std::time::Instant,
 }
 
 impl RecordedRequest {
@@ -274,5 +276,6 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Recor
         target,
         headers,
         body,
+        received_at: std::time::Instant::now(),
     })
 }

@@ -6,7 +6,7 @@ use reqwest::{Client, redirect};
 use ticket_core::{RequestPreview, Sent, TicketError};
 use tracing::Instrument;
 
-use crate::PreparedRequest;
+use crate::{PreparedRequest, RetryPolicy};
 
 /// Time and size limits of a client. Every field is public and documented with its default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,12 +14,15 @@ use crate::PreparedRequest;
 pub struct HttpOptions {
     /// Limit on establishing a connection (TCP and TLS). Default: 5 s.
     pub connect_timeout: Duration,
-    /// Limit on one attempt, from sending to the last body byte. Default: 15 s.
+    /// Limit on one attempt, from sending to the last body byte. Default: 15 s (below the
+    /// retry budget, so a slow attempt still leaves room for a retry).
     pub request_timeout: Duration,
     /// Responses larger than this are refused unread. Default: 1 MiB.
     pub max_response_bytes: usize,
     /// The `user-agent` header. Default: `helpdesk-tickets/<version>`.
     pub user_agent: String,
+    /// Retries of [`Transport::execute`]. Default: [`RetryPolicy::default`].
+    pub retry: RetryPolicy,
 }
 
 impl Default for HttpOptions {
@@ -29,6 +32,7 @@ impl Default for HttpOptions {
             request_timeout: Duration::from_secs(15),
             max_response_bytes: 1024 * 1024,
             user_agent: concat!("helpdesk-tickets/", env!("CARGO_PKG_VERSION")).to_owned(),
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -52,6 +56,13 @@ impl HttpOptions {
     #[must_use]
     pub fn max_response_bytes(mut self, bytes: usize) -> Self {
         self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Sets the retry policy ([`RetryPolicy::disabled`] turns retries off).
+    #[must_use]
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
         self
     }
 }
@@ -85,6 +96,21 @@ pub struct RawResponse {
 }
 
 impl RawResponse {
+    /// An answer assembled by hand (to replay a recorded one, or to fuzz a decoder).
+    pub fn new(
+        status: u16,
+        headers: HeaderMap,
+        body: impl Into<Bytes>,
+        request_id: Option<String>,
+    ) -> Self {
+        Self {
+            status,
+            headers,
+            body: body.into(),
+            request_id,
+        }
+    }
+
     /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)

@@ -1,0 +1,184 @@
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use ticket_core::TicketError;
+use tokio::time::Instant;
+
+use crate::{PreparedRequest, RawResponse, Transport};
+
+/// When and how long to retry, with every default visible.
+///
+/// Retried: errors whose [`TicketError::is_retryable`] is true — connection failures,
+/// timeouts, rate limits (whatever HTTP status they came with), HTTP 408 and 5xx. Never
+/// retried: invalid input, unsupported fields, authentication, permission, not found,
+/// configuration. The wait is exponential backoff with jitter, except that a rate limit's own
+/// wait (`Retry-After`, `x-ogw-ratelimit-reset`) is honoured when the server gives one. No
+/// attempt starts after the total budget: when the next wait would cross it, the last error is
+/// returned at once (a rate limit keeps its wait in [`TicketError::retry_after`]).
+///
+/// Retries are implemented with the `backon` crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Retries after the first attempt. Default: 3. `0` turns retrying off.
+    pub max_retries: u32,
+    /// The first backoff. Default: 200 ms, doubling each retry.
+    pub initial_backoff: Duration,
+    /// The largest backoff. Default: 5 s.
+    pub max_backoff: Duration,
+    /// Random extra wait of up to one backoff, so that many clients do not retry in step.
+    /// Default: on.
+    pub jitter: bool,
+    /// No retry starts later than this after the first attempt began. Default: 30 s.
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            jitter: true,
+            budget: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt, no retries.
+    pub fn disabled() -> Self {
+        Self {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the number of retries.
+    #[must_use]
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = n;
+        self
+    }
+
+    /// Sets the first backoff.
+    #[must_use]
+    pub fn initial_backoff(mut self, d: Duration) -> Self {
+        self.initial_backoff = d;
+        self
+    }
+
+    /// Sets the largest backoff.
+    #[must_use]
+    pub fn max_backoff(mut self, d: Duration) -> Self {
+        self.max_backoff = d;
+        self
+    }
+
+    /// Turns jitter on or off.
+    #[must_use]
+    pub fn jitter(mut self, on: bool) -> Self {
+        self.jitter = on;
+        self
+    }
+
+    /// Sets the total budget.
+    #[must_use]
+    pub fn budget(mut self, d: Duration) -> Self {
+        self.budget = d;
+        self
+    }
+
+    fn backoff(&self) -> ExponentialBuilder {
+        let builder = ExponentialBuilder::new()
+            .with_min_delay(self.initial_backoff)
+            .with_max_delay(self.max_backoff)
+            .with_factor(2.0)
+            .with_max_times(self.max_retries as usize);
+        if self.jitter {
+            builder.with_jitter()
+        } else {
+            builder
+        }
+    }
+}
+
+/// A decoded answer, with what the caller reports in its receipt.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Executed<T> {
+    /// What the decoder made of the successful answer.
+    pub value: T,
+    /// The request id of the successful answer.
+    pub request_id: Option<String>,
+    /// How many attempts were made (1 without retries).
+    pub attempts: u32,
+}
+
+impl Transport {
+    /// Sends `request` and decodes each answer with `decode`, retrying per the transport's
+    /// [`RetryPolicy`]. Decoding is part of each attempt, so that errors a provider reports
+    /// inside a body (Feishu's 99991400 with HTTP 400 or 200) are retried like HTTP ones.
+    pub async fn execute<T, D>(
+        &self,
+        request: &PreparedRequest,
+        decode: D,
+    ) -> Result<Executed<T>, TicketError>
+    where
+        D: Fn(&RawResponse) -> Result<T, TicketError>,
+    {
+        let attempts = AtomicU32::new(0);
+        let (value, request_id) = self.execute_counting(request, decode, &attempts).await?;
+        Ok(Executed {
+            value,
+            request_id,
+            attempts: attempts.load(Ordering::Relaxed),
+        })
+    }
+
+    /// [`execute`](Self::execute), adding each attempt to `attempts` (so that a caller that
+    /// runs several executions, such as a retry after a token refresh, can report the total).
+    /// Returns the decoded value and the request id.
+    pub async fn execute_counting<T, D>(
+        &self,
+        request: &PreparedRequest,
+        decode: D,
+        attempts: &AtomicU32,
+    ) -> Result<(T, Option<String>), TicketError>
+    where
+        D: Fn(&RawResponse) -> Result<T, TicketError>,
+    {
+        let policy = self.options().retry;
+        let started = Instant::now();
+        let attempt = || async {
+            attempts.fetch_add(1, Ordering::Relaxed);
+            let response = self.send(request).await?;
+            let value = decode(&response)?;
+            Ok((value, response.request_id))
+        };
+        attempt
+            .retry(policy.backoff())
+            .sleep(tokio::time::sleep)
+            .when(TicketError::is_retryable)
+            .adjust(|err, backoff| {
+                // Out of retries: give up.
+                let backoff = backoff?;
+                let wait = match err.retry_after() {
+                    Some(server_wait) if !server_wait.is_zero() => server_wait,
+                    _ => backoff,
+                };
+                // A wait that would end past the budget: give up now, with the error as is.
+                (started.elapsed() + wait <= policy.budget).then_some(wait)
+            })
+            .notify(|err, wait| {
+                tracing::info!(
+                    provider = %self.provider(),
+                    error = %err,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying ticket update"
+                );
+            })
+            .await
+    }
+}

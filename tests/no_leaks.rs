@@ -1,0 +1,123 @@
+//! No configured secret, token or refresh token appears in TRACE-level logs (ours, reqwest's
+//! and hyper's), nor in errors, during a full update, a failed update and a token refresh.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use provider_feishu::{FeishuClient, FeishuConfig, RefreshingToken};
+use support::*;
+use ticket_facade::TicketUpdater;
+use ticket_http::test_server::{Reply, ScriptedServer};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+const APP_SECRET: &str = "app-secret-7b1d";
+const REFRESH_1: &str = "rt-first-0c4e";
+const REFRESH_2: &str = "rt-second-9f3a";
+const ACCESS_2: &str = "u-refreshed-2d8b";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_logs_and_errors_hold_no_secret() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    // reqwest logs through the `log` crate: bridge it into the subscriber too.
+    tracing_log::LogTracer::init().unwrap();
+
+    let mut errors = Vec::new();
+    // A full update, and a failed one whose body echoes the credentials.
+    let server = ScriptedServer::start(|req| {
+        if req.target.ends_with("/ok") {
+            Reply::json(200, EL_OK)
+        } else {
+            Reply::json(
+                401,
+                &format!(r#"{{"code":40101,"message":"{EL_KEY}:{EL_SECRET}"}}"#),
+            )
+        }
+    })
+    .await
+    .unwrap();
+    let el = engagelab(server.url(), fast(0));
+    el.update(&id("ok"), &update_for("engagelab"))
+        .await
+        .unwrap();
+    let err = el
+        .update(&id("bad"), &update_for("engagelab"))
+        .await
+        .unwrap_err();
+    errors.push(format!("{err} {err:?}"));
+
+    // A token refresh: the first access token is refused, the source refreshes, the retry lands.
+    let feishu_server = ScriptedServer::start(|req| {
+        if req.target == provider_feishu::TOKEN_PATH {
+            let body = req.body_text();
+            assert!(body.contains(REFRESH_1) && body.contains(APP_SECRET));
+            Reply::json(
+                200,
+                &format!(r#"{{"code":0,"access_token":"{ACCESS_2}","expires_in":7200,"refresh_token":"{REFRESH_2}","refresh_token_expires_in":604800,"token_type":"Bearer","scope":""}}"#),
+            )
+        } else if req.header("authorization") == Some(&format!("Bearer {ACCESS_2}")) {
+            Reply::json(200, FS_OK)
+        } else {
+            Reply::json(200, &format!(r#"{{"code":99991677,"msg":"expired {FS_TOKEN}"}}"#))
+        }
+    })
+    .await
+    .unwrap();
+    let source = RefreshingToken::builder("cli_app", APP_SECRET, REFRESH_1)
+        .base_url(feishu_server.url())
+        .access_token(FS_TOKEN, None)
+        .build()
+        .unwrap();
+    let config = FeishuConfig::new(Arc::new(source.clone()), FS_HELPDESK_ID, FS_HELPDESK_TOKEN)
+        .unwrap()
+        .with_base_url(feishu_server.url())
+        .unwrap()
+        .with_http_options(fast(0));
+    let client = FeishuClient::new(config).unwrap();
+    let receipt = client
+        .update(&id("t1"), &update_for("feishu"))
+        .await
+        .unwrap();
+    assert_eq!(receipt.attempts, 2);
+    assert_eq!(source.refreshes().await, 1);
+    errors.push(format!("{source:?} {client:?}"));
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("ticket_http.send"), "our spans were captured");
+    assert!(logs.contains("TRACE"), "TRACE-level events were captured");
+    let mut secrets = secrets();
+    secrets.extend([APP_SECRET, REFRESH_1, REFRESH_2, ACCESS_2].map(String::from));
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "{secret} leaked into the logs"
+        );
+        for text in &errors {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{secret} leaked into {text}"
+            );
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Shared set-up of the workspace's integration tests.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use provider_engagelab::{EngageLabClient, EngageLabConfig};
+use provider_feishu::{FeishuClient, FeishuConfig};
+use ticket_facade::{TicketId, TicketStatus, TicketUpdate, TicketUpdater};
+use ticket_http::{HttpOptions, RetryPolicy};
+
+pub const EL_KEY: &str = "el-key-5d1e0c";
+pub const EL_SECRET: &str = "el-secret-9a3b77";
+pub const FS_TOKEN: &str = "u-static-3f9a1c";
+pub const FS_HELPDESK_ID: &str = "7012345678";
+pub const FS_HELPDESK_TOKEN: &str = "ht-8e2d4b6f";
+
+pub const EL_OK: &str = r#"{"code":0,"message":"Success","data":{"ticket_id":"tk_1","updated_at":"2025-11-04T10:30:00+08:00"}}"#;
+pub const FS_OK: &str = r#"{"code":0,"msg":"success","data":{}}"#;
+
+/// Short timeouts and `retries` quick retries without jitter.
+pub fn fast(retries: u32) -> HttpOptions {
+    HttpOptions::default()
+        .connect_timeout(Duration::from_millis(500))
+        .request_timeout(Duration::from_millis(400))
+        .retry(
+            RetryPolicy::default()
+                .max_retries(retries)
+                .initial_backoff(Duration::from_millis(10))
+                .max_backoff(Duration::from_millis(50))
+                .jitter(false)
+                .budget(Duration::from_secs(5)),
+        )
+}
+
+pub fn engagelab(url: &str, http: HttpOptions) -> Arc<dyn TicketUpdater> {
+    let config = EngageLabConfig::new(EL_KEY, EL_SECRET)
+        .unwrap()
+        .with_base_url(url)
+        .unwrap()
+        .with_http_options(http);
+    Arc::new(EngageLabClient::new(config).unwrap())
+}
+
+pub fn feishu(url: &str, http: HttpOptions) -> Arc<dyn TicketUpdater> {
+    let config = FeishuConfig::with_static_token(FS_TOKEN, FS_HELPDESK_ID, FS_HELPDESK_TOKEN)
+        .unwrap()
+        .with_base_url(url)
+        .unwrap()
+        .with_http_options(http);
+    Arc::new(FeishuClient::new(config).unwrap())
+}
+
+/// An update each provider accepts.
+pub fn update_for(provider: &str) -> TicketUpdate {
+    match provider {
+        "engagelab" => TicketUpdate::builder()
+            .title("Printer jammed")
+            .description("Paper stuck.")
+            .build()
+            .unwrap(),
+        _ => TicketUpdate::builder()
+            .status(TicketStatus::InProgress)
+            .comment("on it")
+            .build()
+            .unwrap(),
+    }
+}
+
+pub fn id(text: &str) -> TicketId {
+    TicketId::new(text).unwrap()
+}
+
+/// Every configured secret, including the base64 header forms.
+pub fn secrets() -> Vec<String> {
+    use base64_like::encode;
+    vec![
+        EL_KEY.into(),
+        EL_SECRET.into(),
+        FS_TOKEN.into(),
+        FS_HELPDESK_TOKEN.into(),
+        encode(&format!("{EL_KEY}:{EL_SECRET}")),
+        encode(&format!("{FS_HELPDESK_ID}:{FS_HELPDESK_TOKEN}")),
+    ]
+}
+
+/// Standard base64, enough for the tests (avoids a dependency).
+mod base64_like {
+    pub fn encode(text: &str) -> String {
+        const TABLE: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let bytes = text.as_bytes();
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
