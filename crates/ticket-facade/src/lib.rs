@@ -25,8 +25,8 @@
 //! | provider | keys (`TICKET_<PROVIDER>_<KEY>` in the environment) |
 //! |---|---|
 //! | `engagelab` | `api_key`, `api_secret` (required); `base_url` |
-//! | `feishu` | `user_access_token`, `helpdesk_id`, `helpdesk_token` (required); `region` (`feishu`/`lark`) or `base_url` |
-//! | every provider | `connect_timeout_ms`, `request_timeout_ms`, `max_response_bytes` |
+//! | `feishu` | `helpdesk_id`, `helpdesk_token` (required); `user_access_token` (static), or `app_id`, `app_secret`, `refresh_token_file` and `refresh_token` (refreshing); `region` (`feishu`/`lark`) or `base_url` |
+//! | every provider | `connect_timeout_ms`, `request_timeout_ms`, `max_response_bytes`, `max_retries`, `retry_initial_backoff_ms`, `retry_max_backoff_ms`, `retry_budget_ms`, `retry_jitter` |
 //!
 //! # Adding a provider
 //!
@@ -64,7 +64,7 @@ pub use ticket_core::*;
 
 pub use crate::config::{Config, ENV_PREFIX, PROVIDER_VAR};
 pub use crate::registry::{BUILTIN, Factory, Registry, Settings, connect, providers, register};
-pub use ticket_http::HttpOptions;
+pub use ticket_http::{HttpOptions, RetryPolicy};
 
 /// The EngageLab LiveDesk backend (feature `engagelab`).
 #[cfg(feature = "engagelab")]
