@@ -22,8 +22,10 @@ fn el_client() -> EngageLabClient {
 }
 
 fn fs_client() -> FeishuClient {
-    FeishuClient::new(FeishuConfig::with_static_token(FS_TOKEN, FS_HELPDESK_ID, FS_HELPDESK_TOKEN).unwrap())
-        .unwrap()
+    FeishuClient::new(
+        FeishuConfig::with_static_token(FS_TOKEN, FS_HELPDESK_ID, FS_HELPDESK_TOKEN).unwrap(),
+    )
+    .unwrap()
 }
 
 /// Bodies that look like the providers' envelopes, with random types and values.
@@ -32,7 +34,8 @@ fn json_like() -> impl Strategy<Value = Vec<u8>> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         ".{0,12}".prop_map(Value::from),
         Just(Value::from("2025-11-04T10:30:00+08:00")),
     ];
@@ -98,7 +101,11 @@ fn arb_update() -> impl Strategy<Value = TicketUpdate> {
             proptest::option::of(prop::collection::btree_set("[a-z]{1,6}", 0..4)),
         ),
         (
-            proptest::option::of(prop::collection::btree_map("[a-z]{1,6}", "[ -~]{0,8}", 1..4)),
+            proptest::option::of(prop::collection::btree_map(
+                "[a-z]{1,6}",
+                "[ -~]{0,8}",
+                1..4,
+            )),
             any::<bool>(),
             proptest::option::of(prop::collection::vec("[a-z]{1,6}", 1..3)),
             proptest::option::of(prop::sample::select(TicketStatus::ALL)),
@@ -108,26 +115,55 @@ fn arb_update() -> impl Strategy<Value = TicketUpdate> {
             proptest::option::of("[a-z]{1,6}"),
         ),
     )
-        .prop_map(|((title, description, priority, kind, tags), (custom, with_ids, files, status, solved, comment, channel, el_extra))| {
-            let mut b = TicketUpdate::builder().lenient();
-            if let Some(t) = title { b = b.title(t); }
-            if let Some(d) = description { b = b.description(d); }
-            if let Some(p) = priority { b = b.priority(p); }
-            if let Some(k) = kind { b = b.kind(k); }
-            if let Some(tags) = tags { b = b.tags(tags); }
-            for (i, (key, value)) in custom.into_iter().flatten().enumerate() {
-                b = if with_ids { b.custom_field_with_id(format!("id{i}"), key, value) } else { b.custom_field(key, value) };
-            }
-            for file in files.into_iter().flatten() {
-                b = b.attachment(format!("https://example.com/{file}"));
-            }
-            if let Some(s) = status { b = b.status(s); }
-            if let Some(s) = solved { b = b.solved(s); }
-            if let Some(c) = comment { b = b.comment(c); }
-            if let Some(c) = channel { b = b.provider_field("feishu", "channel", c); }
-            if let Some(v) = el_extra { b = b.provider_field("engagelab", "x_extra", v); }
-            b.build().unwrap()
-        })
+        .prop_map(
+            |(
+                (title, description, priority, kind, tags),
+                (custom, with_ids, files, status, solved, comment, channel, el_extra),
+            )| {
+                let mut b = TicketUpdate::builder().lenient();
+                if let Some(t) = title {
+                    b = b.title(t);
+                }
+                if let Some(d) = description {
+                    b = b.description(d);
+                }
+                if let Some(p) = priority {
+                    b = b.priority(p);
+                }
+                if let Some(k) = kind {
+                    b = b.kind(k);
+                }
+                if let Some(tags) = tags {
+                    b = b.tags(tags);
+                }
+                for (i, (key, value)) in custom.into_iter().flatten().enumerate() {
+                    b = if with_ids {
+                        b.custom_field_with_id(format!("id{i}"), key, value)
+                    } else {
+                        b.custom_field(key, value)
+                    };
+                }
+                for file in files.into_iter().flatten() {
+                    b = b.attachment(format!("https://example.com/{file}"));
+                }
+                if let Some(s) = status {
+                    b = b.status(s);
+                }
+                if let Some(s) = solved {
+                    b = b.solved(s);
+                }
+                if let Some(c) = comment {
+                    b = b.comment(c);
+                }
+                if let Some(c) = channel {
+                    b = b.provider_field("feishu", "channel", c);
+                }
+                if let Some(v) = el_extra {
+                    b = b.provider_field("engagelab", "x_extra", v);
+                }
+                b.build().unwrap()
+            },
+        )
 }
 
 /// The wire key each unified field lands in, per provider.

@@ -91,10 +91,18 @@ mod feishu {
                 s.describe("refresh_token_file")
             ))
         })?);
-        let stored = read_token(&file)?;
-        let refresh_token = match stored {
-            Some(token) => token,
-            None => s.required("refresh_token")?,
+        // The file wins once it exists: after the first rotation the configured token is dead.
+        let configured = s.optional("refresh_token").filter(|t| !t.is_empty());
+        let refresh_token = match (read_token(&file)?, configured) {
+            (Some(stored), _) => stored,
+            (None, Some(configured)) => configured,
+            (None, None) => {
+                return Err(TicketError::config(format!(
+                    "missing refresh_token for provider `feishu`: set {} ({} does not exist yet)",
+                    s.describe("refresh_token"),
+                    file.display()
+                )));
+            }
         };
         let mut builder = RefreshingToken::builder(app_id, app_secret, refresh_token)
             .base_url(base)

@@ -1,0 +1,256 @@
+//! Feishu user-token refresh end to end against the sandbox's rotating OAuth endpoint.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use provider_feishu::{FeishuClient, FeishuConfig, RefreshingToken, UserTokenSource};
+use secrecy::ExposeSecret;
+use support::id;
+use ticket_facade::{Config, ErrorKind, TicketStatus, TicketUpdate, TicketUpdater};
+use ticket_sandbox::{Fault, Sandbox, Scope};
+
+fn update() -> TicketUpdate {
+    TicketUpdate::builder()
+        .status(TicketStatus::InProgress)
+        .build()
+        .unwrap()
+}
+
+/// A refreshing source whose rotated refresh tokens are collected in `rotated`.
+fn source(sb: &Sandbox, refresh_token: &str, rotated: &Arc<Mutex<Vec<String>>>) -> RefreshingToken {
+    let c = sb.credentials();
+    let rotated = Arc::clone(rotated);
+    RefreshingToken::builder(&c.feishu_app_id, &c.feishu_app_secret, refresh_token)
+        .base_url(sb.base_url())
+        .access_token(&c.feishu_user_access_token, None)
+        .on_rotate(move |token| {
+            rotated
+                .lock()
+                .unwrap()
+                .push(token.expose_secret().to_owned())
+        })
+        .build()
+        .unwrap()
+}
+
+fn client(sb: &Sandbox, source: Arc<dyn UserTokenSource>) -> Arc<dyn TicketUpdater> {
+    let c = sb.credentials();
+    let config = FeishuConfig::new(source, &c.feishu_helpdesk_id, &c.feishu_helpdesk_token)
+        .unwrap()
+        .with_base_url(&sb.base_url())
+        .unwrap();
+    Arc::new(FeishuClient::new(config).unwrap())
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_once_and_the_update_lands() {
+    let sb = Sandbox::builder()
+        .seed_feishu_default("1")
+        .start()
+        .await
+        .unwrap();
+    let rotated = Arc::new(Mutex::new(Vec::new()));
+    let source = source(
+        &sb,
+        &sb.credentials().feishu_refresh_token.clone(),
+        &rotated,
+    );
+    let updater = client(&sb, Arc::new(source.clone()));
+    sb.inject(Fault::ExpireToken, Scope::Feishu, 1);
+    let receipt = updater.update(&id("1"), &update()).await.unwrap();
+    assert_eq!(receipt.attempts, 2);
+    assert_eq!(source.refreshes().await, 1);
+    assert_eq!(sb.feishu_ticket("1").unwrap().status, 2);
+    // The hook saw exactly the refresh token the sandbox now honours.
+    assert_eq!(*rotated.lock().unwrap(), vec![sb.current_refresh_token()]);
+    assert_eq!(sb.stats().token_refresh_requests, 1);
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_is_refused() {
+    let sb = Sandbox::builder()
+        .seed_feishu_default("1")
+        .start()
+        .await
+        .unwrap();
+    let first = sb.credentials().feishu_refresh_token.clone();
+    let rotated = Arc::new(Mutex::new(Vec::new()));
+    let fresh = source(&sb, &first, &rotated);
+    sb.expire_access_tokens();
+    client(&sb, Arc::new(fresh))
+        .update(&id("1"), &update())
+        .await
+        .unwrap();
+    // A second process that still holds the old refresh token cannot use it.
+    let stale = source(&sb, &first, &rotated);
+    sb.expire_access_tokens();
+    let err = client(&sb, Arc::new(stale))
+        .update(&id("1"), &update())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
+    assert_eq!(err.server().unwrap().code, Some(20026));
+    assert!(
+        !err.to_string().contains(&first),
+        "the refresh token leaked: {err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_updates_share_one_refresh() {
+    let sb = Sandbox::builder()
+        .seed_feishu_default("1")
+        .start()
+        .await
+        .unwrap();
+    let rotated = Arc::new(Mutex::new(Vec::new()));
+    let source = source(
+        &sb,
+        &sb.credentials().feishu_refresh_token.clone(),
+        &rotated,
+    );
+    let updater = client(&sb, Arc::new(source.clone()));
+    sb.expire_access_tokens();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let updater = Arc::clone(&updater);
+        tasks.spawn(async move { updater.update(&id("1"), &update()).await });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result.unwrap().unwrap();
+    }
+    assert_eq!(source.refreshes().await, 1);
+    assert_eq!(sb.stats().token_refresh_requests, 1);
+    assert_eq!(rotated.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_token_is_refreshed_before_it_expires() {
+    let sb = Sandbox::builder()
+        .seed_feishu_default("1")
+        .start()
+        .await
+        .unwrap();
+    let c = sb.credentials().clone();
+    // The current token has 1 ms left, inside the safety margin: refresh before using it.
+    let source = RefreshingToken::builder(
+        &c.feishu_app_id,
+        &c.feishu_app_secret,
+        &c.feishu_refresh_token,
+    )
+    .base_url(sb.base_url())
+    .access_token(&c.feishu_user_access_token, Some(Duration::from_millis(1)))
+    .build()
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let receipt = client(&sb, Arc::new(source.clone()))
+        .update(&id("1"), &update())
+        .await
+        .unwrap();
+    assert_eq!(receipt.attempts, 1, "no request was refused");
+    assert_eq!(source.refreshes().await, 1);
+    assert_eq!(sb.stats().feishu_requests, 1);
+}
+
+#[tokio::test]
+async fn a_static_token_that_expires_is_a_clear_unauthenticated_error() {
+    let sb = Sandbox::builder()
+        .seed_feishu_default("1")
+        .start()
+        .await
+        .unwrap();
+    let c = sb.credentials().clone();
+    let config = FeishuConfig::with_static_token(
+        &c.feishu_user_access_token,
+        &c.feishu_helpdesk_id,
+        &c.feishu_helpdesk_token,
+    )
+    .unwrap()
+    .with_base_url(&sb.base_url())
+    .unwrap();
+    let updater = FeishuClient::new(config).unwrap();
+    sb.expire_access_tokens();
+    let err = updater.update(&id("1"), &update()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+    assert_eq!(sb.stats().token_refresh_requests, 0);
+    assert_eq!(sb.stats().feishu_requests, 1, "not retried");
+}
+
+#[tokio::test]
+async fn the_facade_persists_rotated_refresh_tokens_to_the_configured_file() {
+    let sb = Sandbox::builder()
+        .seed_feishu_default("1")
+        .start()
+        .await
+        .unwrap();
+    let c = sb.credentials().clone();
+    let dir = std::env::temp_dir().join(format!("ticket-refresh-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("feishu-refresh-token");
+    let _ = std::fs::remove_file(&file);
+    let config = || {
+        Config::from_map([
+            ("provider", "feishu"),
+            ("feishu.app_id", c.feishu_app_id.as_str()),
+            ("feishu.app_secret", c.feishu_app_secret.as_str()),
+            ("feishu.refresh_token", c.feishu_refresh_token.as_str()),
+            ("feishu.refresh_token_file", file.to_str().unwrap()),
+            ("feishu.helpdesk_id", c.feishu_helpdesk_id.as_str()),
+            ("feishu.helpdesk_token", c.feishu_helpdesk_token.as_str()),
+            ("feishu.base_url", sb.base_url().as_str()),
+        ])
+    };
+    // No access token configured: the first update refreshes, and the file gets the new one.
+    ticket_facade::connect(&config())
+        .unwrap()
+        .update(&id("1"), &update())
+        .await
+        .unwrap();
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(saved, sb.current_refresh_token());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // A restart reads the file, not the (now dead) configured token, and rotates again.
+    ticket_facade::connect(&config())
+        .unwrap()
+        .update(&id("1"), &update())
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        sb.current_refresh_token()
+    );
+    assert_ne!(saved, sb.current_refresh_token());
+    // Without the file setting, refreshing is refused at configuration time.
+    let mut entries: Vec<(String, String)> = vec![
+        ("provider".into(), "feishu".into()),
+        ("feishu.app_id".into(), c.feishu_app_id.clone()),
+        ("feishu.app_secret".into(), c.feishu_app_secret.clone()),
+        (
+            "feishu.refresh_token".into(),
+            c.feishu_refresh_token.clone(),
+        ),
+        ("feishu.helpdesk_id".into(), "1".into()),
+        ("feishu.helpdesk_token".into(), "t".into()),
+    ];
+    let err = ticket_facade::connect(&Config::from_map(entries.clone())).unwrap_err();
+    assert!(
+        err.to_string().contains("`feishu.refresh_token_file`"),
+        "{err}"
+    );
+    entries.push((
+        "feishu.refresh_token_file".into(),
+        file.to_str().unwrap().into(),
+    ));
+    assert!(ticket_facade::connect(&Config::from_map(entries)).is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
