@@ -256,6 +256,7 @@ async fn every_error_kind_from_the_sandbox() {
             (Fault::NonJsonBody, ErrorKind::MalformedResponse),
             (Fault::AuthErrorHttp200, ErrorKind::Unauthenticated),
             (Fault::NotFoundHttp200, ErrorKind::NotFound),
+            (Fault::Forbidden, ErrorKind::PermissionDenied),
             (
                 Fault::Latency(Duration::from_millis(1500)),
                 ErrorKind::Timeout,

@@ -1,0 +1,98 @@
+//! `ticket-sandbox`: runs the EngageLab + Feishu helpdesk emulator until Ctrl-C.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use ticket_sandbox::Sandbox;
+
+/// A stateful loopback emulator of the EngageLab LiveDesk and Feishu Helpdesk ticket APIs.
+#[derive(Debug, Parser)]
+#[command(name = "ticket-sandbox", version)]
+struct Args {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    bind: IpAddr,
+    /// Seed an EngageLab ticket with this id (repeatable).
+    #[arg(long = "seed-engagelab", value_name = "ID")]
+    seed_engagelab: Vec<String>,
+    /// Seed a Feishu ticket with this id (repeatable).
+    #[arg(long = "seed-feishu", value_name = "ID")]
+    seed_feishu: Vec<String>,
+    /// Lifetime of Feishu access tokens, in seconds.
+    #[arg(long, value_name = "N", default_value_t = 7200)]
+    token_ttl_secs: u64,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    // Listen for Ctrl-C before anything else so an early signal is not lost.
+    let ctrl_c = tokio::spawn(tokio::signal::ctrl_c());
+    tokio::task::yield_now().await;
+    let mut builder = Sandbox::builder()
+        .bind(SocketAddr::new(args.bind, args.port))
+        .token_ttl(Duration::from_secs(args.token_ttl_secs));
+    for id in args.seed_engagelab {
+        builder = builder.seed_engagelab_default(id);
+    }
+    for id in args.seed_feishu {
+        builder = builder.seed_feishu_default(id);
+    }
+    let sandbox = match builder.start().await {
+        Ok(sandbox) => sandbox,
+        Err(err) => {
+            eprintln!(
+                "ticket-sandbox: cannot listen on {}:{}: {err}",
+                args.bind, args.port
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    print_banner(&sandbox);
+    match ctrl_c.await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => eprintln!("ticket-sandbox: cannot wait for Ctrl-C: {err}"),
+        Err(err) => eprintln!("ticket-sandbox: Ctrl-C listener failed: {err}"),
+    }
+    println!("ticket-sandbox: shutting down");
+    sandbox.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+fn print_banner(sandbox: &Sandbox) {
+    let c = sandbox.credentials();
+    let base = sandbox.base_url();
+    println!("ticket-sandbox listening on {base}");
+    println!();
+    println!("EngageLab  PUT|GET {base}/api/v2/accounts/tickets/{{ticket_id}}");
+    println!("  api_key     {}", c.engagelab_api_key);
+    println!("  api_secret  {}", c.engagelab_api_secret);
+    println!(
+        "  header      Authorization: {}",
+        c.engagelab_authorization()
+    );
+    println!();
+    println!("Feishu     PUT|GET {base}/open-apis/helpdesk/v1/tickets/{{ticket_id}}");
+    println!("           POST    {base}/open-apis/authen/v2/oauth/token");
+    println!("  user_access_token  {}", c.feishu_user_access_token);
+    println!("  helpdesk_id        {}", c.feishu_helpdesk_id);
+    println!("  helpdesk_token     {}", c.feishu_helpdesk_token);
+    println!("  app_id             {}", c.feishu_app_id);
+    println!("  app_secret         {}", c.feishu_app_secret);
+    println!("  refresh_token      {}", c.feishu_refresh_token);
+    println!(
+        "  header             X-Lark-Helpdesk-Authorization: {}",
+        c.feishu_helpdesk_authorization()
+    );
+    println!();
+    println!(
+        "Admin      {} (GET it for the route list)",
+        sandbox.admin_url()
+    );
+    println!("Press Ctrl-C to stop.");
+}
