@@ -12,12 +12,12 @@ use ticket_facade::{
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
 use ticket_http::test_server::{Reply, ScriptedServer};
-use ticket_http::{BaseUrl, PreparedRequest, Transport, encode_segment};
+use ticket_http::{BaseUrl, PreparedRequest, Route, Transport};
 
 /// "Acme Desk": `POST /v1/tickets/:id/notes` with a bearer API token.
 struct AcmeDesk {
     transport: Transport,
-    prefix: String,
+    route: Route,
     headers: HeaderMap,
 }
 
@@ -31,7 +31,10 @@ impl AcmeDesk {
     ) -> Result<(PreparedRequest, Vec<Field>), TicketError> {
         let plan = update.plan("acme", &CAPS, &["note"])?;
         let body = format!("{{\"note\":{:?}}}", update.comment().unwrap_or_default());
-        let url = format!("{}{}/notes", self.prefix, encode_segment(id));
+        let mut url = self.route.url(id);
+        url.path_segments_mut()
+            .map_err(|()| TicketError::config("bad base URL"))?
+            .push("notes");
         Ok((
             PreparedRequest::new(Method::POST, url, self.headers.clone(), body),
             plan.dropped,
@@ -82,7 +85,7 @@ fn build_acme(settings: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketE
     );
     Ok(Arc::new(AcmeDesk {
         transport: Transport::new("acme", settings.http_options()?, &["x-request-id"])?,
-        prefix: base.join("/v1/tickets/"),
+        route: base.route("/v1/tickets/"),
         headers,
     }))
 }

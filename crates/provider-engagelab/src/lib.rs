@@ -47,7 +47,7 @@ use ticket_core::{
 };
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
-use ticket_http::{CodeClass, PreparedRequest, RawResponse, Transport, encode_segment};
+use ticket_http::{CodeClass, PreparedRequest, RawResponse, Route, Transport};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -84,8 +84,8 @@ const REQUEST_ID_HEADERS: &[&str] = &["x-request-id", "x-trace-id"];
 pub struct EngageLabClient {
     config: EngageLabConfig,
     transport: Transport,
-    /// `…/api/v2/accounts/tickets/`, computed once.
-    url_prefix: String,
+    /// `…/api/v2/accounts/tickets/`, parsed once.
+    route: Route,
     /// Authorization, content type and accept, computed once.
     headers: HeaderMap,
     /// `base64(api_key:api_secret)`, scrubbed from error excerpts like the raw values.
@@ -127,7 +127,7 @@ impl EngageLabClient {
                 .map_err(|_| TicketError::config("the user agent is not valid header text"))?,
         );
         Ok(Self {
-            url_prefix: config.base_url.join(TICKETS_PATH),
+            route: config.base_url.route(TICKETS_PATH),
             transport,
             headers,
             config,
@@ -149,9 +149,8 @@ impl EngageLabClient {
         let plan = update.plan(PROVIDER, &CAPABILITIES, wire::MAPPED_KEYS)?;
         let body = serde_json::to_vec(&wire::UpdateTicketBody::new(update)?)
             .map_err(|e| TicketError::invalid("update", format!("cannot encode as JSON: {e}")))?;
-        let url = format!("{}{}", self.url_prefix, encode_segment(id));
         Ok((
-            PreparedRequest::new(Method::PUT, url, self.headers.clone(), body),
+            PreparedRequest::new(Method::PUT, self.route.url(id), self.headers.clone(), body),
             plan,
         ))
     }

@@ -40,6 +40,7 @@ mod refresh;
 mod token;
 mod wire;
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
@@ -52,7 +53,7 @@ use ticket_core::{
 };
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
-use ticket_http::{CodeClass, PreparedRequest, RawResponse, Transport, encode_segment};
+use ticket_http::{CodeClass, PreparedRequest, RawResponse, Route, Transport};
 
 pub use crate::config::{FeishuConfig, Region};
 pub use crate::refresh::{RefreshingToken, RefreshingTokenBuilder, TOKEN_PATH};
@@ -93,8 +94,10 @@ const REQUEST_ID_HEADERS: &[&str] = &["x-tt-logid"];
 pub struct FeishuClient {
     config: FeishuConfig,
     transport: Transport,
-    /// `…/open-apis/helpdesk/v1/tickets/`, computed once.
-    url_prefix: String,
+    /// `…/open-apis/helpdesk/v1/tickets/`, parsed once.
+    route: Route,
+    /// The `Authorization` value of the last token used, so it is formatted once per token.
+    bearer: Mutex<Option<(SecretString, HeaderValue)>>,
     /// Every header but `Authorization`, computed once (the helpdesk header is sensitive).
     headers: HeaderMap,
     /// `base64(helpdesk_id:helpdesk_token)`, scrubbed from error excerpts like the tokens.
@@ -136,7 +139,8 @@ impl FeishuClient {
                 .map_err(|_| TicketError::config("the user agent is not valid header text"))?,
         );
         Ok(Self {
-            url_prefix: config.base_url.join(TICKETS_PATH),
+            route: config.base_url.route(TICKETS_PATH),
+            bearer: Mutex::new(None),
             transport,
             headers,
             config,
@@ -160,18 +164,37 @@ impl FeishuClient {
         let plan = update.plan(PROVIDER, &CAPABILITIES, wire::MAPPED_KEYS)?;
         let body = serde_json::to_vec(&wire::UpdateTicketBody::new(update)?)
             .map_err(|e| TicketError::invalid("update", format!("cannot encode as JSON: {e}")))?;
-        let url = format!("{}{}", self.url_prefix, encode_segment(id));
         let mut headers = HeaderMap::with_capacity(self.headers.len() + 1);
-        let bearer = match token {
-            Some(token) => format!("Bearer {}", token.expose_secret()),
-            None => format!("Bearer {}", RequestPreview::REDACTED),
-        };
-        let mut auth = HeaderValue::try_from(bearer)
-            .map_err(|_| TicketError::config("the user access token is not valid header text"))?;
-        auth.set_sensitive(true);
-        headers.insert(header::AUTHORIZATION, auth);
+        headers.insert(header::AUTHORIZATION, self.bearer(token)?);
         headers.extend(self.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
-        Ok((PreparedRequest::new(Method::PUT, url, headers, body), plan))
+        Ok((
+            PreparedRequest::new(Method::PUT, self.route.url(id), headers, body),
+            plan,
+        ))
+    }
+
+    /// The sensitive `Authorization: Bearer …` value for `token` (a redacted placeholder when
+    /// `None`), reused while the token stays the same.
+    fn bearer(&self, token: Option<&SecretString>) -> Result<HeaderValue, TicketError> {
+        let Some(token) = token else {
+            let mut value = HeaderValue::from_static("Bearer <redacted>");
+            value.set_sensitive(true);
+            return Ok(value);
+        };
+        let mut cache = self
+            .bearer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((cached, value)) = cache.as_ref() {
+            if cached.expose_secret() == token.expose_secret() {
+                return Ok(value.clone());
+            }
+        }
+        let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| TicketError::config("the user access token is not valid header text"))?;
+        value.set_sensitive(true);
+        *cache = Some((token.clone(), value.clone()));
+        Ok(value)
     }
 
     /// One execution (with retries) under the current token. On failure, also returns the

@@ -11,7 +11,7 @@ use ticket_core::TicketError;
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
 use ticket_http::{
-    BaseUrl, CodeClass, HttpOptions, PreparedRequest, RawResponse, RetryPolicy, Transport,
+    BaseUrl, CodeClass, HttpOptions, PreparedRequest, RawResponse, RetryPolicy, Transport, Url,
 };
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -44,7 +44,7 @@ pub struct RefreshingToken {
 struct Inner {
     app_id: String,
     app_secret: SecretString,
-    url: String,
+    url: Url,
     transport: Transport,
     margin: Duration,
     on_rotate: Option<RotateHook>,
@@ -308,7 +308,8 @@ impl RefreshingTokenBuilder {
             inner: Arc::new(Inner {
                 app_id: self.app_id,
                 app_secret: self.app_secret.into(),
-                url: base.join(TOKEN_PATH),
+                url: Url::parse(&base.join(TOKEN_PATH))
+                    .map_err(|e| TicketError::config(format!("bad token URL: {e}")))?,
                 transport,
                 margin: self.margin,
                 on_rotate: self.on_rotate,

@@ -32,7 +32,10 @@ pub fn encode_segment(id: &TicketId) -> impl fmt::Display + '_ {
 /// (`localhost`, `127.0.0.0/8`, `::1`). Credentials, query strings and fragments are refused;
 /// a path prefix (for a gateway) is kept, without its trailing slash.
 #[derive(Clone, PartialEq, Eq)]
-pub struct BaseUrl(String);
+pub struct BaseUrl {
+    text: String,
+    parsed: Url,
+}
 
 impl BaseUrl {
     /// Parses and checks `url`. The error is a [`TicketError::Configuration`] naming the problem.
@@ -62,29 +65,127 @@ impl BaseUrl {
             return Err(bad("must not have a query or fragment"));
         }
         let text = parsed.as_str().trim_end_matches('/').to_owned();
-        Ok(Self(text))
+        Ok(Self { text, parsed })
     }
 
     /// The URL without a trailing slash.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// `self` followed by `path` (which must start with `/`), computed once per client.
     pub fn join(&self, path: &str) -> String {
         debug_assert!(path.starts_with('/'));
-        format!("{}{path}", self.0)
+        format!("{}{path}", self.text)
+    }
+
+    /// A ticket route under this base, parsed once: `path` is the route's fixed part up to the
+    /// ticket id, such as `/open-apis/helpdesk/v1/tickets/`.
+    pub fn route(&self, path: &str) -> Route {
+        debug_assert!(path.starts_with('/') && path.ends_with('/'));
+        let prefix = format!("{}{path}", self.parsed.path().trim_end_matches('/'));
+        let mut template = self.parsed.clone();
+        template.set_path(&prefix);
+        let mut parent = self.parsed.clone();
+        parent.set_path(prefix.trim_end_matches('/'));
+        Route {
+            template,
+            parent,
+            prefix,
+        }
+    }
+}
+
+/// The URL of one ticket route, parsed once per client so that each request only appends the
+/// encoded id (parsing a whole URL per request costs more than the rest of building it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The route with its trailing slash, for [`Route::as_url`].
+    template: Url,
+    /// The route without its trailing slash: a plain id is pushed onto it as a segment.
+    parent: Url,
+    /// The route's path with its trailing slash.
+    prefix: String,
+}
+
+impl Route {
+    /// The full URL for ticket `id`: the route with `id` as exactly one percent-encoded
+    /// segment (see [`encode_segment`]).
+    pub fn url(&self, id: &TicketId) -> Url {
+        let plain = id
+            .as_str()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+        if plain {
+            // Fast path (most real ids): nothing to encode, so appending the id as a segment
+            // gives the same URL as the general path below, without re-parsing the path.
+            let mut url = self.parent.clone();
+            let pushed = match url.path_segments_mut() {
+                Ok(mut segments) => {
+                    segments.push(id.as_str());
+                    true
+                }
+                // Only for URLs that cannot be a base, which `BaseUrl` never holds.
+                Err(()) => false,
+            };
+            if pushed {
+                return url;
+            }
+        }
+        use std::fmt::Write as _;
+        let mut path = String::with_capacity(self.prefix.len() + id.as_str().len() * 3);
+        path.push_str(&self.prefix);
+        // Writing to a String cannot fail.
+        let _ = write!(path, "{}", encode_segment(id));
+        let mut url = self.template.clone();
+        // Only unreserved characters and `%XX` escapes are added, which the path parser keeps
+        // as they are; `.` and `..` ids are refused by `TicketId`.
+        url.set_path(&path);
+        url
+    }
+
+    /// The route itself, without an id (for routes such as a token endpoint).
+    pub fn as_url(&self) -> &Url {
+        &self.template
     }
 }
 
 impl fmt::Debug for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("BaseUrl").field(&self.0).finish()
+        f.debug_tuple("BaseUrl").field(&self.text).finish()
     }
 }
 
 impl fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_path_and_the_general_path_agree() {
+        for base in ["https://open.feishu.cn", "http://127.0.0.1:8080/gateway/"] {
+            let route = BaseUrl::parse(base)
+                .unwrap()
+                .route("/open-apis/helpdesk/v1/tickets/");
+            for id in [
+                "6945345902185807891",
+                "tk_2025-11.04~x",
+                "...",
+                "a/b",
+                "%2F",
+                "工單",
+                "a b",
+            ] {
+                let id = TicketId::new(id).unwrap();
+                let general = format!("{}{}", route.as_url(), encode_segment(&id));
+                assert_eq!(route.url(&id).as_str(), general, "{id}");
+            }
+        }
     }
 }

@@ -26,8 +26,9 @@ pub mod test_server;
 
 pub use bytes::Bytes;
 pub use reqwest;
+pub use reqwest::Url;
 
-pub use crate::base_url::{BaseUrl, encode_segment};
+pub use crate::base_url::{BaseUrl, Route, encode_segment};
 pub use crate::classify::CodeClass;
 pub use crate::preview::PreparedRequest;
 pub use crate::retry::{Executed, RetryPolicy};

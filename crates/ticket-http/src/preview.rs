@@ -1,6 +1,6 @@
 use bytes::Bytes;
-use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, Url};
 use ticket_core::RequestPreview;
 
 /// A request built once and then either sent ([`Transport::send`](crate::Transport::send)) or
@@ -11,14 +11,15 @@ use ticket_core::RequestPreview;
 #[derive(Clone)]
 pub struct PreparedRequest {
     pub(crate) method: Method,
-    pub(crate) url: String,
+    pub(crate) url: Url,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
 }
 
 impl PreparedRequest {
-    /// A request of `method` to `url` with `headers` and `body`.
-    pub fn new(method: Method, url: String, headers: HeaderMap, body: impl Into<Bytes>) -> Self {
+    /// A request of `method` to `url` with `headers` and `body`. Build `url` with a
+    /// [`Route`](crate::Route) so the ticket id is one encoded segment.
+    pub fn new(method: Method, url: Url, headers: HeaderMap, body: impl Into<Bytes>) -> Self {
         Self {
             method,
             url,
@@ -34,7 +35,7 @@ impl PreparedRequest {
 
     /// The full URL.
     pub fn url(&self) -> &str {
-        &self.url
+        self.url.as_str()
     }
 
     /// The headers set by the provider (the transport adds `host` and `content-length`).
@@ -61,7 +62,7 @@ impl PreparedRequest {
         headers.push(("content-length".to_owned(), self.body.len().to_string()));
         RequestPreview::new(
             self.method.as_str(),
-            self.url.clone(),
+            self.url.as_str(),
             headers,
             String::from_utf8_lossy(&self.body).into_owned(),
         )
@@ -91,10 +92,9 @@ fn render(value: &HeaderValue) -> String {
 
 /// The `host` header hyper derives from the URL: the host, and the port when it is not the
 /// scheme's default.
-fn host_header(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    let host = parsed.host_str()?;
-    Some(match parsed.port() {
+fn host_header(url: &Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
     })

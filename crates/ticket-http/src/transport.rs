@@ -202,12 +202,14 @@ impl Transport {
     }
 
     async fn send_inner(&self, request: &PreparedRequest) -> Result<RawResponse, TicketError> {
+        // A ready `Request` (parsed URL, one header-map clone) skips the builder's URL parse
+        // and header merge.
+        let mut outgoing = reqwest::Request::new(request.method.clone(), request.url.clone());
+        *outgoing.headers_mut() = request.headers.clone();
+        *outgoing.body_mut() = Some(request.body.clone().into());
         let mut response = self
             .client
-            .request(request.method.clone(), &request.url)
-            .headers(request.headers.clone())
-            .body(request.body.clone())
-            .send()
+            .execute(outgoing)
             .await
             .map_err(|e| self.map_error(e))?;
         let status = response.status().as_u16();
@@ -232,23 +234,24 @@ impl Transport {
         {
             return Err(too_large(b"", &request_id));
         }
-        let mut body = BytesMut::with_capacity(
-            response
-                .content_length()
-                .map_or(0, |len| len as usize)
-                .min(cap),
-        );
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.map_error(e))? {
-            if body.len() + chunk.len() > cap {
-                return Err(too_large(&body, &request_id));
-            }
-            body.extend_from_slice(&chunk);
-        }
         let headers = std::mem::take(response.headers_mut());
+        let body = if response.content_length().is_some() {
+            // The length is known and under the cap (checked above), and hyper enforces it.
+            response.bytes().await.map_err(|e| self.map_error(e))?
+        } else {
+            let mut body = BytesMut::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| self.map_error(e))? {
+                if body.len() + chunk.len() > cap {
+                    return Err(too_large(&body, &request_id));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            body.freeze()
+        };
         Ok(RawResponse {
             status,
             headers,
-            body: body.freeze(),
+            body,
             request_id,
         })
     }
