@@ -199,7 +199,9 @@ impl Registry {
     /// key to set); or a setting is present that nothing reads.
     pub fn connect(&self, config: &Config) -> Result<Arc<dyn TicketUpdater>, TicketError> {
         let available = self.names().join(", ");
-        let Some(name) = config.provider().filter(|p| !p.is_empty()) else {
+        // Registered names are lower case: `Feishu` or ` feishu ` select `feishu`.
+        let chosen = config.provider().map(|p| p.trim().to_ascii_lowercase());
+        let Some(name) = chosen.as_deref().filter(|p| !p.is_empty()) else {
             return Err(TicketError::config(format!(
                 "no provider chosen: set {} to one of: {available}",
                 config.describe_provider()

@@ -60,6 +60,7 @@ fn feishu_from_env_with_region() {
         ("TICKET_FEISHU_HELPDESK_TOKEN", "ht"),
         ("TICKET_FEISHU_REGION", "lark"),
     ]);
+    let config = config.with_provider(" Feishu ");
     let updater = ticket_facade::connect(&config).unwrap();
     let preview = updater
         .preview(
