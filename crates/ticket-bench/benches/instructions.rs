@@ -1,0 +1,132 @@
+//! Instruction counts per update, for a noisy machine: wall-clock figures move 10–30 % between
+//! runs here, while `valgrind --tool=callgrind` counts the same instructions every time.
+//!
+//! Runs `N` sequential updates of one variant against the minimal in-process server (client
+//! and server on one current-thread runtime, so callgrind sees both). Run it twice with
+//! different `N`; the difference divided by the difference in `N` is the cost of one update,
+//! free of start-up:
+//!
+//! ```sh
+//! cargo bench -p ticket-bench --bench instructions --no-run
+//! BIN=$(ls -t target/release/deps/instructions-* | grep -v '\.d$' | head -1)
+//! for v in raw provider facade; do for n in 500 1500; do
+//!   VARIANT=$v N=$n PROVIDER=engagelab valgrind --tool=callgrind \
+//!     --callgrind-out-file=cg.$v.$n.out $BIN 2>&1 | grep Collected
+//! done; done
+//! ```
+//!
+//! `VARIANT`: `raw` (hand-written reqwest PUT, body and headers built once), `provider` (the
+//! provider client) or `facade` (`Arc<dyn TicketUpdater>` from a `Config`). `PROVIDER`:
+//! `engagelab` or `feishu`. Without `N` (as under `cargo test --benches`) it sends 10.
+
+use std::sync::Arc;
+
+use provider_engagelab::{EngageLabClient, EngageLabConfig};
+use provider_feishu::{FeishuClient, FeishuConfig};
+use secrecy::SecretString;
+use ticket_bench::{fixtures, server::FixedServer};
+use ticket_core::{TicketId, TicketUpdate, TicketUpdater};
+use ticket_facade::Config;
+use ticket_http::reqwest::Method;
+use ticket_http::{HttpOptions, PreparedRequest, build_client};
+
+const KEY: &str = "sandbox-engagelab-key";
+const SECRET: &str = "sandbox-engagelab-secret";
+const TOKEN: &str = "u-sandbox-feishu-user-token";
+const HELPDESK_ID: &str = "sandbox-helpdesk-id";
+const HELPDESK_TOKEN: &str = "sandbox-helpdesk-token";
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+/// The provider client, its ticket, its update, and the request it prepares for them.
+fn provider(
+    name: &str,
+    base: &str,
+) -> (
+    Arc<dyn TicketUpdater>,
+    TicketId,
+    TicketUpdate,
+    PreparedRequest,
+) {
+    if name == "engagelab" {
+        let config = EngageLabConfig::new(KEY, SECRET)
+            .and_then(|c| c.with_base_url(base))
+            .expect("a config");
+        let client = EngageLabClient::new(config).expect("a client");
+        let (id, update) = (fixtures::engagelab_id(), fixtures::engagelab_small());
+        let (request, _) = client.prepare(&id, &update).expect("prepare");
+        (Arc::new(client), id, update, request)
+    } else {
+        let config = FeishuConfig::with_static_token(TOKEN, HELPDESK_ID, HELPDESK_TOKEN)
+            .and_then(|c| c.with_base_url(base))
+            .expect("a config");
+        let client = FeishuClient::new(config).expect("a client");
+        let (id, update) = (fixtures::feishu_id(), fixtures::feishu_small());
+        let token = SecretString::from(TOKEN);
+        let (request, _) = client.prepare(&id, &update, Some(&token)).expect("prepare");
+        (Arc::new(client), id, update, request)
+    }
+}
+
+fn facade(name: &str, base: &str) -> Arc<dyn TicketUpdater> {
+    let entries: Vec<(String, String)> = if name == "engagelab" {
+        vec![
+            ("engagelab.api_key".into(), KEY.into()),
+            ("engagelab.api_secret".into(), SECRET.into()),
+            ("engagelab.base_url".into(), base.into()),
+        ]
+    } else {
+        vec![
+            ("feishu.user_access_token".into(), TOKEN.into()),
+            ("feishu.helpdesk_id".into(), HELPDESK_ID.into()),
+            ("feishu.helpdesk_token".into(), HELPDESK_TOKEN.into()),
+            ("feishu.base_url".into(), base.into()),
+        ]
+    };
+    ticket_facade::connect(&Config::from_map(entries).with_provider(name)).expect("a facade")
+}
+
+fn main() {
+    let variant = env("VARIANT", "provider");
+    let name = env("PROVIDER", "engagelab");
+    let n: usize = env("N", "10").parse().expect("N is a number");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let server = FixedServer::start_on_current_runtime()
+            .await
+            .expect("a server");
+        let base = server.base_url();
+        let (client, id, update, request) = provider(&name, &base);
+        let client = if variant == "facade" {
+            facade(&name, &base)
+        } else {
+            client
+        };
+        let raw = build_client(&HttpOptions::default()).expect("a reqwest client");
+        let url = ticket_http::Url::parse(request.url()).expect("a URL");
+        for _ in 0..n {
+            if variant == "raw" {
+                let response = raw
+                    .request(Method::PUT, url.clone())
+                    .headers(request.headers().clone())
+                    .body(request.body().clone())
+                    .send()
+                    .await
+                    .expect("an answer");
+                assert!(response.status().is_success());
+                response.bytes().await.expect("a body");
+            } else {
+                client.update(&id, &update).await.expect("an update");
+            }
+        }
+        println!(
+            "{variant} {name}: {n} updates, server answered {}",
+            server.requests()
+        );
+    });
+}

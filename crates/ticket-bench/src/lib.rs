@@ -1,0 +1,15 @@
+//! What the workspace's benchmarks share: the update fixtures ([`fixtures`]), a minimal
+//! fixed-response HTTP server ([`server`]), and latency statistics and RSS readings
+//! ([`stats`]).
+//!
+//! The benchmarks themselves are in `benches/`:
+//!
+//! - `cargo bench -p ticket-bench --bench build_cost`: Criterion, `prepare` per provider.
+//! - `cargo bench -p ticket-bench --bench roundtrip`: round-trip overhead against the raw
+//!   `reqwest` floor, sandbox throughput, and RSS over 100,000 updates.
+//!
+//! Nothing here asserts on time: the figures are printed, and recorded in `BENCHMARKS.md`.
+
+pub mod fixtures;
+pub mod server;
+pub mod stats;
