@@ -5,7 +5,8 @@
 //!   **no redirects followed** (a redirect would carry helpdesk credentials to another host),
 //!   and a connection pool reused across requests.
 //! - [`BaseUrl`]: `https://` only, except `http://` to a loopback host (tests, sandboxes).
-//! - [`encode_segment`]: a ticket id always becomes exactly one percent-encoded path segment.
+//! - [`BaseUrl::route`] and [`Route::url`]: a route parsed once per client; a ticket id always
+//!   becomes exactly one percent-encoded path segment ([`encode_segment`]).
 //! - [`PreparedRequest`]: a request built once, which can be sent, or rendered as a
 //!   [`RequestPreview`] with every sensitive header value redacted.
 //! - [`Transport::send`]: sends with a tracing span that holds no secret, reads the response
