@@ -24,7 +24,7 @@ use secrecy::SecretString;
 use ticket_bench::fixtures;
 use ticket_core::{TicketError, UpdateReceipt};
 use ticket_http::reqwest::Url;
-use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
+use ticket_http::reqwest::header::HeaderMap;
 use ticket_http::{Bytes, HttpOptions, RawResponse, RetryPolicy, encode_segment};
 
 /// No request is sent: any loopback URL will do.
@@ -55,22 +55,15 @@ fn feishu() -> FeishuClient {
     FeishuClient::new(config).expect("a client")
 }
 
-/// A header map like the one `EngageLabClient` keeps and clones on every `prepare`.
+/// The header map `EngageLabClient` keeps and clones on every `prepare`, taken from the client
+/// itself so the bench measures the real thing.
 fn engagelab_headers() -> HeaderMap {
-    let mut auth = HeaderValue::from_static("Basic c2FuZGJveC1lbmdhZ2VsYWIta2V5OnNhbmRib3g=");
-    auth.set_sensitive(true);
-    let mut headers = HeaderMap::with_capacity(4);
-    headers.insert(header::AUTHORIZATION, auth);
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    headers.insert(
-        header::USER_AGENT,
-        HeaderValue::try_from(options().user_agent).expect("a header value"),
-    );
-    headers
+    engagelab()
+        .prepare(&fixtures::engagelab_id(), &fixtures::engagelab_small())
+        .expect("prepare")
+        .0
+        .headers()
+        .clone()
 }
 
 fn prepare(c: &mut Criterion) {
