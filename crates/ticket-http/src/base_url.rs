@@ -84,15 +84,9 @@ impl BaseUrl {
     pub fn route(&self, path: &str) -> Route {
         debug_assert!(path.starts_with('/') && path.ends_with('/'));
         let prefix = format!("{}{path}", self.parsed.path().trim_end_matches('/'));
-        let mut template = self.parsed.clone();
-        template.set_path(&prefix);
         let mut parent = self.parsed.clone();
         parent.set_path(prefix.trim_end_matches('/'));
-        Route {
-            template,
-            parent,
-            prefix,
-        }
+        Route { parent, prefix }
     }
 }
 
@@ -100,8 +94,6 @@ impl BaseUrl {
 /// encoded id (parsing a whole URL per request costs more than the rest of building it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
-    /// The route with its trailing slash, for [`Route::as_url`].
-    template: Url,
     /// The route without its trailing slash: a plain id is pushed onto it as a segment.
     parent: Url,
     /// The route's path with its trailing slash.
@@ -137,16 +129,12 @@ impl Route {
         path.push_str(&self.prefix);
         // Writing to a String cannot fail.
         let _ = write!(path, "{}", encode_segment(id));
-        let mut url = self.template.clone();
-        // Only unreserved characters and `%XX` escapes are added, which the path parser keeps
-        // as they are; `.` and `..` ids are refused by `TicketId`.
+        let mut url = self.parent.clone();
+        // `set_path` replaces the whole path. Only unreserved characters and `%XX` escapes
+        // are added, which the path parser keeps as they are; `.` and `..` ids are refused
+        // by `TicketId`.
         url.set_path(&path);
         url
-    }
-
-    /// The route itself, without an id (for routes such as a token endpoint).
-    pub fn as_url(&self) -> &Url {
-        &self.template
     }
 }
 
@@ -170,9 +158,8 @@ mod tests {
     #[test]
     fn the_fast_path_and_the_general_path_agree() {
         for base in ["https://open.feishu.cn", "http://127.0.0.1:8080/gateway/"] {
-            let route = BaseUrl::parse(base)
-                .unwrap()
-                .route("/open-apis/helpdesk/v1/tickets/");
+            let base = BaseUrl::parse(base).unwrap();
+            let route = base.route("/open-apis/helpdesk/v1/tickets/");
             for id in [
                 "6945345902185807891",
                 "tk_2025-11.04~x",
@@ -183,7 +170,11 @@ mod tests {
                 "a b",
             ] {
                 let id = TicketId::new(id).unwrap();
-                let general = format!("{}{}", route.as_url(), encode_segment(&id));
+                let general = format!(
+                    "{}{}",
+                    base.join("/open-apis/helpdesk/v1/tickets/"),
+                    encode_segment(&id)
+                );
                 assert_eq!(route.url(&id).as_str(), general, "{id}");
             }
         }
