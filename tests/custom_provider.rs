@@ -52,7 +52,7 @@ impl TicketUpdater for AcmeDesk {
     }
     fn preview(&self, id: &TicketId, update: &TicketUpdate) -> Result<RequestPreview, TicketError> {
         let (request, dropped) = self.prepare(id, update)?;
-        Ok(request.preview().with_dropped(dropped))
+        Ok(self.transport.preview(&request).with_dropped(dropped))
     }
     async fn update(
         &self,
@@ -125,6 +125,18 @@ async fn a_downstream_provider_registers_and_is_used_by_name() {
     assert_eq!(receipt.request_id.as_deref(), Some("acme-req-1"));
     assert_eq!(receipt.dropped, vec![Field::Priority]);
     let req = &server.requests()[0];
+    // The preview lists exactly the headers that arrived, including the ones the client adds
+    // by default (`accept`, `user-agent`) that this provider never set.
+    let mut previewed: Vec<&str> = preview.headers.iter().map(|(n, _)| n.as_str()).collect();
+    let mut received: Vec<&str> = req.headers.iter().map(|(n, _)| n.as_str()).collect();
+    previewed.sort_unstable();
+    received.sort_unstable();
+    assert_eq!(previewed, received);
+    for (name, value) in &preview.headers {
+        if value != ticket_facade::RequestPreview::REDACTED {
+            assert_eq!(req.header(name), Some(value.as_str()), "{name}");
+        }
+    }
     assert_eq!(
         (req.method.as_str(), req.target.as_str()),
         ("POST", "/v1/tickets/A%2F7/notes")

@@ -114,18 +114,13 @@ impl EngageLabClient {
             TicketError::config("the EngageLab credentials are not valid header text")
         })?;
         auth.set_sensitive(true);
-        let mut headers = HeaderMap::with_capacity(4);
+        let mut headers = HeaderMap::with_capacity(3);
         headers.insert(header::AUTHORIZATION, auth);
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(
-            header::USER_AGENT,
-            HeaderValue::try_from(config.http.user_agent.as_str())
-                .map_err(|_| TicketError::config("the user agent is not valid header text"))?,
-        );
         Ok(Self {
             route: config.base_url.route(TICKETS_PATH),
             transport,
@@ -238,7 +233,7 @@ impl TicketUpdater for EngageLabClient {
 
     fn preview(&self, id: &TicketId, update: &TicketUpdate) -> Result<RequestPreview, TicketError> {
         let (request, plan) = self.prepare(id, update)?;
-        Ok(request.preview().with_dropped(plan.dropped))
+        Ok(self.transport.preview(&request).with_dropped(plan.dropped))
     }
 
     async fn update(

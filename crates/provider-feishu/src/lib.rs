@@ -126,18 +126,13 @@ impl FeishuClient {
             TicketError::config("the helpdesk credentials are not valid header text")
         })?;
         helpdesk.set_sensitive(true);
-        let mut headers = HeaderMap::with_capacity(5);
+        let mut headers = HeaderMap::with_capacity(3);
         headers.insert(HeaderName::from_static(HELPDESK_AUTH_HEADER), helpdesk);
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=utf-8"),
         );
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(
-            header::USER_AGENT,
-            HeaderValue::try_from(config.http.user_agent.as_str())
-                .map_err(|_| TicketError::config("the user agent is not valid header text"))?,
-        );
         Ok(Self {
             route: config.base_url.route(TICKETS_PATH),
             bearer: Mutex::new(None),
@@ -294,7 +289,7 @@ impl TicketUpdater for FeishuClient {
 
     fn preview(&self, id: &TicketId, update: &TicketUpdate) -> Result<RequestPreview, TicketError> {
         let (request, plan) = self.prepare(id, update, None)?;
-        Ok(request.preview().with_dropped(plan.dropped))
+        Ok(self.transport.preview(&request).with_dropped(plan.dropped))
     }
 
     async fn update(

@@ -7,8 +7,8 @@
 //! - [`BaseUrl`]: `https://` only, except `http://` to a loopback host (tests, sandboxes).
 //! - [`BaseUrl::route`] and [`Route::url`]: a route parsed once per client; a ticket id always
 //!   becomes exactly one percent-encoded path segment ([`encode_segment`]).
-//! - [`PreparedRequest`]: a request built once, which can be sent, or rendered as a
-//!   [`RequestPreview`] with every sensitive header value redacted.
+//! - [`PreparedRequest`]: a request built once, which can be sent, or rendered by
+//!   [`Transport::preview`] as a [`RequestPreview`] with every sensitive header redacted.
 //! - [`Transport::send`]: sends with a tracing span that holds no secret, reads the response
 //!   body up to a cap, and captures the provider's request id.
 //! - [`Transport::execute`]: sends, decodes and retries per a [`RetryPolicy`] (backon), honouring
@@ -33,5 +33,7 @@ pub use crate::base_url::{BaseUrl, Route, encode_segment};
 pub use crate::classify::CodeClass;
 pub use crate::preview::PreparedRequest;
 pub use crate::retry::{Executed, RetryPolicy};
-pub use crate::transport::{HttpOptions, RawResponse, Transport, build_client, excerpt};
+pub use crate::transport::{
+    HttpOptions, RawResponse, Transport, build_client, default_headers, excerpt,
+};
 pub use ticket_core::RequestPreview;

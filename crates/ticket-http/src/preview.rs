@@ -4,7 +4,7 @@ use reqwest::{Method, Url};
 use ticket_core::RequestPreview;
 
 /// A request built once and then either sent ([`Transport::send`](crate::Transport::send)) or
-/// previewed ([`PreparedRequest::preview`]).
+/// previewed ([`Transport::preview`](crate::Transport::preview)).
 ///
 /// Mark every secret header value with [`HeaderValue::set_sensitive`]: the preview redacts
 /// those, and `reqwest`/`hyper` keep them out of their own debug output.
@@ -38,7 +38,8 @@ impl PreparedRequest {
         self.url.as_str()
     }
 
-    /// The headers set by the provider (the transport adds `host` and `content-length`).
+    /// The headers set by the provider (the transport adds `host`, `content-length` and the
+    /// client's default headers the provider does not set).
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
@@ -48,16 +49,20 @@ impl PreparedRequest {
         &self.body
     }
 
-    /// Exactly what [`Transport::send`](crate::Transport::send) puts on the wire: the request
-    /// line, `host`, the provider's headers in order, `content-length` and the body, with
-    /// every sensitive header value replaced by [`RequestPreview::REDACTED`].
-    pub fn preview(&self) -> RequestPreview {
-        let mut headers = Vec::with_capacity(self.headers.len() + 2);
+    /// The request as sent, with the `defaults` it does not set added after its own headers,
+    /// and sensitive values redacted.
+    pub(crate) fn render(&self, defaults: &HeaderMap) -> RequestPreview {
+        let mut headers = Vec::with_capacity(self.headers.len() + defaults.len() + 2);
         if let Some(host) = host_header(&self.url) {
             headers.push(("host".to_owned(), host));
         }
         for (name, value) in &self.headers {
             headers.push((name.as_str().to_owned(), render(value)));
+        }
+        for (name, value) in defaults {
+            if !self.headers.contains_key(name) {
+                headers.push((name.as_str().to_owned(), render(value)));
+            }
         }
         headers.push(("content-length".to_owned(), self.body.len().to_string()));
         RequestPreview::new(
@@ -70,9 +75,9 @@ impl PreparedRequest {
 }
 
 impl std::fmt::Debug for PreparedRequest {
-    /// The same redacted rendering as the preview: never a secret.
+    /// The redacted rendering of the preview (without the client's defaults): never a secret.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let preview = self.preview();
+        let preview = self.render(&HeaderMap::new());
         f.debug_struct("PreparedRequest")
             .field("method", &preview.method)
             .field("url", &preview.url)

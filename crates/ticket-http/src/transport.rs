@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, redirect};
 use ticket_core::{RequestPreview, Sent, TicketError};
 use tracing::Instrument;
@@ -67,16 +67,29 @@ impl HttpOptions {
     }
 }
 
+/// The headers the client adds to every request that does not set them itself: `accept: */*`
+/// and the `user-agent` of `options`. [`Transport::preview`] renders them too.
+pub fn default_headers(options: &HttpOptions) -> Result<HeaderMap, TicketError> {
+    let mut headers = HeaderMap::with_capacity(2);
+    headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+    headers.insert(
+        header::USER_AGENT,
+        HeaderValue::try_from(options.user_agent.as_str())
+            .map_err(|_| TicketError::config("the user agent is not valid header text"))?,
+    );
+    Ok(headers)
+}
+
 /// A `reqwest` client with the workspace's security defaults: rustls, no redirects followed,
 /// the connect and per-attempt timeouts of `options`, `TCP_NODELAY`, pooled keep-alive
-/// connections.
+/// connections, and [`default_headers`].
 pub fn build_client(options: &HttpOptions) -> Result<Client, TicketError> {
     Client::builder()
         .redirect(redirect::Policy::none())
         .connect_timeout(options.connect_timeout)
         .timeout(options.request_timeout)
         .tcp_nodelay(true)
-        .user_agent(options.user_agent.clone())
+        .default_headers(default_headers(options)?)
         .build()
         .map_err(|e| TicketError::config(format!("cannot build the HTTP client: {e}")))
 }
@@ -127,6 +140,8 @@ impl RawResponse {
 #[derive(Clone)]
 pub struct Transport {
     client: Client,
+    /// What the client adds to requests that lack them, for [`Transport::preview`].
+    defaults: HeaderMap,
     provider: String,
     options: HttpOptions,
     request_id_headers: Vec<HeaderName>,
@@ -153,6 +168,7 @@ impl Transport {
         let client = build_client(&options)?;
         Ok(Self {
             client,
+            defaults: default_headers(&options)?,
             provider: provider.into(),
             options,
             request_id_headers: request_id_headers
@@ -170,6 +186,14 @@ impl Transport {
     /// The limits in force.
     pub fn options(&self) -> &HttpOptions {
         &self.options
+    }
+
+    /// Exactly what [`send`](Self::send) puts on the wire for `request`: the request line,
+    /// `host`, the request's headers in order, the client's [`default_headers`] it does not
+    /// set, `content-length` and the body, with every sensitive header value replaced by
+    /// [`RequestPreview::REDACTED`]. Sends nothing.
+    pub fn preview(&self, request: &PreparedRequest) -> RequestPreview {
+        request.render(&self.defaults)
     }
 
     /// Sends `request` once and reads the whole answer, whatever its status.
