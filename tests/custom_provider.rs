@@ -74,9 +74,7 @@ impl TicketUpdater for AcmeDesk {
 fn build_acme(settings: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
     let token = settings.required("api_token")?;
     let base = BaseUrl::parse(&settings.required("base_url")?)?;
-    let mut auth = HeaderValue::try_from(format!("Bearer {token}"))
-        .map_err(|_| TicketError::config("bad token"))?;
-    auth.set_sensitive(true);
+    let auth = ticket_http::sensitive_header(format!("Bearer {token}"), "the Acme token")?;
     let mut headers = HeaderMap::new();
     headers.insert(header::AUTHORIZATION, auth);
     headers.insert(

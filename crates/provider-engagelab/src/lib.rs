@@ -47,7 +47,7 @@ use ticket_core::{
 };
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
-use ticket_http::{CodeClass, PreparedRequest, RawResponse, Route, Transport};
+use ticket_http::{CodeClass, PreparedRequest, RawResponse, Route, Transport, sensitive_header};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -110,10 +110,7 @@ impl EngageLabClient {
             config.api_secret.expose_secret()
         ));
         let basic_credentials = SecretString::from(credentials.clone());
-        let mut auth = HeaderValue::try_from(format!("Basic {credentials}")).map_err(|_| {
-            TicketError::config("the EngageLab credentials are not valid header text")
-        })?;
-        auth.set_sensitive(true);
+        let auth = sensitive_header(format!("Basic {credentials}"), "the EngageLab credentials")?;
         let mut headers = HeaderMap::with_capacity(3);
         headers.insert(header::AUTHORIZATION, auth);
         headers.insert(
@@ -200,10 +197,7 @@ impl EngageLabClient {
             },
             None => (None, None),
         };
-        let message = match message {
-            Some(m) => ticket_http::excerpt(m.as_bytes(), secrets),
-            None => response.fallback_message(secrets),
-        };
+        let message = response.message(message.as_deref(), secrets);
         let class = code.and_then(|c| match c {
             40101 => Some(CodeClass::Unauthenticated),
             40301 => Some(CodeClass::PermissionDenied),

@@ -223,6 +223,12 @@ async fn a_non_json_error_falls_back_to_the_status() {
     let (err, _) = error_for(Reply::text(404, "text/plain", "")).await;
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(err.server().unwrap().message, "Not Found");
+    // An empty message says nothing either: the body is quoted instead.
+    let (err, _) = error_for(Reply::json(404, r#"{"code":40401,"message":""}"#)).await;
+    assert_eq!(
+        err.server().unwrap().message,
+        r#"{"code":40401,"message":""}"#
+    );
 }
 
 #[tokio::test]

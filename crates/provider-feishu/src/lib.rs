@@ -53,7 +53,7 @@ use ticket_core::{
 };
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
-use ticket_http::{CodeClass, PreparedRequest, RawResponse, Route, Transport};
+use ticket_http::{CodeClass, PreparedRequest, RawResponse, Route, Transport, sensitive_header};
 
 pub use crate::config::{FeishuConfig, Region};
 pub use crate::refresh::{RefreshingToken, RefreshingTokenBuilder, TOKEN_PATH};
@@ -122,10 +122,7 @@ impl FeishuClient {
             config.helpdesk_token()
         ));
         let helpdesk_header = SecretString::from(helpdesk.clone());
-        let mut helpdesk = HeaderValue::try_from(helpdesk).map_err(|_| {
-            TicketError::config("the helpdesk credentials are not valid header text")
-        })?;
-        helpdesk.set_sensitive(true);
+        let helpdesk = sensitive_header(helpdesk, "the helpdesk credentials")?;
         let mut headers = HeaderMap::with_capacity(3);
         headers.insert(HeaderName::from_static(HELPDESK_AUTH_HEADER), helpdesk);
         headers.insert(
@@ -185,9 +182,10 @@ impl FeishuClient {
                 return Ok(value.clone());
             }
         }
-        let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| TicketError::config("the user access token is not valid header text"))?;
-        value.set_sensitive(true);
+        let value = sensitive_header(
+            format!("Bearer {}", token.expose_secret()),
+            "the user access token",
+        )?;
         *cache = Some((token.clone(), value.clone()));
         Ok(value)
     }
@@ -259,10 +257,7 @@ impl FeishuClient {
         if response.is_success() && code.is_none() {
             return Err(response.malformed(PROVIDER, "the envelope has no `code`", &secrets));
         }
-        let message = match msg {
-            Some(m) if !m.is_empty() => ticket_http::excerpt(m.as_bytes(), &secrets),
-            _ => response.fallback_message(&secrets),
-        };
+        let message = response.message(msg.as_deref(), &secrets);
         let class = code.and_then(|c| match c {
             RATE_LIMIT_CODE => Some(CodeClass::RateLimited),
             c if TOKEN_REJECTED_CODES.contains(&c) => Some(CodeClass::Unauthenticated),

@@ -31,6 +31,15 @@ impl RawResponse {
             .map(Duration::from_secs)
     }
 
+    /// The provider's own message (`said`), secret-free and cut short; when it gave none or an
+    /// empty one, [`fallback_message`](Self::fallback_message).
+    pub fn message(&self, said: Option<&str>, secrets: &[&str]) -> String {
+        match said {
+            Some(text) if !text.is_empty() => excerpt(text.as_bytes(), secrets),
+            _ => self.fallback_message(secrets),
+        }
+    }
+
     /// A message for an answer whose body gave none: a note for redirects (never followed),
     /// else a secret-free excerpt of the body, else the status reason.
     pub fn fallback_message(&self, secrets: &[&str]) -> String {

@@ -1,7 +1,7 @@
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Url};
-use ticket_core::RequestPreview;
+use ticket_core::{RequestPreview, TicketError};
 
 /// A request built once and then either sent ([`Transport::send`](crate::Transport::send)) or
 /// previewed ([`Transport::preview`](crate::Transport::preview)).
@@ -85,6 +85,16 @@ impl std::fmt::Debug for PreparedRequest {
             .field("body", &preview.body)
             .finish()
     }
+}
+
+/// A header value that holds a secret: checked as header text (a [`TicketError::Configuration`]
+/// naming `what` otherwise) and marked sensitive, so previews and `reqwest`/`hyper` debug
+/// output never show it.
+pub fn sensitive_header(value: String, what: &str) -> Result<HeaderValue, TicketError> {
+    let mut value = HeaderValue::try_from(value)
+        .map_err(|_| TicketError::config(format!("{what} is not valid header text")))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 fn render(value: &HeaderValue) -> String {
