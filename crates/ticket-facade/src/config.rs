@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+#[cfg(feature = "toml")]
 use std::path::Path;
 
 use ticket_core::TicketError;
@@ -17,6 +18,7 @@ pub const ENV_PREFIX: &str = "TICKET_";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Origin {
     Env,
+    #[cfg(feature = "toml")]
     Toml(String),
     Map,
 }
@@ -97,6 +99,7 @@ impl Config {
         config
     }
 
+    #[cfg(feature = "toml")]
     /// Parses TOML text: `provider = "…"` and one table per provider.
     ///
     /// ```
@@ -113,6 +116,7 @@ impl Config {
         Self::parse_toml(text, "the TOML configuration")
     }
 
+    #[cfg(feature = "toml")]
     /// Reads and parses a TOML file.
     pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Self, TicketError> {
         let path = path.as_ref();
@@ -121,6 +125,7 @@ impl Config {
         Self::parse_toml(&text, &path.display().to_string())
     }
 
+    #[cfg(feature = "toml")]
     fn parse_toml(text: &str, name: &str) -> Result<Self, TicketError> {
         let table: toml::Table = text
             .parse()
@@ -211,6 +216,7 @@ impl Config {
     pub(crate) fn describe(&self, provider: &str, key: &str) -> String {
         match &self.origin {
             Origin::Env => env_var(provider, key),
+            #[cfg(feature = "toml")]
             Origin::Toml(name) => format!("`[{provider}] {key}` in {name}"),
             Origin::Map => format!("`{provider}.{key}`"),
         }
@@ -220,6 +226,7 @@ impl Config {
     pub(crate) fn describe_provider(&self) -> String {
         match &self.origin {
             Origin::Env => PROVIDER_VAR.to_owned(),
+            #[cfg(feature = "toml")]
             Origin::Toml(name) => format!("`provider` in {name}"),
             Origin::Map => "`provider`".to_owned(),
         }
@@ -261,6 +268,7 @@ impl Config {
                         mine = entries.clone();
                     } else if !known.contains(&section.as_str()) {
                         unknown.push(match &self.origin {
+                            #[cfg(feature = "toml")]
                             Origin::Toml(name) => format!("[{section}] in {name}"),
                             _ => format!("{section}.*"),
                         });
