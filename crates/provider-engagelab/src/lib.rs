@@ -34,6 +34,11 @@
 //! # Ok(()) }
 //! ```
 
+// The README's examples are compiled (and run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod config;
 mod wire;
 

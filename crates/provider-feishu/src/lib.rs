@@ -35,6 +35,11 @@
 //! # Ok(()) }
 //! ```
 
+// The README's examples are compiled (and run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod config;
 mod refresh;
 mod token;

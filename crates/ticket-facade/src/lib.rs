@@ -55,6 +55,17 @@
 //! assert_eq!(updater.provider(), "acme");
 //! # Ok::<(), TicketError>(())
 //! ```
+#![cfg_attr(
+    feature = "document-features",
+    doc = concat!("\n# Feature flags\n\n", document_features::document_features!())
+)]
+// docs.rs (`--cfg docsrs`, nightly) labels feature-gated items with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README's examples are compiled (and run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod builtin;
 mod config;

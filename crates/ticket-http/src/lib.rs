@@ -15,6 +15,17 @@
 //!   the server's own wait within a total budget.
 //!
 //! `reqwest` is re-exported so downstream providers use the same version.
+#![cfg_attr(
+    feature = "document-features",
+    doc = concat!("\n# Feature flags\n\n", document_features::document_features!())
+)]
+// docs.rs (`--cfg docsrs`, nightly) labels feature-gated items with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README's examples are compiled (and run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod preview;
 mod retry;
