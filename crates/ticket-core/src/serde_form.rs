@@ -294,8 +294,13 @@ impl UpdateForm {
 impl<'de> Deserialize<'de> for TicketUpdate {
     /// Reads the JSON form (see the crate docs): unknown keys are refused, and the result is
     /// validated exactly as [`TicketUpdateBuilder::build`] does. `null` means "not set".
+    ///
+    /// Reading goes through a map first, so that unknown keys are refused even when the
+    /// update is `#[serde(flatten)]`ed into a larger line such as `{"ticket_id": …, …}`.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        UpdateForm::deserialize(deserializer)?
+        let map = Map::<String, Value>::deserialize(deserializer)?;
+        UpdateForm::deserialize(Value::Object(map))
+            .map_err(de::Error::custom)?
             .into_update()
             .map_err(de::Error::custom)
     }

@@ -173,3 +173,21 @@ fn receipts_round_trip() {
     }));
     assert!(unknown.is_err());
 }
+
+#[test]
+fn a_flattened_update_still_refuses_unknown_keys() {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        ticket_id: TicketId,
+        #[serde(flatten)]
+        update: TicketUpdate,
+    }
+    let line: Line = serde_json::from_str(r#"{"ticket_id": "tk_1", "title": "t"}"#).unwrap();
+    assert_eq!(line.ticket_id.as_str(), "tk_1");
+    assert_eq!(line.update.title(), Some("t"));
+    let err = serde_json::from_str::<Line>(r#"{"ticket_id": "tk_1", "titel": "t"}"#)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("unknown field `titel`"), "{err}");
+}
