@@ -200,6 +200,14 @@ fn wire_key(provider: &str, field: Field) -> Option<&'static str> {
 }
 
 proptest! {
+    /// The JSON form (feature `serde`) reads back exactly what it wrote.
+    #[test]
+    fn the_json_form_round_trips(update in arb_update()) {
+        let text = serde_json::to_string(&update).unwrap();
+        let back: TicketUpdate = serde_json::from_str(&text).unwrap();
+        prop_assert_eq!(back, update, "{}", text);
+    }
+
     #[test]
     fn every_field_is_carried_or_reported(update in arb_update()) {
         let el: Box<dyn TicketUpdater> = Box::new(el_client());
