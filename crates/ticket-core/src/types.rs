@@ -298,6 +298,39 @@ impl Status {
     }
 }
 
+impl fmt::Display for Status {
+    /// A unified status as its name (`in_progress`); a native one as `provider:value`
+    /// (`feishu:closed_by_bot`), the form [`FromStr`] reads back.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Status::Unified(s) => f.write_str(s.as_str()),
+            Status::Native(n) => write!(f, "{}:{}", n.provider, n.value),
+        }
+    }
+}
+
+impl FromStr for Status {
+    type Err = TicketError;
+    /// `in_progress` (a unified status) or `feishu:closed_by_bot` (a native one), for
+    /// command lines and configuration.
+    ///
+    /// ```
+    /// use ticket_core::{Status, TicketStatus};
+    /// assert_eq!("on_hold".parse::<Status>()?, Status::Unified(TicketStatus::OnHold));
+    /// assert_eq!("zendesk:new".parse::<Status>()?.native().map(|n| n.value()), Some("new"));
+    /// # Ok::<(), ticket_core::TicketError>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once(':') {
+            Some((provider, value)) => Ok(Status::Native(NativeStatus::new(
+                provider.trim(),
+                value.trim(),
+            )?)),
+            None => Ok(Status::Unified(s.parse()?)),
+        }
+    }
+}
+
 impl From<TicketStatus> for Status {
     fn from(status: TicketStatus) -> Self {
         Status::Unified(status)
