@@ -103,7 +103,11 @@ fn arb_update() -> impl Strategy<Value = TicketUpdate> {
         (
             proptest::option::of(prop::collection::btree_map(
                 "[a-z]{1,6}",
-                "[ -~]{0,8}",
+                prop_oneof![
+                    "[ -~]{0,8}".prop_map(ticket_facade::CustomValue::from),
+                    any::<i64>().prop_map(ticket_facade::CustomValue::from),
+                    any::<bool>().prop_map(ticket_facade::CustomValue::from),
+                ],
                 1..4,
             )),
             any::<bool>(),
