@@ -30,7 +30,10 @@
 //!
 //! # Adding a provider
 //!
-//! Implement [`TicketUpdater`] and register a factory once, at start-up:
+//! Everything a provider needs is in [`kit`] (for a JSON-over-HTTP helpdesk, [`kit::JsonApi`]
+//! and [`kit::JsonClient`] implement the trait for you); the `testkit` feature gives the
+//! conformance suite every provider should pass. Implement [`TicketUpdater`] (or use the kit)
+//! and register a factory once, at start-up ([`replace`] to allow registering again):
 //!
 //! ```
 //! use std::sync::Arc;
@@ -46,7 +49,7 @@
 //! # }
 //!
 //! fn build_acme(settings: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
-//!     let _token = settings.required("token")?;
+//!     let _token = settings.required_secret("token")?; // a SecretString
 //!     Ok(Arc::new(Acme))
 //! }
 //!
@@ -74,8 +77,14 @@ mod registry;
 pub use ticket_core::*;
 
 pub use crate::config::{Config, ENV_PREFIX, PROVIDER_VAR};
-pub use crate::registry::{BUILTIN, Factory, Registry, Settings, connect, providers, register};
+pub use crate::registry::{
+    BUILTIN, Factory, Registry, Settings, connect, providers, register, replace,
+};
 pub use ticket_http::{HttpOptions, RetryPolicy};
+
+pub mod kit;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 /// The EngageLab LiveDesk backend (feature `engagelab`).
 #[cfg(feature = "engagelab")]
