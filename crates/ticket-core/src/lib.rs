@@ -45,18 +45,6 @@
 //! # Ok::<(), TicketError>(())
 //! # }).unwrap();
 //! ```
-#![cfg_attr(
-    feature = "document-features",
-    doc = concat!("\n# Feature flags\n\n", document_features::document_features!())
-)]
-// docs.rs (`--cfg docsrs`, nightly) labels feature-gated items with the feature they need.
-#![cfg_attr(docsrs, feature(doc_cfg))]
-
-// The README's examples are compiled (and run) as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
-
 //!
 //! # The JSON form (feature `serde`)
 //!
@@ -95,6 +83,17 @@ struct ReadmeDoctests;
 //!
 //! A receipt is `{"provider", "ticket_id", "updated_at" (RFC 3339 or null), "request_id"
 //! (or null), "dropped" (field names such as `"custom_fields.id"`), "attempts"}`.
+#![cfg_attr(
+    feature = "document-features",
+    doc = concat!("\n# Feature flags\n\n", document_features::document_features!())
+)]
+// docs.rs (`--cfg docsrs`, nightly) labels feature-gated items with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README's examples are compiled (and run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod error;
 mod fields;
