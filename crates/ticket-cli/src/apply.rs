@@ -504,9 +504,8 @@ async fn work(
     // Written before the request leaves: if the process dies now, the resumed run knows this
     // update may have landed.
     journal_write(journal, &record);
-    let t0 = Instant::now();
-    let (outcome, attempts) = send::send(shared, &job.id, &job.update).await;
-    let latency = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let (outcome, attempts, busy) = send::send(shared, &job.id, &job.update).await;
+    let latency = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX);
     record.attempts = attempts;
     let mut t = tally
         .lock()

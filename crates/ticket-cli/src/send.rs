@@ -95,8 +95,14 @@ pub(crate) fn may_have_landed(err: &TicketError) -> bool {
     }
 }
 
-/// Sends one update, retrying what can be retried. Returns the outcome and the attempts made.
-pub(crate) async fn send(shared: &Shared, id: &TicketId, update: &TicketUpdate) -> (Outcome, u32) {
+/// Sends one update, retrying what can be retried. Returns the outcome, the attempts made and
+/// the time spent in requests (waits for the rate limiter, the gate and backoff excluded).
+pub(crate) async fn send(
+    shared: &Shared,
+    id: &TicketId,
+    update: &TicketUpdate,
+) -> (Outcome, u32, Duration) {
+    let mut busy = Duration::ZERO;
     let carries_comment = update.comment().is_some();
     let mut attempts = 0u32;
     let mut other_retries = 0u32;
@@ -108,8 +114,11 @@ pub(crate) async fn send(shared: &Shared, id: &TicketId, update: &TicketUpdate) 
             shared.gate.wait().await;
         }
         attempts += 1;
-        let err = match shared.updater.update(id, update).await {
-            Ok(receipt) => return (Outcome::Applied(receipt), attempts),
+        let started = std::time::Instant::now();
+        let result = shared.updater.update(id, update).await;
+        busy += started.elapsed();
+        let err = match result {
+            Ok(receipt) => return (Outcome::Applied(receipt), attempts, busy),
             Err(err) => err,
         };
         if let TicketError::RateLimited { retry_after, .. } = &err {
@@ -123,11 +132,11 @@ pub(crate) async fn send(shared: &Shared, id: &TicketId, update: &TicketUpdate) 
             if rate_retries <= RATE_LIMIT_RETRIES {
                 continue;
             }
-            return (Outcome::Failed(err), attempts);
+            return (Outcome::Failed(err), attempts, busy);
         }
         let landed = may_have_landed(&err);
         if landed && carries_comment {
-            return (Outcome::Unknown(err), attempts);
+            return (Outcome::Unknown(err), attempts, busy);
         }
         if err.is_retryable() && other_retries < shared.max_retries {
             other_retries += 1;
@@ -136,7 +145,7 @@ pub(crate) async fn send(shared: &Shared, id: &TicketId, update: &TicketUpdate) 
         }
         // Out of retries, or not retryable. Without a comment a re-send is harmless, so an
         // update that may have landed is reported as failed (and goes to the failures file).
-        return (Outcome::Failed(err), attempts);
+        return (Outcome::Failed(err), attempts, busy);
     }
 }
 
