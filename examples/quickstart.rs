@@ -72,7 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ))?)?;
     // The Feishu document's request example, field for field.
     let example = TicketUpdate::builder()
-        .status(TicketStatus::AwaitingResponse)
+        .status(TicketStatus::Open)
         .tags(["abc"])
         .comment("good")
         .custom_field_with_id("123", "key", "value")

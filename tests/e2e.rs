@@ -136,7 +136,7 @@ async fn every_feishu_field_lands() {
         .await
         .unwrap();
     let update = TicketUpdate::builder()
-        .status(TicketStatus::ClosedManually)
+        .status(TicketStatus::Closed)
         .solved(true)
         .tags(["vip", "printer"])
         .comment("Technician dispatched.")
@@ -186,7 +186,7 @@ async fn the_unsupported_field_policy_in_both_modes() {
             .title("Printer fixed")
             .description("Replaced the feeder.")
             .comment("closing")
-            .status(TicketStatus::ClosedManually)
+            .status(TicketStatus::Closed)
     };
     for (updater, id_text) in [(engagelab(&sb, 0), "tk_1"), (feishu(&sb, 0), "1")] {
         let err = updater
@@ -290,10 +290,16 @@ async fn every_error_kind_from_the_sandbox() {
     expect(&wrong, "tk_1", &el_update(), ErrorKind::Unauthenticated).await;
     let forbidden = feishu_with(&sb, 0, "not-the-helpdesk-token");
     let err = expect(&forbidden, "1", &fs_update(), ErrorKind::PermissionDenied).await;
-    assert_eq!(err.server().unwrap().code, Some(154003));
+    assert_eq!(
+        err.server().unwrap().code.as_ref().and_then(|c| c.as_i64()),
+        Some(154003)
+    );
     sb.inject(Fault::ExpireToken, Scope::Feishu, 1);
     let err = expect(&fs, "1", &fs_update(), ErrorKind::Unauthenticated).await;
-    assert_eq!(err.server().unwrap().code, Some(99991677));
+    assert_eq!(
+        err.server().unwrap().code.as_ref().and_then(|c| c.as_i64()),
+        Some(99991677)
+    );
     // Unsupported and configuration errors never reach the server.
     expect(&fs, "1", &el_update(), ErrorKind::Unsupported).await;
     let err = ticket_facade::connect(&Config::from_map([

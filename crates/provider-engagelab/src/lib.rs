@@ -7,9 +7,9 @@
 //! | priority | `priority`: `low`/`medium`/`high`/`urgent` |
 //! | kind | `ticket_type`: `incident`/`question`/`problem`/`task` |
 //! | tags | `tags` |
-//! | custom fields | `custom_fields` object `{key: value}` (ids cannot be carried) |
+//! | custom fields | `custom_fields` object `{key: value}`, values any JSON scalar; every field needs a key (ids cannot be carried) |
 //! | attachments | `attachments` `[{file_url}]` |
-//! | status, solved, comment | not supported |
+//! | status, solved, comment, comment visibility | not supported |
 //! | provider fields keyed `engagelab` | merged into the body |
 //!
 //! Errors: the vendor document lists no codes. Any non-2xx status or non-zero `code` is an
@@ -71,9 +71,11 @@ pub const CAPABILITIES: Capabilities = Capabilities::new(FieldSet::of(&[
     Field::Kind,
     Field::Tags,
     Field::CustomFields,
+    Field::CustomFieldKeys,
     Field::Attachments,
 ]))
-.requiring(FieldSet::of(&[Field::Title, Field::Description]));
+.requiring(FieldSet::of(&[Field::Title, Field::Description]))
+.requiring_per_custom_field(FieldSet::of(&[Field::CustomFieldKeys]));
 
 /// Response headers that may carry a request id (EngageLab documents none; these are the
 /// common names).
@@ -208,7 +210,7 @@ impl EngageLabClient {
         response.to_error(
             PROVIDER,
             class,
-            code,
+            code.map(Into::into),
             message,
             response.header_seconds("retry-after"),
         )

@@ -35,8 +35,11 @@ struct CustomFieldsWire<'a>(&'a [CustomField]);
 impl Serialize for CustomFieldsWire<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        // `TicketUpdate::plan` checked that every field has a key (EngageLab requires one).
         for field in self.0 {
-            map.serialize_entry(field.key(), field.value())?;
+            if let Some(key) = field.key() {
+                map.serialize_entry(key, field.value())?;
+            }
         }
         map.end()
     }

@@ -129,7 +129,7 @@ fn preview_of_a_full_update_redacts_the_credentials() {
 fn lenient_policy_drops_and_reports_what_engagelab_cannot_carry() {
     let update = base()
         .status(TicketStatus::InProgress)
-        .solved(true)
+        .solved(false)
         .comment("done")
         .custom_field_with_id("cf_9", "device_sn", "PRN-1")
         .lenient()
@@ -148,6 +148,34 @@ fn lenient_policy_drops_and_reports_what_engagelab_cannot_carry() {
         ]
     );
     insta::assert_snapshot!(preview.body);
+}
+
+#[test]
+fn typed_values_are_sent_as_json_and_fields_without_a_key_are_refused() {
+    let update = base()
+        .custom_field("count", 3)
+        .custom_field("vip", true)
+        .build()
+        .unwrap();
+    let preview = client()
+        .preview(&TicketId::new("tk_1").unwrap(), &update)
+        .unwrap();
+    assert!(
+        preview
+            .body
+            .ends_with(r#""custom_fields":{"count":3,"vip":true}}"#),
+        "{}",
+        preview.body
+    );
+    let by_id = base()
+        .custom_field_by_id(7u64, "x")
+        .lenient()
+        .build()
+        .unwrap();
+    match client().preview(&TicketId::new("tk_1").unwrap(), &by_id) {
+        Err(TicketError::InvalidInput { field, .. }) => assert_eq!(field, "custom_fields.key"),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
 }
 
 #[test]

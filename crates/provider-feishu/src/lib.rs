@@ -4,11 +4,13 @@
 //!
 //! | unified field | Feishu wire |
 //! |---|---|
-//! | status | `status`: 1 awaiting response, 2 in progress, 3 queued, 4 pending, 5 awaiting user, 50 closed by bot, 51 closed manually |
+//! | status (unified) | `status`: open → 1 awaiting response, in_progress → 2, pending → 5 awaiting user, on_hold → 4 pending, closed → 51 closed manually; solved → `solved: 2` (no status number) |
+//! | status (native, [`FeishuStatus`]) | `status`: 1 awaiting response, 2 in progress, 3 queued, 4 pending, 5 awaiting user, 50 closed by bot, 51 closed manually |
 //! | solved | `solved`: 2 solved, 1 unsolved |
 //! | tags | `tag_names` |
-//! | custom fields | `customized_fields` `[{id, value, key_name}]` |
+//! | custom fields | `customized_fields` `[{id, value, key_name}]`, every key optional: id only, key only or both; the value as text (numbers and booleans as their JSON text; `null` refused) |
 //! | comment | `comment` |
+//! | comment visibility | not supported (under the lenient policy the comment is dropped with it) |
 //! | title, description, priority, kind, attachments | not supported |
 //! | provider fields keyed `feishu` | merged into the body (`ticket_type` stage and `channel` must be integers) |
 //!
@@ -21,6 +23,7 @@
 //!
 //! ```no_run
 //! use provider_feishu::{FeishuClient, FeishuConfig};
+//! use provider_feishu::FeishuStatus;
 //! use ticket_core::{TicketId, TicketStatus, TicketUpdate, TicketUpdater};
 //!
 //! # async fn run() -> Result<(), ticket_core::TicketError> {
@@ -30,6 +33,8 @@
 //!     .status(TicketStatus::InProgress)
 //!     .comment("good")
 //!     .build()?;
+//! // Feishu's exact statuses stay reachable:
+//! let close = TicketUpdate::builder().status(FeishuStatus::ClosedByBot).build()?;
 //! let receipt = client.update(&TicketId::new("6945345902185807891")?, &update).await?;
 //! println!("request id {:?}", receipt.request_id);
 //! # Ok(()) }
@@ -37,6 +42,7 @@
 
 mod config;
 mod refresh;
+mod status;
 mod token;
 mod wire;
 
@@ -57,6 +63,7 @@ use ticket_http::{CodeClass, PreparedRequest, RawResponse, Route, Transport, sen
 
 pub use crate::config::{FeishuConfig, Region};
 pub use crate::refresh::{RefreshingToken, RefreshingTokenBuilder, TOKEN_PATH};
+pub use crate::status::FeishuStatus;
 pub use crate::token::{StaticToken, UserTokenSource};
 
 /// The registry name of this provider.
@@ -76,6 +83,7 @@ pub const CAPABILITIES: Capabilities = Capabilities::new(FieldSet::of(&[
     Field::Tags,
     Field::CustomFields,
     Field::CustomFieldIds,
+    Field::CustomFieldKeys,
     Field::Comment,
 ]))
 .requiring_any_field();
@@ -154,7 +162,7 @@ impl FeishuClient {
         token: Option<&SecretString>,
     ) -> Result<(PreparedRequest, Plan), TicketError> {
         let plan = update.plan(PROVIDER, &CAPABILITIES, wire::MAPPED_KEYS)?;
-        let body = serde_json::to_vec(&wire::UpdateTicketBody::new(update)?)
+        let body = serde_json::to_vec(&wire::UpdateTicketBody::new(update, &plan)?)
             .map_err(|e| TicketError::invalid("update", format!("cannot encode as JSON: {e}")))?;
         let mut headers = HeaderMap::with_capacity(self.headers.len() + 1);
         headers.insert(header::AUTHORIZATION, self.bearer(token)?);
@@ -216,7 +224,8 @@ impl FeishuClient {
             Err(err) => {
                 let refused = err
                     .server()
-                    .and_then(|s| s.code)
+                    .and_then(|s| s.code.as_ref())
+                    .and_then(|c| c.as_i64())
                     .is_some_and(|c| TOKEN_REJECTED_CODES.contains(&c));
                 Err((err, refused.then_some(token)))
             }
@@ -268,7 +277,7 @@ impl FeishuClient {
         let retry_after = response
             .header_seconds("x-ogw-ratelimit-reset")
             .or_else(|| response.header_seconds("retry-after"));
-        Err(response.to_error(PROVIDER, class, code, message, retry_after))
+        Err(response.to_error(PROVIDER, class, code.map(Into::into), message, retry_after))
     }
 }
 

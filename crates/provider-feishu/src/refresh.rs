@@ -230,7 +230,13 @@ impl RefreshingToken {
             .code
             .filter(|c| REFUSED_CODES.contains(c))
             .map(|_| CodeClass::Unauthenticated);
-        Err(response.to_error(crate::PROVIDER, class, answer.code, message, None))
+        Err(response.to_error(
+            crate::PROVIDER,
+            class,
+            answer.code.map(Into::into),
+            message,
+            None,
+        ))
     }
 }
 

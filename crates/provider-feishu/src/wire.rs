@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use ticket_core::{TicketError, TicketStatus, TicketUpdate};
+use std::borrow::Cow;
+
+use ticket_core::{Field, Plan, Status, TicketError, TicketStatus, TicketUpdate};
+
+use crate::FeishuStatus;
 
 /// Body of `PUT /open-apis/helpdesk/v1/tickets/:ticket_id`, keys in the order of the vendor
 /// table; raw provider fields (`ticket_type`, `channel`, …) follow.
@@ -26,9 +30,10 @@ pub(crate) struct UpdateTicketBody<'a> {
 #[derive(Serialize)]
 struct CustomizedField<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<&'a str>,
-    value: &'a str,
-    key_name: &'a str,
+    id: Option<String>,
+    value: Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_name: Option<&'a str>,
 }
 
 /// The wire keys filled from unified fields; raw provider fields may not use them.
@@ -43,16 +48,16 @@ pub(crate) const MAPPED_KEYS: &[&str] = &[
 /// Raw keys the vendor document types as integers.
 const INTEGER_KEYS: &[&str] = &["ticket_type", "channel"];
 
-/// Feishu's status number.
-pub(crate) const fn status_code(status: TicketStatus) -> u8 {
+/// Feishu's status number and `solved` value for a unified status: `solved` has no status
+/// number, and is sent as `solved: 2`.
+pub(crate) const fn unified_status(status: TicketStatus) -> (Option<FeishuStatus>, Option<u8>) {
     match status {
-        TicketStatus::AwaitingResponse => 1,
-        TicketStatus::InProgress => 2,
-        TicketStatus::Queued => 3,
-        TicketStatus::Pending => 4,
-        TicketStatus::AwaitingUser => 5,
-        TicketStatus::ClosedByBot => 50,
-        TicketStatus::ClosedManually => 51,
+        TicketStatus::Open => (Some(FeishuStatus::AwaitingResponse), None),
+        TicketStatus::InProgress => (Some(FeishuStatus::InProgress), None),
+        TicketStatus::Pending => (Some(FeishuStatus::AwaitingUser), None),
+        TicketStatus::OnHold => (Some(FeishuStatus::Pending), None),
+        TicketStatus::Solved => (None, Some(2)),
+        TicketStatus::Closed => (Some(FeishuStatus::ClosedManually), None),
     }
 }
 
@@ -60,7 +65,7 @@ impl<'a> UpdateTicketBody<'a> {
     /// Maps every field Feishu carries; the others (title, description, priority, kind,
     /// attachments) have no wire form here and were refused or reported as dropped by
     /// [`TicketUpdate::plan`].
-    pub(crate) fn new(update: &'a TicketUpdate) -> Result<Self, TicketError> {
+    pub(crate) fn new(update: &'a TicketUpdate, plan: &Plan) -> Result<Self, TicketError> {
         let extra = update.provider_fields(crate::PROVIDER);
         if let Some(extra) = extra {
             for key in INTEGER_KEYS {
@@ -72,21 +77,45 @@ impl<'a> UpdateTicketBody<'a> {
                 }
             }
         }
-        Ok(Self {
-            status: update.status().map(status_code),
-            tag_names: update.tags(),
-            comment: update.comment(),
-            customized_fields: update.custom_fields().map(|fields| {
+        let carried = |field| plan.carried.contains(field);
+        let (status, solved_by_status) = match update.status().filter(|_| carried(Field::Status)) {
+            None => (None, None),
+            Some(Status::Unified(status)) => unified_status(*status),
+            Some(Status::Native(native)) => (Some(native.value().parse::<FeishuStatus>()?), None),
+        };
+        let customized_fields = match update.custom_fields() {
+            None => None,
+            Some(fields) => Some(
                 fields
                     .iter()
-                    .map(|f| CustomizedField {
-                        id: f.id(),
-                        value: f.value(),
-                        key_name: f.key(),
+                    .map(|f| {
+                        let value = f.value().to_text().ok_or_else(|| {
+                            TicketError::invalid(
+                                "custom_fields.value",
+                                format!(
+                                    "Feishu types custom values as strings; custom field {} is null",
+                                    f.label()
+                                ),
+                            )
+                        })?;
+                        Ok(CustomizedField {
+                            id: f.id().filter(|_| carried(Field::CustomFieldIds)).map(|id| id.to_string()),
+                            value,
+                            key_name: f.key().filter(|_| carried(Field::CustomFieldKeys)),
+                        })
                     })
-                    .collect()
-            }),
-            solved: update.solved().map(|solved| if solved { 2 } else { 1 }),
+                    .collect::<Result<Vec<_>, TicketError>>()?,
+            ),
+        };
+        Ok(Self {
+            status: status.map(FeishuStatus::code),
+            tag_names: update.tags(),
+            comment: update.comment().filter(|_| carried(Field::Comment)),
+            customized_fields,
+            solved: update
+                .solved()
+                .map(|solved| if solved { 2 } else { 1 })
+                .or(solved_by_status),
             extra,
         })
     }

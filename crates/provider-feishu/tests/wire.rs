@@ -1,7 +1,7 @@
 //! The exact JSON and request Feishu receives, as reviewed insta snapshots.
 #![allow(clippy::unwrap_used)]
 
-use provider_feishu::{FeishuClient, FeishuConfig, Region};
+use provider_feishu::{FeishuClient, FeishuConfig, FeishuStatus, Region};
 use ticket_core::{
     Field, Priority, TicketError, TicketId, TicketStatus, TicketUpdate, TicketUpdater,
 };
@@ -24,7 +24,7 @@ fn body(update: TicketUpdate) -> String {
 /// The Feishu document's request example, field for field.
 fn document_example() -> TicketUpdate {
     TicketUpdate::builder()
-        .status(TicketStatus::AwaitingResponse)
+        .status(TicketStatus::Open)
         .tags(["abc"])
         .comment("good")
         .custom_field_with_id("123", "key", "value")
@@ -37,11 +37,84 @@ fn document_example() -> TicketUpdate {
 
 #[test]
 fn every_status_maps_to_its_number() {
-    let bodies: Vec<String> = TicketStatus::ALL
+    let bodies: Vec<String> = FeishuStatus::ALL
         .iter()
         .map(|s| body(TicketUpdate::builder().status(*s).build().unwrap()))
         .collect();
     insta::assert_snapshot!(bodies.join("\n"));
+}
+
+#[test]
+fn unified_statuses_map_to_feishu_numbers_and_solved_to_the_flag() {
+    let cases = [
+        (TicketStatus::Open, r#"{"status":1}"#),
+        (TicketStatus::InProgress, r#"{"status":2}"#),
+        (TicketStatus::Pending, r#"{"status":5}"#),
+        (TicketStatus::OnHold, r#"{"status":4}"#),
+        (TicketStatus::Solved, r#"{"solved":2}"#),
+        (TicketStatus::Closed, r#"{"status":51}"#),
+    ];
+    for (status, expected) in cases {
+        assert_eq!(
+            body(TicketUpdate::builder().status(status).build().unwrap()),
+            expected
+        );
+    }
+    let native = "queued".parse::<FeishuStatus>().unwrap();
+    assert_eq!("3".parse::<FeishuStatus>().unwrap(), native);
+    assert_eq!(
+        body(TicketUpdate::builder().status(native).build().unwrap()),
+        r#"{"status":3}"#
+    );
+}
+
+#[test]
+fn partial_customized_fields_and_typed_values() {
+    let update = TicketUpdate::builder()
+        .custom_field_by_id(6981u64, 3)
+        .custom_field("flag", true)
+        .build()
+        .unwrap();
+    assert_eq!(
+        body(update),
+        r#"{"customized_fields":[{"id":"6981","value":"3"},{"value":"true","key_name":"flag"}]}"#
+    );
+    let null = TicketUpdate::builder()
+        .custom_field("gone", ticket_core::CustomValue::Null)
+        .build()
+        .unwrap();
+    let err = client()
+        .preview(&TicketId::new("1").unwrap(), &null)
+        .unwrap_err();
+    assert_eq!(err.kind(), ticket_core::ErrorKind::InvalidInput);
+}
+
+#[test]
+fn a_foreign_native_status_or_an_internal_comment_is_refused_or_dropped() {
+    let foreign = TicketUpdate::builder()
+        .status(ticket_core::NativeStatus::new("zendesk", "new").unwrap())
+        .comment("c")
+        .build()
+        .unwrap();
+    let err = client()
+        .preview(&TicketId::new("1").unwrap(), &foreign)
+        .unwrap_err();
+    assert_eq!(err.kind(), ticket_core::ErrorKind::Unsupported);
+    let lenient = TicketUpdate::builder()
+        .status(ticket_core::NativeStatus::new("zendesk", "new").unwrap())
+        .internal_comment("agents only")
+        .tag("t")
+        .lenient()
+        .build()
+        .unwrap();
+    let preview = client()
+        .preview(&TicketId::new("1").unwrap(), &lenient)
+        .unwrap();
+    assert_eq!(preview.body, r#"{"tag_names":["t"]}"#);
+    assert_eq!(
+        preview.dropped,
+        vec![Field::Status, Field::Comment, Field::CommentVisibility]
+    );
 }
 
 #[test]

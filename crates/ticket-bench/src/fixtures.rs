@@ -84,7 +84,7 @@ pub fn feishu_small_no_comment() -> TicketUpdate {
 /// Markdown comment.
 pub fn feishu_large() -> TicketUpdate {
     let mut builder = TicketUpdate::builder()
-        .status(TicketStatus::AwaitingUser)
+        .status(TicketStatus::Pending)
         .solved(false)
         .comment(markdown(LARGE_TEXT_BYTES))
         .tags(tags(LARGE_COUNT));

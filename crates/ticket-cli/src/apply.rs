@@ -94,7 +94,7 @@ fn for_each_line(
 enum Checked {
     Blank,
     Invalid(String),
-    Valid(TicketId, TicketUpdate),
+    Valid(TicketId, Box<TicketUpdate>),
 }
 
 fn check(updater: &dyn TicketUpdater, text: Result<&str, String>) -> Checked {
@@ -108,7 +108,7 @@ fn check(updater: &dyn TicketUpdater, text: Result<&str, String>) -> Checked {
     match parse_line(text) {
         Err(e) => Checked::Invalid(e),
         Ok((id, update)) => match updater.preview(&id, &update) {
-            Ok(_) => Checked::Valid(id, update),
+            Ok(_) => Checked::Valid(id, Box::new(update)),
             Err(e) => Checked::Invalid(e.to_string()),
         },
     }
@@ -372,7 +372,7 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
                         write_failure(failures.as_deref(), &raw);
                         return true;
                     }
-                    Checked::Valid(id, update) => (id, update),
+                    Checked::Valid(id, update) => (id, *update),
                 };
                 if let Some(prev) = previous.get(&n) {
                     match prev.outcome.as_str() {

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use ticket_facade::{
-    Config, Field, Priority, RequestPreview, TicketError, TicketId, TicketKind, TicketStatus,
-    TicketUpdate, TicketUpdater, UpdateReceipt,
+    Config, Field, NativeStatus, Priority, RequestPreview, TicketError, TicketId, TicketKind,
+    TicketStatus, TicketUpdate, TicketUpdater, UpdateReceipt,
 };
 
 /// Exit code: some updates failed.
@@ -102,8 +102,8 @@ struct UpdateArgs {
     /// An attachment by URL (repeatable).
     #[arg(long = "attachment", value_name = "URL")]
     attachments: Vec<String>,
-    /// New status: awaiting_response, in_progress, queued, pending, awaiting_user,
-    /// closed_by_bot, closed_manually.
+    /// New status: a unified one (open, in_progress, pending, on_hold, solved, closed), or a
+    /// provider's own as `PROVIDER:VALUE` (e.g. `feishu:queued`).
     #[arg(long)]
     status: Option<String>,
     /// Mark solved (`--solved`, `--solved=true`) or unsolved (`--solved=false`).
@@ -206,7 +206,10 @@ fn build_update(args: &UpdateArgs, provider: &str) -> Result<TicketUpdate, Ticke
         b = b.attachment(url);
     }
     if let Some(v) = &args.status {
-        b = b.status(v.parse::<TicketStatus>()?);
+        b = match v.split_once(':') {
+            Some((provider, value)) => b.status(NativeStatus::new(provider, value)?),
+            None => b.status(v.parse::<TicketStatus>()?),
+        };
     }
     if let Some(v) = args.solved {
         b = b.solved(v);
@@ -233,16 +236,9 @@ fn fields_json(fields: &[Field]) -> Vec<&'static str> {
     fields.iter().map(|f| f.as_str()).collect()
 }
 
-/// The JSON form of a receipt in this command's output.
+/// The JSON form of a receipt (`ticket-core`'s documented form).
 pub(crate) fn receipt_json(r: &UpdateReceipt) -> Value {
-    json!({
-        "provider": r.provider,
-        "ticket_id": r.ticket_id.as_str(),
-        "updated_at": r.updated_at.map(|t| t.unix_timestamp()),
-        "request_id": r.request_id,
-        "dropped": fields_json(&r.dropped),
-        "attempts": r.attempts,
-    })
+    serde_json::to_value(r).unwrap_or(Value::Null)
 }
 
 fn preview_json(p: &RequestPreview) -> Value {
@@ -263,7 +259,10 @@ pub(crate) fn error_json(e: &TicketError) -> Value {
         "message": e.to_string(),
         "retryable": e.is_retryable(),
         "status": server.map(|s| s.status),
-        "code": server.and_then(|s| s.code),
+        "code": server.and_then(|s| s.code.as_ref()).map(|c| match c.as_i64() {
+            Some(n) => json!(n),
+            None => json!(c.to_string()),
+        }),
         "request_id": server.and_then(|s| s.request_id.clone()),
     })
 }

@@ -44,7 +44,7 @@ fn bad_lines_are_all_reported_and_nothing_is_sent() {
     write_lines(
         &path,
         &[
-            r#"{"ticket_id":"t1","status":"queued"}"#.to_owned(),
+            r#"{"ticket_id":"t1","status":{"feishu":"queued"}}"#.to_owned(),
             r#"{"ticket_id":"t2","titel":"typo"}"#.to_owned(),
             String::new(),
             r#"{"ticket_id":"t3","title":"feishu has no title"}"#.to_owned(),
@@ -62,6 +62,7 @@ fn bad_lines_are_all_reported_and_nothing_is_sent() {
         ))
         .stderr(predicate::str::contains("line 5: "))
         .stderr(predicate::str::contains("line 6: invalid status"))
+        .stderr(predicate::str::contains("line 3:").not())
         .stderr(predicate::str::contains("line 1:").not())
         .stderr(predicate::str::contains(
             "4 invalid line(s); nothing was sent",
@@ -114,8 +115,8 @@ fn failures_file_and_summary_agree_with_the_sandbox() {
     // t4 and t7 do not exist; t9 answers 403 once.
     let path = env.path("in.jsonl");
     let mut lines = feishu_lines(10, false);
-    lines[3] = r#"{"ticket_id":"t4-missing","status":"queued"}"#.to_owned();
-    lines[6] = r#"{"ticket_id":"t7-missing","status":"queued"}"#.to_owned();
+    lines[3] = r#"{"ticket_id":"t4-missing","status":{"feishu":"queued"}}"#.to_owned();
+    lines[6] = r#"{"ticket_id":"t7-missing","status":{"feishu":"queued"}}"#.to_owned();
     write_lines(&path, &lines);
     env.sb
         .inject(Fault::Forbidden, Scope::Ticket("t9".to_owned()), 1);

@@ -34,7 +34,7 @@ fn every_feishu_flag_lands() {
             "hardware",
             "--custom-field",
             "6746384425543548981:device=PRN-1",
-            "--solved",
+            "--solved=false",
             "--comment",
             "On it.",
             "--provider-field",
@@ -52,7 +52,7 @@ fn every_feishu_flag_lands() {
     assert_eq!(t.status, 2);
     assert_eq!(t.tag_names, ["printer", "hardware"]);
     assert_eq!(t.comments, ["On it."]);
-    assert_eq!(t.solved, 2);
+    assert_eq!(t.solved, 1);
     assert_eq!(t.channel, 3);
     assert_eq!(t.customized_fields[0].value.as_deref(), Some("PRN-1"));
     assert_eq!(
@@ -132,7 +132,7 @@ fn lenient_drops_and_says_so() {
             "update",
             "1",
             "--status",
-            "queued",
+            "feishu:queued",
             "--title",
             "x",
             "--lenient",
@@ -186,7 +186,7 @@ fn bad_input_is_exit_2_and_nothing_sent() {
     // No provider configured.
     let mut cmd = assert_cmd::Command::cargo_bin("helpdesk").unwrap();
     cmd.env_clear()
-        .args(["update", "1", "--status", "queued"])
+        .args(["update", "1", "--status", "feishu:queued"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("provider"));
@@ -198,7 +198,7 @@ fn a_server_refusal_is_exit_1_without_secrets() {
     let env = Env::start(Sandbox::builder());
     let out = env
         .helpdesk("feishu")
-        .args(["update", "missing", "--status", "queued"])
+        .args(["update", "missing", "--status", "feishu:queued"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("not found"))

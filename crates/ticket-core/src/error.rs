@@ -14,12 +14,83 @@ pub struct ServerError {
     pub provider: String,
     /// The HTTP status of the answer.
     pub status: u16,
-    /// The provider's own error code, when the body carried one.
-    pub code: Option<i64>,
+    /// The provider's own error code, when the body carried one (a number or a string).
+    pub code: Option<ErrorCode>,
     /// The provider's message (or a short excerpt of the body), secret-free.
     pub message: String,
     /// The provider's request id (for example Feishu's `X-Tt-Logid`), when given.
     pub request_id: Option<String>,
+    /// The provider's own verdict on retrying, which overrides the default rule of
+    /// [`TicketError::is_retryable`] (for example "409 is retryable here"). `None`: the
+    /// default rule applies.
+    pub retryable: Option<bool>,
+}
+
+/// A provider's error code: many APIs use numbers (Feishu `99991400`), others strings
+/// (`"RecordInvalid"`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// A numeric code.
+    Number(i64),
+    /// A textual code.
+    Text(String),
+}
+
+impl ErrorCode {
+    /// The numeric code, if it is one.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            ErrorCode::Number(n) => Some(*n),
+            ErrorCode::Text(_) => None,
+        }
+    }
+
+    /// The textual code, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            ErrorCode::Text(t) => Some(t),
+            ErrorCode::Number(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorCode::Number(n) => write!(f, "{n}"),
+            ErrorCode::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl From<i64> for ErrorCode {
+    fn from(code: i64) -> Self {
+        ErrorCode::Number(code)
+    }
+}
+
+impl From<String> for ErrorCode {
+    fn from(code: String) -> Self {
+        ErrorCode::Text(code)
+    }
+}
+
+impl From<&str> for ErrorCode {
+    fn from(code: &str) -> Self {
+        ErrorCode::Text(code.to_owned())
+    }
+}
+
+impl PartialEq<i64> for ErrorCode {
+    fn eq(&self, other: &i64) -> bool {
+        self.as_i64() == Some(*other)
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == Some(*other)
+    }
 }
 
 impl ServerError {
@@ -31,13 +102,21 @@ impl ServerError {
             code: None,
             message: message.into(),
             request_id: None,
+            retryable: None,
         }
     }
 
-    /// Sets the provider's error code.
+    /// Sets the provider's error code (`Some(42901)`, `Some("RecordInvalid")`).
     #[must_use]
-    pub fn with_code(mut self, code: Option<i64>) -> Self {
-        self.code = code;
+    pub fn with_code<C: Into<ErrorCode>>(mut self, code: Option<C>) -> Self {
+        self.code = code.map(Into::into);
+        self
+    }
+
+    /// Sets the provider's own verdict on retrying (see [`ServerError::retryable`]).
+    #[must_use]
+    pub fn with_retryable(mut self, retryable: Option<bool>) -> Self {
+        self.retryable = retryable;
         self
     }
 
@@ -57,6 +136,7 @@ impl fmt::Debug for ServerError {
             .field("code", &self.code)
             .field("message", &self.message)
             .field("request_id", &self.request_id)
+            .field("retryable", &self.retryable)
             .finish()
     }
 }
@@ -64,7 +144,7 @@ impl fmt::Debug for ServerError {
 impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} answered HTTP {}", self.provider, self.status)?;
-        if let Some(code) = self.code {
+        if let Some(code) = &self.code {
             write!(f, ", code {code}")?;
         }
         if !self.message.is_empty() {
@@ -288,11 +368,14 @@ impl TicketError {
 
     /// Whether sending the same update again may succeed.
     ///
-    /// True for rate limits, timeouts, transport failures, and provider errors or malformed
+    /// The provider's own verdict ([`ServerError::retryable`]) wins when it gave one. Else: true for rate limits, timeouts, transport failures, and provider errors or malformed
     /// answers with HTTP 408 or 5xx (a garbled 2xx is not retryable: the update may have landed). False for
     /// everything the caller must change first: input, unsupported fields, credentials,
     /// permissions, missing tickets, configuration.
     pub fn is_retryable(&self) -> bool {
+        if let Some(verdict) = self.server().and_then(|s| s.retryable) {
+            return verdict;
+        }
         match self {
             Self::RateLimited { .. } | Self::Transport { .. } | Self::Timeout { .. } => true,
             // A garbled 5xx is usually a gateway page; a garbled 2xx may mean the update landed.
@@ -325,6 +408,22 @@ impl TicketError {
             Self::MalformedResponse { request_id, .. } => request_id.as_deref(),
             other => other.server().and_then(|d| d.request_id.as_deref()),
         }
+    }
+
+    /// Records the provider's own verdict on retrying a server's refusal: the retry
+    /// classifier of a provider (`err.with_retryable(status == 409)`). No effect on errors
+    /// that did not come from a server.
+    #[must_use]
+    pub fn with_retryable(mut self, retryable: bool) -> Self {
+        match &mut self {
+            Self::Unauthenticated(d)
+            | Self::PermissionDenied(d)
+            | Self::NotFound(d)
+            | Self::Provider(d)
+            | Self::RateLimited { details: d, .. } => d.retryable = Some(retryable),
+            _ => {}
+        }
+        self
     }
 
     /// How long the server asked us to wait, for rate limits.

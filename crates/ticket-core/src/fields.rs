@@ -30,11 +30,15 @@ pub enum Field {
     Solved,
     /// A comment to add.
     Comment,
+    /// The key of custom fields (some providers address custom fields by id only).
+    CustomFieldKeys,
+    /// Whether a comment is public or internal.
+    CommentVisibility,
 }
 
 impl Field {
     /// Every field, in declaration order.
-    pub const ALL: [Field; 11] = [
+    pub const ALL: [Field; 13] = [
         Field::Title,
         Field::Description,
         Field::Priority,
@@ -42,10 +46,12 @@ impl Field {
         Field::Tags,
         Field::CustomFields,
         Field::CustomFieldIds,
+        Field::CustomFieldKeys,
         Field::Attachments,
         Field::Status,
         Field::Solved,
         Field::Comment,
+        Field::CommentVisibility,
     ];
 
     /// The field's stable name, as used in errors and configuration (`"custom_fields"`).
@@ -62,11 +68,24 @@ impl Field {
             Field::Status => "status",
             Field::Solved => "solved",
             Field::Comment => "comment",
+            Field::CustomFieldKeys => "custom_fields.key",
+            Field::CommentVisibility => "comment.visibility",
         }
     }
 
     const fn bit(self) -> u16 {
         1 << (self as u16)
+    }
+}
+
+impl std::str::FromStr for Field {
+    type Err = crate::TicketError;
+    /// Parses a field's stable name (`"custom_fields.id"`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Field::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| crate::TicketError::invalid("field", format!("unknown field {s:?}")))
     }
 }
 
@@ -147,6 +166,9 @@ pub struct Capabilities {
     pub required: FieldSet,
     /// Whether an update must carry at least one field (Feishu).
     pub requires_any_field: bool,
+    /// What every custom field must have: [`Field::CustomFieldIds`] (Zendesk addresses
+    /// custom fields by id) and/or [`Field::CustomFieldKeys`] (EngageLab, by key).
+    pub custom_field_requires: FieldSet,
 }
 
 impl Capabilities {
@@ -156,7 +178,16 @@ impl Capabilities {
             supported,
             required: FieldSet::EMPTY,
             requires_any_field: false,
+            custom_field_requires: FieldSet::EMPTY,
         }
+    }
+
+    /// Requires every custom field to have an id ([`Field::CustomFieldIds`]) and/or a key
+    /// ([`Field::CustomFieldKeys`]).
+    #[must_use]
+    pub const fn requiring_per_custom_field(mut self, required: FieldSet) -> Self {
+        self.custom_field_requires = required;
+        self
     }
 
     /// Sets the fields every update must set.

@@ -46,18 +46,62 @@
 //! # }).unwrap();
 //! ```
 
+//!
+//! # The JSON form (feature `serde`)
+//!
+//! [`TicketUpdate`] and [`UpdateReceipt`] implement `Serialize` and `Deserialize`. An update
+//! is an object with the unified field names; every key is optional, unknown keys are
+//! refused, `null` means "not set", and reading runs exactly the checks of
+//! [`TicketUpdateBuilder::build`]:
+//!
+//! ```json
+//! {
+//!   "title": "Printer jammed",
+//!   "description": "A4 paper is stuck.",
+//!   "priority": "high",
+//!   "kind": "incident",
+//!   "tags": ["printer"],
+//!   "custom_fields": [
+//!     {"key": "device_sn", "value": "PRN-2024-001"},
+//!     {"id": 360001, "value": 3},
+//!     {"key": "vip", "id": "6981", "value": true}
+//!   ],
+//!   "attachments": ["https://files.example.com/a.png"],
+//!   "status": "in_progress",
+//!   "solved": false,
+//!   "comment": {"body": "Checked on site.", "visibility": "internal"},
+//!   "provider_fields": {"feishu": {"channel": 1}},
+//!   "lenient": true
+//! }
+//! ```
+//!
+//! - `status`: a unified name (`open`, `in_progress`, `pending`, `on_hold`, `solved`,
+//!   `closed`) or one provider's exact value, `{"feishu": "closed_by_bot"}`.
+//! - `custom_fields`: items with `key`, `id` (number or string) or both, and a `value` that
+//!   is any JSON scalar.
+//! - `comment`: its text, or `{"body": …, "visibility": "public" | "internal"}`.
+//! - `lenient`: `true` selects [`UnsupportedPolicy::Lenient`].
+//!
+//! A receipt is `{"provider", "ticket_id", "updated_at" (RFC 3339 or null), "request_id"
+//! (or null), "dropped" (field names such as `"custom_fields.id"`), "attempts"}`.
+
 mod error;
 mod fields;
 mod receipt;
+#[cfg(feature = "serde")]
+mod serde_form;
 mod types;
 mod update;
 
 use async_trait::async_trait;
 
-pub use error::{ErrorKind, Sent, ServerError, TicketError};
+pub use error::{ErrorCode, ErrorKind, Sent, ServerError, TicketError};
 pub use fields::{Capabilities, Field, FieldSet, UnsupportedPolicy};
 pub use receipt::{RequestPreview, UpdateReceipt};
-pub use types::{Attachment, CustomField, Priority, TicketId, TicketKind, TicketStatus};
+pub use types::{
+    Attachment, CommentVisibility, CustomField, CustomFieldId, CustomValue, NativeStatus, Priority,
+    Status, TicketId, TicketKind, TicketStatus,
+};
 pub use update::{Plan, TicketUpdate, TicketUpdateBuilder};
 
 /// Updates tickets in one helpdesk.

@@ -5,9 +5,17 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::{Map, Value};
 
 use crate::{
-    Attachment, Capabilities, CustomField, Field, FieldSet, Priority, TicketError, TicketKind,
-    TicketStatus, UnsupportedPolicy,
+    Attachment, Capabilities, CommentVisibility, CustomField, CustomFieldId, CustomValue, Field,
+    FieldSet, Priority, Status, TicketError, TicketKind, TicketStatus, UnsupportedPolicy,
 };
+
+/// Whether `name` is a valid provider name, `[a-z0-9_-]+`.
+pub(crate) fn valid_provider_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
 
 /// A validated set of changes to one ticket, independent of any provider.
 ///
@@ -36,9 +44,10 @@ pub struct TicketUpdate {
     tags: Option<Vec<String>>,
     custom_fields: Option<Vec<CustomField>>,
     attachments: Option<Vec<Attachment>>,
-    status: Option<TicketStatus>,
+    status: Option<Status>,
     solved: Option<bool>,
     comment: Option<String>,
+    comment_visibility: Option<CommentVisibility>,
     provider_fields: BTreeMap<String, Map<String, Value>>,
     policy: UnsupportedPolicy,
 }
@@ -84,9 +93,9 @@ impl TicketUpdate {
         self.attachments.as_deref()
     }
 
-    /// The new status.
-    pub fn status(&self) -> Option<TicketStatus> {
-        self.status
+    /// The new status: unified, or one provider's native value.
+    pub fn status(&self) -> Option<&Status> {
+        self.status.as_ref()
     }
 
     /// Whether the ticket is now solved.
@@ -97,6 +106,16 @@ impl TicketUpdate {
     /// A comment to add.
     pub fn comment(&self) -> Option<&str> {
         self.comment.as_deref()
+    }
+
+    /// Who may read the comment; `None` leaves it to the provider's default.
+    pub fn comment_visibility(&self) -> Option<CommentVisibility> {
+        self.comment_visibility
+    }
+
+    /// Every provider name that has raw fields in this update.
+    pub fn provider_field_names(&self) -> impl Iterator<Item = &str> {
+        self.provider_fields.keys().map(String::as_str)
     }
 
     /// Raw fields meant for one provider only, merged into that provider's request body.
@@ -130,10 +149,18 @@ impl TicketUpdate {
                 .any(|f| f.id().is_some()),
             Field::CustomFieldIds,
         );
+        add(
+            self.custom_fields
+                .iter()
+                .flatten()
+                .any(|f| f.key().is_some()),
+            Field::CustomFieldKeys,
+        );
         add(self.attachments.is_some(), Field::Attachments);
         add(self.status.is_some(), Field::Status);
         add(self.solved.is_some(), Field::Solved);
         add(self.comment.is_some(), Field::Comment);
+        add(self.comment_visibility.is_some(), Field::CommentVisibility);
         set
     }
 
@@ -145,8 +172,14 @@ impl TicketUpdate {
     ///   [`UnsupportedPolicy::Lenient`].
     /// - Fields in `caps.required` must be set, and `caps.requires_any_field` refuses an
     ///   update with nothing to send.
+    /// - A [`NativeStatus`](crate::NativeStatus) of another provider counts as an unsupported
+    ///   [`Field::Status`]. When [`Field::CommentVisibility`] is dropped, the comment is dropped
+    ///   with it (an internal note must never be posted publicly).
+    /// - `caps.custom_field_requires` is checked on every custom field sent.
     /// - Raw provider fields must not use a key in `mapped_keys` (the wire keys the provider
     ///   fills from unified fields): a collision is refused, never a silent overwrite.
+    ///
+    /// Map only the fields in [`Plan::carried`].
     pub fn plan(
         &self,
         provider: &str,
@@ -154,7 +187,15 @@ impl TicketUpdate {
         mapped_keys: &[&str],
     ) -> Result<Plan, TicketError> {
         let set = self.fields();
-        let unsupported = set.difference(caps.supported);
+        let mut unsupported = set.difference(caps.supported);
+        if self.status.as_ref().is_some_and(|s| !s.is_for(provider)) {
+            unsupported = unsupported.with(Field::Status);
+        }
+        if self.policy == UnsupportedPolicy::Lenient
+            && unsupported.contains(Field::CommentVisibility)
+        {
+            unsupported = unsupported.with(Field::Comment);
+        }
         let dropped: Vec<Field> = unsupported.iter().collect();
         if !dropped.is_empty() && self.policy == UnsupportedPolicy::Strict {
             return Err(TicketError::Unsupported {
@@ -175,6 +216,33 @@ impl TicketUpdate {
                 missing.join(", "),
                 format!("{provider} requires it on every update"),
             ));
+        }
+
+        if carried.contains(Field::CustomFields) {
+            for field in self.custom_fields.iter().flatten() {
+                let needs_id = caps.custom_field_requires.contains(Field::CustomFieldIds);
+                let needs_key = caps.custom_field_requires.contains(Field::CustomFieldKeys);
+                let has_key = field.key().is_some() && carried.contains(Field::CustomFieldKeys);
+                let has_id = field.id().is_some() && carried.contains(Field::CustomFieldIds);
+                if needs_id && !has_id {
+                    return Err(TicketError::invalid(
+                        "custom_fields.id",
+                        format!(
+                            "{provider} addresses custom fields by id; custom field {} has none",
+                            field.label()
+                        ),
+                    ));
+                }
+                if needs_key && !has_key {
+                    return Err(TicketError::invalid(
+                        "custom_fields.key",
+                        format!(
+                            "{provider} addresses custom fields by key; custom field {} has none",
+                            field.label()
+                        ),
+                    ));
+                }
+            }
         }
 
         let extra = self.provider_fields(provider);
@@ -217,7 +285,7 @@ pub struct Plan {
 #[must_use]
 pub struct TicketUpdateBuilder {
     update: TicketUpdate,
-    pending_custom: Vec<(Option<String>, String, String)>,
+    pending_custom: Vec<(Option<CustomFieldId>, Option<String>, CustomValue)>,
     pending_attachments: Vec<String>,
     provider_fields: Vec<(String, String, Value)>,
 }
@@ -266,21 +334,45 @@ impl TicketUpdateBuilder {
         self
     }
 
-    /// Sets a custom field by key. Keys must be unique within an update.
-    pub fn custom_field(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.pending_custom.push((None, key.into(), value.into()));
+    /// Sets a custom field by key to a JSON scalar (text, number, boolean). Keys must be
+    /// unique within an update.
+    pub fn custom_field(mut self, key: impl Into<String>, value: impl Into<CustomValue>) -> Self {
+        self.pending_custom
+            .push((None, Some(key.into()), value.into()));
         self
     }
 
-    /// Sets a custom field with the provider's id for it (Feishu addresses fields by id).
+    /// Sets a custom field by key and the provider's id for it (Feishu sends both).
     pub fn custom_field_with_id(
         mut self,
-        id: impl Into<String>,
+        id: impl Into<CustomFieldId>,
         key: impl Into<String>,
-        value: impl Into<String>,
+        value: impl Into<CustomValue>,
     ) -> Self {
         self.pending_custom
-            .push((Some(id.into()), key.into(), value.into()));
+            .push((Some(id.into()), Some(key.into()), value.into()));
+        self
+    }
+
+    /// Sets a custom field by id only (Zendesk's numeric ids; a Feishu `{id, value}` item).
+    /// Ids must be unique within an update.
+    pub fn custom_field_by_id(
+        mut self,
+        id: impl Into<CustomFieldId>,
+        value: impl Into<CustomValue>,
+    ) -> Self {
+        self.pending_custom
+            .push((Some(id.into()), None, value.into()));
+        self
+    }
+
+    /// Adds a custom field built beforehand.
+    pub fn custom(mut self, field: CustomField) -> Self {
+        self.pending_custom.push((
+            field.id().cloned(),
+            field.key().map(str::to_owned),
+            field.value().clone(),
+        ));
         self
     }
 
@@ -290,9 +382,10 @@ impl TicketUpdateBuilder {
         self
     }
 
-    /// Sets the status.
-    pub fn status(mut self, status: TicketStatus) -> Self {
-        self.update.status = Some(status);
+    /// Sets the status: a unified [`TicketStatus`], or a provider's exact value
+    /// ([`NativeStatus`](crate::NativeStatus), usually from the provider crate's own enum).
+    pub fn status(mut self, status: impl Into<Status>) -> Self {
+        self.update.status = Some(status.into());
         self
     }
 
@@ -302,10 +395,29 @@ impl TicketUpdateBuilder {
         self
     }
 
-    /// Adds a comment (must not be blank).
+    /// Adds a comment (must not be blank), with the provider's default visibility.
     pub fn comment(mut self, comment: impl Into<String>) -> Self {
         self.update.comment = Some(comment.into());
         self
+    }
+
+    /// Sets who may read the comment (requires a comment). A provider that cannot carry
+    /// visibility refuses it; under the lenient policy it drops the comment with it.
+    pub fn comment_visibility(mut self, visibility: CommentVisibility) -> Self {
+        self.update.comment_visibility = Some(visibility);
+        self
+    }
+
+    /// Adds an internal comment (a note only agents see).
+    pub fn internal_comment(self, comment: impl Into<String>) -> Self {
+        self.comment(comment)
+            .comment_visibility(CommentVisibility::Internal)
+    }
+
+    /// Adds a public comment (seen by the requester).
+    pub fn public_comment(self, comment: impl Into<String>) -> Self {
+        self.comment(comment)
+            .comment_visibility(CommentVisibility::Public)
     }
 
     /// Adds a raw field for one provider only (for example Feishu's `channel`), merged into
@@ -339,7 +451,9 @@ impl TicketUpdateBuilder {
     /// Refuses, with [`TicketError::InvalidInput`] naming the field: a blank title,
     /// description, comment or tag; a duplicate tag; a custom field with an empty key or id,
     /// or a key or id given twice; an attachment that is not an absolute `http(s)` URL; a bad
-    /// provider name or a raw key given twice.
+    /// provider name or a raw key given twice; a comment visibility without a comment; a
+    /// `solved` flag that contradicts the unified status (`solved: false` with status
+    /// `solved`, or `solved: true` with `open`, `in_progress`, `pending` or `on_hold`).
     pub fn build(self) -> Result<TicketUpdate, TicketError> {
         let Self {
             mut update,
@@ -355,6 +469,30 @@ impl TicketUpdateBuilder {
         ] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 return Err(TicketError::invalid(field, "must not be blank"));
+            }
+        }
+
+        if update.comment_visibility.is_some() && update.comment.is_none() {
+            return Err(TicketError::invalid(
+                "comment.visibility",
+                "is set without a comment",
+            ));
+        }
+
+        if let (Some(Status::Unified(status)), Some(solved)) = (&update.status, update.solved) {
+            let contradicts = match status {
+                TicketStatus::Solved => !solved,
+                TicketStatus::Closed => false,
+                TicketStatus::Open
+                | TicketStatus::InProgress
+                | TicketStatus::Pending
+                | TicketStatus::OnHold => solved,
+            };
+            if contradicts {
+                return Err(TicketError::invalid(
+                    "solved",
+                    format!("solved: {solved} contradicts status {status}"),
+                ));
             }
         }
 
@@ -378,18 +516,32 @@ impl TicketUpdateBuilder {
             let mut ids = HashSet::new();
             let mut fields = Vec::with_capacity(pending_custom.len());
             for (id, key, value) in pending_custom {
-                let mut field = CustomField::new(key, value)?;
-                if let Some(id) = id {
-                    field = field.with_id(id)?;
-                }
-                if !keys.insert(field.key().to_owned()) {
-                    return Err(TicketError::invalid(
-                        "custom_fields",
-                        format!("key {:?} is given twice", field.key()),
-                    ));
+                let field = match (id, key) {
+                    (id, Some(key)) => {
+                        let field = CustomField::new(key, value)?;
+                        match id {
+                            Some(id) => field.with_id(id)?,
+                            None => field,
+                        }
+                    }
+                    (Some(id), None) => CustomField::by_id(id, value)?,
+                    (None, None) => {
+                        return Err(TicketError::invalid(
+                            "custom_fields",
+                            "a custom field needs a key or an id",
+                        ));
+                    }
+                };
+                if let Some(key) = field.key() {
+                    if !keys.insert(key.to_owned()) {
+                        return Err(TicketError::invalid(
+                            "custom_fields",
+                            format!("key {key:?} is given twice"),
+                        ));
+                    }
                 }
                 if let Some(id) = field.id() {
-                    if !ids.insert(id.to_owned()) {
+                    if !ids.insert(id.to_string()) {
                         return Err(TicketError::invalid(
                             "custom_fields.id",
                             format!("id {id:?} is given twice"),
@@ -411,11 +563,7 @@ impl TicketUpdateBuilder {
         }
 
         for (provider, key, value) in provider_fields {
-            let valid_name = !provider.is_empty()
-                && provider.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
-                });
-            if !valid_name {
+            if !valid_provider_name(&provider) {
                 return Err(TicketError::invalid(
                     "provider_fields",
                     format!("provider name {provider:?} must match [a-z0-9_-]+"),

@@ -26,9 +26,14 @@ fn priority_parsing_accepts_normal_as_medium_and_names_the_choices() {
     );
     assert_eq!("TASK".parse::<TicketKind>().unwrap(), TicketKind::Task);
     assert_eq!(
-        "closed_by_bot".parse::<TicketStatus>().unwrap(),
-        TicketStatus::ClosedByBot
+        "in_progress".parse::<TicketStatus>().unwrap(),
+        TicketStatus::InProgress
     );
+    assert_eq!(
+        "hold".parse::<TicketStatus>().unwrap(),
+        TicketStatus::OnHold
+    );
+    assert!("closed_by_bot".parse::<TicketStatus>().is_err());
     assert!("normal".parse::<TicketKind>().is_err());
 }
 

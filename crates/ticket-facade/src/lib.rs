@@ -63,8 +63,14 @@ mod registry;
 pub use ticket_core::*;
 
 pub use crate::config::{Config, ENV_PREFIX, PROVIDER_VAR};
-pub use crate::registry::{BUILTIN, Factory, Registry, Settings, connect, providers, register};
+pub use crate::registry::{
+    BUILTIN, Factory, Registry, Settings, connect, providers, register, replace,
+};
 pub use ticket_http::{HttpOptions, RetryPolicy};
+
+pub mod kit;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 /// The EngageLab LiveDesk backend (feature `engagelab`).
 #[cfg(feature = "engagelab")]

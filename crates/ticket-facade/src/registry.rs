@@ -6,6 +6,7 @@ use std::str::FromStr;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
+use secrecy::SecretString;
 use ticket_core::{TicketError, TicketUpdater};
 use ticket_http::{HttpOptions, RetryPolicy};
 
@@ -61,6 +62,17 @@ impl Settings {
                 self.describe(key)
             ))),
         }
+    }
+
+    /// The secret value of `key` (a token, a password), held as a [`SecretString`] that never
+    /// prints; if missing or empty, the same error as [`required`](Self::required).
+    pub fn required_secret(&mut self, key: &str) -> Result<SecretString, TicketError> {
+        self.required(key).map(SecretString::from)
+    }
+
+    /// The secret value of `key`, or `None`.
+    pub fn optional_secret(&mut self, key: &str) -> Option<SecretString> {
+        self.optional(key).map(SecretString::from)
     }
 
     /// The value of `key` parsed as `T`, or `None`; a parse failure names the key.
@@ -163,27 +175,33 @@ impl Registry {
         registry
     }
 
-    /// Adds a provider. The name must match `[a-z0-9_-]+` and not be taken already.
+    /// Adds a provider. The name must match `[a-z0-9_-]+` and not be taken already (use
+    /// [`replace`](Self::replace) to register again).
     pub fn register<F>(&mut self, name: &str, factory: F) -> Result<(), TicketError>
     where
         F: Fn(&mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> + Send + Sync + 'static,
     {
-        let valid = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        if !valid {
-            return Err(TicketError::config(format!(
-                "provider name {name:?} must match [a-z0-9_-]+"
-            )));
-        }
+        check_name(name)?;
         if self.factories.contains_key(name) {
             return Err(TicketError::config(format!(
-                "provider `{name}` is already registered"
+                "provider `{name}` is already registered; use `replace` to register it again"
             )));
         }
         self.factories.insert(name.to_owned(), Arc::new(factory));
         Ok(())
+    }
+
+    /// Adds a provider, or replaces the factory registered under `name`: safe to call more
+    /// than once (tests, plug-ins loaded twice). Returns whether a factory was replaced.
+    pub fn replace<F>(&mut self, name: &str, factory: F) -> Result<bool, TicketError>
+    where
+        F: Fn(&mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> + Send + Sync + 'static,
+    {
+        check_name(name)?;
+        Ok(self
+            .factories
+            .insert(name.to_owned(), Arc::new(factory))
+            .is_some())
     }
 
     /// The registered provider names, sorted.
@@ -219,6 +237,8 @@ impl Registry {
         };
         let mut known: Vec<&str> = self.names();
         known.extend(BUILTIN.iter().map(|(n, _)| *n));
+        known.sort_unstable();
+        known.dedup();
         let mut settings = Settings {
             provider: name.to_owned(),
             values: config.section(name, &known)?,
@@ -242,6 +262,20 @@ impl Registry {
     }
 }
 
+fn check_name(name: &str) -> Result<(), TicketError> {
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(TicketError::config(format!(
+            "provider name {name:?} must match [a-z0-9_-]+"
+        )))
+    }
+}
+
 fn global() -> &'static RwLock<Registry> {
     static GLOBAL: OnceLock<RwLock<Registry>> = OnceLock::new();
     GLOBAL.get_or_init(|| RwLock::new(Registry::with_builtins()))
@@ -257,6 +291,17 @@ where
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .register(name, factory)
+}
+
+/// Adds or replaces a provider in the process-wide registry (see [`Registry::replace`]).
+pub fn replace<F>(name: &str, factory: F) -> Result<bool, TicketError>
+where
+    F: Fn(&mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> + Send + Sync + 'static,
+{
+    global()
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .replace(name, factory)
 }
 
 /// The provider names in the process-wide registry.

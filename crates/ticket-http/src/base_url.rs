@@ -86,7 +86,49 @@ impl BaseUrl {
         let prefix = format!("{}{path}", self.parsed.path().trim_end_matches('/'));
         let mut parent = self.parsed.clone();
         parent.set_path(prefix.trim_end_matches('/'));
-        Route { parent, prefix }
+        Route {
+            parent,
+            prefix,
+            suffix: String::new(),
+        }
+    }
+
+    /// A ticket route from a template with one `{id}` placeholder, such as
+    /// `/api/v2/tickets/{id}.json` or `/tickets/{id}/update`: the id becomes exactly one
+    /// percent-encoded path segment (or the start of one, before `.json`). The template must
+    /// start with `/`, and contain `{id}` once, right after a `/`; the text after it may hold
+    /// only RFC 3986 unreserved characters and `/`.
+    ///
+    /// ```
+    /// use ticket_core::TicketId;
+    /// use ticket_http::BaseUrl;
+    /// let route = BaseUrl::parse("https://acme.zendesk.com")?.route_template("/api/v2/tickets/{id}.json")?;
+    /// assert_eq!(route.url(&TicketId::new("35436")?).as_str(), "https://acme.zendesk.com/api/v2/tickets/35436.json");
+    /// assert_eq!(route.url(&TicketId::new("a/b")?).as_str(), "https://acme.zendesk.com/api/v2/tickets/a%2Fb.json");
+    /// # Ok::<(), ticket_core::TicketError>(())
+    /// ```
+    pub fn route_template(&self, template: &str) -> Result<Route, TicketError> {
+        let bad = |why: &str| TicketError::config(format!("route template {template:?} {why}"));
+        let (head, tail) = template
+            .split_once("{id}")
+            .ok_or_else(|| bad("has no `{id}`"))?;
+        if !head.starts_with('/') || !head.ends_with('/') {
+            return Err(bad("must start with `/` and have `{id}` right after a `/`"));
+        }
+        if tail.contains("{id}") {
+            return Err(bad("has `{id}` more than once"));
+        }
+        if !tail
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/'))
+        {
+            return Err(bad(
+                "may hold only unreserved characters and `/` after `{id}`",
+            ));
+        }
+        let mut route = self.route(head);
+        route.suffix = tail.to_owned();
+        Ok(route)
     }
 }
 
@@ -98,6 +140,8 @@ pub struct Route {
     parent: Url,
     /// The route's path with its trailing slash.
     prefix: String,
+    /// What follows the id (`.json`); empty for `prefix/{id}` routes.
+    suffix: String,
 }
 
 impl Route {
@@ -108,7 +152,7 @@ impl Route {
             .as_str()
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
-        if plain {
+        if plain && self.suffix.is_empty() {
             // Fast path (most real ids): nothing to encode, so appending the id as a segment
             // gives the same URL as the general path below, without re-parsing the path.
             let mut url = self.parent.clone();
@@ -128,7 +172,7 @@ impl Route {
         let mut path = String::with_capacity(self.prefix.len() + id.as_str().len() * 3);
         path.push_str(&self.prefix);
         // Writing to a String cannot fail.
-        let _ = write!(path, "{}", encode_segment(id));
+        let _ = write!(path, "{}{}", encode_segment(id), self.suffix);
         let mut url = self.parent.clone();
         // `set_path` replaces the whole path. Only unreserved characters and `%XX` escapes
         // are added, which the path parser keeps as they are; `.` and `..` ids are refused

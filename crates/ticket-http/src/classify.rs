@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use ticket_core::{ServerError, TicketError};
+use ticket_core::{ErrorCode, ServerError, TicketError};
 
 use crate::{RawResponse, excerpt};
 
@@ -65,12 +65,12 @@ impl RawResponse {
     /// Turns this answer into the matching [`TicketError`]: `class` (from the provider's
     /// own code) wins; otherwise 401 is unauthenticated, 403 permission denied, 404 not
     /// found, 429 rate limited, anything else a provider error. `retry_after` is kept for
-    /// rate limits.
+    /// rate limits. `code` is the provider's own code, numeric or textual.
     pub fn to_error(
         &self,
         provider: &str,
         class: Option<CodeClass>,
-        code: Option<i64>,
+        code: Option<ErrorCode>,
         message: String,
         retry_after: Option<Duration>,
     ) -> TicketError {

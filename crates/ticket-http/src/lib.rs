@@ -14,12 +14,17 @@
 //! - [`Transport::execute`]: sends, decodes and retries per a [`RetryPolicy`] (backon), honouring
 //!   the server's own wait within a total budget.
 //!
+//! - [`Credentials`]: Basic, Bearer or custom-header credentials as a sensitive header value,
+//!   with every form of their secrets listed for scrubbing quoted answers.
+//! - [`BaseUrl::route_template`]: routes such as `/api/v2/tickets/{id}.json`.
+//!
 //! `reqwest` is re-exported so downstream providers use the same version.
 
 mod preview;
 mod retry;
 mod transport;
 
+mod auth;
 mod base_url;
 mod classify;
 #[cfg(feature = "test-util")]
@@ -29,6 +34,7 @@ pub use bytes::Bytes;
 pub use reqwest;
 pub use reqwest::Url;
 
+pub use crate::auth::Credentials;
 pub use crate::base_url::{BaseUrl, Route, encode_segment};
 pub use crate::classify::CodeClass;
 pub use crate::preview::{PreparedRequest, sensitive_header};

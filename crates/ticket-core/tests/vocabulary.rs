@@ -1,0 +1,201 @@
+//! The opened vocabulary: unified and native statuses, typed custom fields, comment
+//! visibility, string error codes and the provider's retry verdict.
+#![allow(clippy::unwrap_used)]
+
+use ticket_core::{
+    Capabilities, CommentVisibility, CustomFieldId, CustomValue, ErrorCode, Field, FieldSet,
+    NativeStatus, ServerError, Status, TicketError, TicketStatus, TicketUpdate,
+};
+
+const STATUS_CAPS: Capabilities = Capabilities::new(FieldSet::of(&[
+    Field::Status,
+    Field::Comment,
+    Field::CustomFields,
+    Field::CustomFieldIds,
+]));
+
+fn field_of(err: TicketError) -> String {
+    match err {
+        TicketError::InvalidInput { field, .. } => field,
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_native_status_is_carried_only_by_its_own_provider() {
+    let native = NativeStatus::new("acme", "queued").unwrap();
+    let update = TicketUpdate::builder()
+        .status(native.clone())
+        .build()
+        .unwrap();
+    assert_eq!(update.status(), Some(&Status::Native(native)));
+    let plan = update.plan("acme", &STATUS_CAPS, &[]).unwrap();
+    assert!(plan.carried.contains(Field::Status));
+    match update.plan("other", &STATUS_CAPS, &[]).unwrap_err() {
+        TicketError::Unsupported { provider, fields } => {
+            assert_eq!((provider.as_str(), fields), ("other", vec![Field::Status]));
+        }
+        other => panic!("{other:?}"),
+    }
+    let lenient = TicketUpdate::builder()
+        .status(NativeStatus::new("acme", "queued").unwrap())
+        .comment("c")
+        .lenient()
+        .build()
+        .unwrap();
+    let plan = lenient.plan("other", &STATUS_CAPS, &[]).unwrap();
+    assert_eq!(plan.dropped, vec![Field::Status]);
+    assert!(!plan.carried.contains(Field::Status));
+    assert!(NativeStatus::new("Acme", "x").is_err());
+    assert!(NativeStatus::new("acme", " ").is_err());
+}
+
+#[test]
+fn solved_must_agree_with_the_unified_status() {
+    let b = TicketUpdate::builder;
+    assert_eq!(
+        field_of(
+            b().status(TicketStatus::Solved)
+                .solved(false)
+                .build()
+                .unwrap_err()
+        ),
+        "solved"
+    );
+    assert_eq!(
+        field_of(
+            b().status(TicketStatus::Open)
+                .solved(true)
+                .build()
+                .unwrap_err()
+        ),
+        "solved"
+    );
+    assert!(
+        b().status(TicketStatus::Solved)
+            .solved(true)
+            .build()
+            .is_ok()
+    );
+    assert!(
+        b().status(TicketStatus::Closed)
+            .solved(false)
+            .build()
+            .is_ok()
+    );
+    // A native status is the provider's business.
+    let native = NativeStatus::new("acme", "x").unwrap();
+    assert!(b().status(native).solved(true).build().is_ok());
+}
+
+#[test]
+fn an_internal_comment_is_never_posted_publicly_by_a_provider_without_visibility() {
+    let update = TicketUpdate::builder()
+        .internal_comment("agents only")
+        .build()
+        .unwrap();
+    assert_eq!(
+        update.comment_visibility(),
+        Some(CommentVisibility::Internal)
+    );
+    match update.plan("p", &STATUS_CAPS, &[]).unwrap_err() {
+        TicketError::Unsupported { fields, .. } => {
+            assert_eq!(fields, vec![Field::CommentVisibility])
+        }
+        other => panic!("{other:?}"),
+    }
+    let lenient = TicketUpdate::builder()
+        .internal_comment("agents only")
+        .status(TicketStatus::Open)
+        .lenient()
+        .build()
+        .unwrap();
+    let plan = lenient.plan("p", &STATUS_CAPS, &[]).unwrap();
+    assert_eq!(plan.dropped, vec![Field::Comment, Field::CommentVisibility]);
+    assert!(!plan.carried.contains(Field::Comment));
+    assert_eq!(
+        field_of(
+            TicketUpdate::builder()
+                .comment_visibility(CommentVisibility::Public)
+                .build()
+                .unwrap_err()
+        ),
+        "comment.visibility"
+    );
+}
+
+#[test]
+fn custom_fields_carry_typed_values_and_numeric_or_text_ids() {
+    let update = TicketUpdate::builder()
+        .custom_field_by_id(360_001u64, 42)
+        .custom_field_with_id("abc", "flag", true)
+        .custom_field("note", "text")
+        .build()
+        .unwrap();
+    let fields = update.custom_fields().unwrap();
+    assert_eq!(fields[0].id(), Some(&CustomFieldId::Number(360_001)));
+    assert_eq!(fields[0].key(), None);
+    assert_eq!(fields[0].value(), &CustomValue::from(42));
+    assert_eq!(fields[1].value().to_text().unwrap(), "true");
+    assert_eq!(CustomFieldId::from("123").as_u64(), Some(123));
+    assert_eq!(CustomFieldId::from("12a").as_u64(), None);
+    assert!(update.fields().contains(Field::CustomFieldKeys));
+    assert!(CustomValue::try_from(serde_json::json!([1])).is_err());
+    // The same id twice, once as a number and once as text, is one id.
+    let twice = TicketUpdate::builder()
+        .custom_field_by_id(7u64, 1)
+        .custom_field_by_id("7", 2)
+        .build();
+    assert_eq!(field_of(twice.unwrap_err()), "custom_fields.id");
+}
+
+#[test]
+fn capabilities_can_require_ids_or_keys_on_every_custom_field() {
+    let by_id = Capabilities::new(FieldSet::of(&[Field::CustomFields, Field::CustomFieldIds]))
+        .requiring_per_custom_field(FieldSet::of(&[Field::CustomFieldIds]));
+    let keyed = TicketUpdate::builder()
+        .custom_field("device_sn", "x")
+        .lenient()
+        .build()
+        .unwrap();
+    // The key is dropped (reported), and the field then has no id to be sent by.
+    assert_eq!(
+        field_of(keyed.plan("zd", &by_id, &[]).unwrap_err()),
+        "custom_fields.id"
+    );
+    let ok = TicketUpdate::builder()
+        .custom_field_by_id(1u64, "x")
+        .build()
+        .unwrap();
+    assert!(ok.plan("zd", &by_id, &[]).is_ok());
+    let by_key = Capabilities::new(FieldSet::of(&[Field::CustomFields, Field::CustomFieldKeys]))
+        .requiring_per_custom_field(FieldSet::of(&[Field::CustomFieldKeys]));
+    let id_only = TicketUpdate::builder()
+        .custom_field_by_id(1u64, "x")
+        .lenient()
+        .build()
+        .unwrap();
+    assert_eq!(
+        field_of(id_only.plan("el", &by_key, &[]).unwrap_err()),
+        "custom_fields.key"
+    );
+}
+
+#[test]
+fn error_codes_may_be_text_and_providers_may_judge_retries() {
+    let details = ServerError::new("acme", 422, "bad").with_code(Some("RecordInvalid"));
+    assert_eq!(details.code, Some(ErrorCode::Text("RecordInvalid".into())));
+    assert_eq!(
+        details.to_string(),
+        "acme answered HTTP 422, code RecordInvalid: bad"
+    );
+    let numeric = ServerError::new("acme", 400, "bad").with_code(Some(42901_i64));
+    assert!(numeric.code.as_ref().unwrap() == &42901);
+
+    let conflict = TicketError::Provider(Box::new(ServerError::new("acme", 409, "busy")));
+    assert!(!conflict.is_retryable());
+    let conflict = conflict.with_retryable(true);
+    assert!(conflict.is_retryable());
+    let gateway = TicketError::Provider(Box::new(ServerError::new("acme", 503, "down")));
+    assert!(!gateway.with_retryable(false).is_retryable());
+}

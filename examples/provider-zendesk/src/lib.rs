@@ -1,0 +1,175 @@
+//! Zendesk Support as a ticket provider, written with `ticket_facade::kit` only: the worked
+//! example of a downstream provider. `PUT /api/v2/tickets/{id}.json`, Basic auth
+//! `{email}/token:{api_token}`, 429 with `Retry-After`, 409 (an edit conflict) retried.
+//!
+//! | unified field | Zendesk wire (`{"ticket": {…}}`) |
+//! |---|---|
+//! | title | `subject` |
+//! | priority | `priority`: `low`/`normal`/`high`/`urgent` |
+//! | kind | `type`: `incident`/`question`/`problem`/`task` |
+//! | tags | `tags` |
+//! | custom fields | `custom_fields` `[{id, value}]`: a numeric id on every field; keys are not carried |
+//! | status | `status`: open and in_progress → `open`, pending → `pending`, on_hold → `hold`, solved → `solved`, closed → `closed`; native `{"zendesk": "new"}` and the others |
+//! | comment, comment visibility | `comment`: `{body, public}` |
+//! | description, attachments, solved | not supported |
+//! | provider fields keyed `zendesk` | merged into `ticket` |
+
+use std::sync::Arc;
+
+use ticket_facade::kit::serde_json::{Map, Value, json};
+use ticket_facade::kit::time::OffsetDateTime;
+use ticket_facade::kit::{self, Credentials, ErrorShape, JsonApi, JsonClient, RawResponse};
+use ticket_facade::{
+    Capabilities, CommentVisibility, Field, FieldSet, Plan, Settings, Status, TicketError,
+    TicketStatus, TicketUpdate, TicketUpdater,
+};
+
+/// The registry name.
+pub const PROVIDER: &str = "zendesk";
+
+/// A Zendesk client.
+pub type ZendeskClient = JsonClient<Zendesk>;
+
+/// Zendesk's ticket update API.
+#[derive(Debug)]
+pub struct Zendesk;
+
+const STATUSES: &[&str] = &["new", "open", "pending", "hold", "solved", "closed"];
+
+/// The client for `base_url` (`https://{subdomain}.zendesk.com`) and an agent's API token.
+pub fn client(
+    base_url: &str,
+    email: &str,
+    api_token: &kit::SecretString,
+    http: kit::HttpOptions,
+) -> Result<ZendeskClient, TicketError> {
+    let user = format!("{email}/token");
+    let auth = Credentials::basic(&user, api_token, "the Zendesk API token")?;
+    JsonClient::new(Zendesk, base_url, "/api/v2/tickets/{id}.json", auth, http)
+}
+
+impl JsonApi for Zendesk {
+    const PROVIDER: &'static str = PROVIDER;
+    const CAPABILITIES: Capabilities = Capabilities::new(FieldSet::of(&[
+        Field::Title,
+        Field::Priority,
+        Field::Kind,
+        Field::Tags,
+        Field::CustomFields,
+        Field::CustomFieldIds,
+        Field::Status,
+        Field::Comment,
+        Field::CommentVisibility,
+    ]))
+    .requiring_per_custom_field(FieldSet::of(&[Field::CustomFieldIds]));
+    const MAPPED_KEYS: &'static [&'static str] = &[
+        "subject",
+        "priority",
+        "type",
+        "tags",
+        "custom_fields",
+        "status",
+        "comment",
+    ];
+    const REQUEST_ID_HEADERS: &'static [&'static str] = &["x-request-id", "x-zendesk-request-id"];
+
+    fn body(&self, update: &TicketUpdate, plan: &Plan) -> Result<Value, TicketError> {
+        let extra = update.provider_fields(PROVIDER);
+        let mut t = extra.cloned().unwrap_or_default();
+        let carried = |field| plan.carried.contains(field);
+        let priority = update
+            .priority()
+            .map(|p| p.as_str().replace("medium", "normal"));
+        let simple = [
+            ("subject", update.title().map(Value::from)),
+            ("priority", priority.map(Value::from)),
+            ("type", update.kind().map(|k| k.as_str().into())),
+            ("tags", update.tags().map(Value::from)),
+        ];
+        t.extend(
+            simple
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?))),
+        );
+        if let Some(fields) = update.custom_fields() {
+            let items = fields
+                .iter()
+                .map(|f| match f.id().and_then(|id| id.as_u64()) {
+                    Some(id) => Ok(json!({"id": id, "value": f.value().to_json()})),
+                    None => {
+                        let why = format!("custom field {} has no numeric id", f.label());
+                        Err(TicketError::invalid("custom_fields.id", why))
+                    }
+                });
+            t.insert("custom_fields".into(), items.collect::<Result<_, _>>()?);
+        }
+        if let Some(status) = update.status().filter(|_| carried(Field::Status)) {
+            t.insert("status".into(), status_value(status)?.into());
+        }
+        if let Some(body) = update.comment().filter(|_| carried(Field::Comment)) {
+            let mut comment = Map::from_iter([("body".to_owned(), Value::from(body))]);
+            if let Some(v) = update.comment_visibility() {
+                comment.insert("public".into(), (v == CommentVisibility::Public).into());
+            }
+            t.insert("comment".into(), comment.into());
+        }
+        Ok(json!({ "ticket": t }))
+    }
+
+    fn decode(
+        &self,
+        r: &RawResponse,
+        secrets: &[&str],
+    ) -> Result<Option<OffsetDateTime>, TicketError> {
+        if r.is_success() {
+            let body: Option<Value> = kit::serde_json::from_slice(&r.body).ok();
+            return match body.filter(|b| b.get("ticket").is_some_and(Value::is_object)) {
+                Some(body) => kit::rfc3339_at(r, &body, "/ticket/updated_at", PROVIDER, secrets),
+                None => Err(r.malformed(PROVIDER, "no `ticket` object in the answer", secrets)),
+            };
+        }
+        let shape = ErrorShape {
+            code: &["/error", "/error/title"],
+            message: &["/description", "/error/message"],
+            retryable: &[409],
+        };
+        Err(kit::json_error(r, PROVIDER, shape, secrets))
+    }
+}
+
+fn status_value(status: &Status) -> Result<&str, TicketError> {
+    Ok(match status {
+        Status::Unified(TicketStatus::Open | TicketStatus::InProgress) => "open",
+        Status::Unified(TicketStatus::Pending) => "pending",
+        Status::Unified(TicketStatus::OnHold) => "hold",
+        Status::Unified(TicketStatus::Solved) => "solved",
+        Status::Unified(TicketStatus::Closed) => "closed",
+        Status::Native(n) if STATUSES.contains(&n.value()) => n.value(),
+        Status::Native(n) => {
+            let why = format!("unknown Zendesk status {:?}; expected one of", n.value());
+            return Err(TicketError::invalid(
+                "status",
+                format!("{why} {}", STATUSES.join(", ")),
+            ));
+        }
+    })
+}
+
+/// Builds a client from settings: `subdomain` or `base_url`, `email`, `api_token`, HTTP keys.
+pub fn build(s: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
+    let base = match (s.optional("subdomain"), s.optional("base_url")) {
+        (Some(sub), None) => format!("https://{sub}.zendesk.com"),
+        (None, Some(url)) => url,
+        _ => {
+            let (a, b) = (s.describe("subdomain"), s.describe("base_url"));
+            return Err(TicketError::config(format!("set either {a} or {b}")));
+        }
+    };
+    let (email, token) = (s.required("email")?, s.required_secret("api_token")?);
+    Ok(Arc::new(client(&base, &email, &token, s.http_options()?)?))
+}
+
+/// Registers (or registers again) `zendesk` in the process-wide registry of `ticket-facade`.
+pub fn register() -> Result<(), TicketError> {
+    ticket_facade::replace(PROVIDER, build).map(|_| ())
+}

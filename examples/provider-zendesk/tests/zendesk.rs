@@ -1,0 +1,228 @@
+//! Zendesk over real loopback HTTP: the conformance suite, the wire body, error mapping, and
+//! selection by `TICKET_PROVIDER=zendesk`.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use provider_zendesk::{PROVIDER, client, register};
+use ticket_facade::kit::SecretString;
+use ticket_facade::testkit::{Reply, ScriptedServer, Suite};
+use ticket_facade::{
+    CommentVisibility, Config, ErrorKind, Field, HttpOptions, NativeStatus, Priority, RetryPolicy,
+    TicketError, TicketId, TicketKind, TicketStatus, TicketUpdate, TicketUpdater,
+};
+
+const EMAIL: &str = "agent@example.com";
+const TOKEN: &str = "zd-6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv";
+const SUCCESS: &str = r#"{"ticket":{"id":35436,"subject":"Printer jammed","status":"open","updated_at":"2025-11-04T07:42:18Z"},"audit":{"id":1}}"#;
+
+fn zendesk(url: &str, http: HttpOptions) -> Result<Arc<dyn TicketUpdater>, TicketError> {
+    Ok(Arc::new(client(
+        url,
+        EMAIL,
+        &SecretString::from(TOKEN),
+        http,
+    )?))
+}
+
+fn full_update() -> TicketUpdate {
+    TicketUpdate::builder()
+        .title("Printer jammed")
+        .priority(Priority::Medium)
+        .kind(TicketKind::Incident)
+        .tags(["printer", "hardware"])
+        .custom_field_by_id(360_001u64, "PRN-2024-001")
+        .custom_field_by_id("360002", 3)
+        .status(TicketStatus::OnHold)
+        .internal_comment("Waiting for the technician.")
+        .provider_field("zendesk", "assignee_id", 235_323)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn zendesk_passes_the_conformance_suite() {
+    Suite::new(zendesk, Reply::json(200, SUCCESS))
+        .update(full_update())
+        .secrets(&[TOKEN])
+        .run()
+        .await;
+}
+
+#[tokio::test]
+async fn the_body_and_headers_are_zendesks() {
+    let server = ScriptedServer::always(Reply::json(200, SUCCESS))
+        .await
+        .unwrap();
+    let updater = zendesk(server.url(), HttpOptions::default()).unwrap();
+    let receipt = updater
+        .update(&TicketId::new("35436").unwrap(), &full_update())
+        .await
+        .unwrap();
+    assert_eq!(receipt.updated_at.unwrap().unix_timestamp(), 1_762_242_138);
+    let sent = &server.requests()[0];
+    assert_eq!(
+        (sent.method.as_str(), sent.target.as_str()),
+        ("PUT", "/api/v2/tickets/35436.json")
+    );
+    assert_eq!(
+        sent.body_text(),
+        r#"{"ticket":{"assignee_id":235323,"comment":{"body":"Waiting for the technician.","public":false},"custom_fields":[{"id":360001,"value":"PRN-2024-001"},{"id":360002,"value":3}],"priority":"normal","status":"hold","subject":"Printer jammed","tags":["printer","hardware"],"type":"incident"}}"#
+    );
+    // Basic base64("agent@example.com/token:<token>"), as Zendesk documents.
+    let expected = "Basic YWdlbnRAZXhhbXBsZS5jb20vdG9rZW46emQtNndpSUJXYkdrQk1vMW1SRE11VndrdzFFUHNOa2VVajk1UEl6MmFrdg==";
+    assert_eq!(sent.header("authorization"), Some(expected));
+    assert_eq!(sent.header("content-type"), Some("application/json"));
+}
+
+#[tokio::test]
+async fn statuses_visibility_and_what_zendesk_cannot_carry() {
+    let server = ScriptedServer::always(Reply::json(200, SUCCESS))
+        .await
+        .unwrap();
+    let updater = zendesk(server.url(), HttpOptions::default()).unwrap();
+    let id = TicketId::new("1").unwrap();
+    let body = |u: TicketUpdate| updater.preview(&id, &u).map(|p| p.body);
+    let b = TicketUpdate::builder;
+    for (status, wire) in [
+        (TicketStatus::Open, "open"),
+        (TicketStatus::InProgress, "open"),
+        (TicketStatus::Pending, "pending"),
+        (TicketStatus::OnHold, "hold"),
+        (TicketStatus::Solved, "solved"),
+        (TicketStatus::Closed, "closed"),
+    ] {
+        let expected = format!(r#"{{"ticket":{{"status":"{wire}"}}}}"#);
+        assert_eq!(body(b().status(status).build().unwrap()).unwrap(), expected);
+    }
+    let new = NativeStatus::new("zendesk", "new").unwrap();
+    assert_eq!(
+        body(b().status(new).build().unwrap()).unwrap(),
+        r#"{"ticket":{"status":"new"}}"#
+    );
+    let bad = NativeStatus::new("zendesk", "queued").unwrap();
+    assert_eq!(
+        body(b().status(bad).build().unwrap()).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    let public = b()
+        .comment("hi")
+        .comment_visibility(CommentVisibility::Public)
+        .build()
+        .unwrap();
+    assert_eq!(
+        body(public).unwrap(),
+        r#"{"ticket":{"comment":{"body":"hi","public":true}}}"#
+    );
+    assert_eq!(
+        body(b().comment("hi").build().unwrap()).unwrap(),
+        r#"{"ticket":{"comment":{"body":"hi"}}}"#
+    );
+    // A key-only custom field has no id to be sent by; a text id must be a number.
+    let keyed = b()
+        .custom_field("device_sn", "x")
+        .lenient()
+        .build()
+        .unwrap();
+    assert_eq!(body(keyed).unwrap_err().kind(), ErrorKind::InvalidInput);
+    let text_id = b().custom_field_by_id("abc", "x").build().unwrap();
+    assert_eq!(body(text_id).unwrap_err().kind(), ErrorKind::InvalidInput);
+    match body(b().description("d").solved(true).build().unwrap()).unwrap_err() {
+        TicketError::Unsupported { fields, .. } => {
+            assert_eq!(fields, vec![Field::Description, Field::Solved]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A Feishu-only status is not Zendesk's to carry.
+    let foreign = b()
+        .status(NativeStatus::new("feishu", "queued").unwrap())
+        .build()
+        .unwrap();
+    assert_eq!(body(foreign).unwrap_err().kind(), ErrorKind::Unsupported);
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn zendesk_errors_keep_their_string_codes_and_409_is_retried() {
+    let not_found = Reply::json(
+        404,
+        r#"{"error":"RecordNotFound","description":"Not found"}"#,
+    )
+    .header("x-request-id", "req-404");
+    let server = ScriptedServer::always(not_found).await.unwrap();
+    let updater = zendesk(server.url(), HttpOptions::default()).unwrap();
+    let err = updater
+        .update(&TicketId::new("9").unwrap(), &full_update())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let details = err.server().unwrap();
+    assert_eq!(details.code.as_ref().unwrap(), &"RecordNotFound");
+    assert_eq!(details.message, "Not found");
+    assert_eq!(err.request_id(), Some("req-404"));
+
+    let forbidden = Reply::json(
+        403,
+        r#"{"error":{"title":"Forbidden","message":"You do not have access"}}"#,
+    );
+    let server = ScriptedServer::always(forbidden).await.unwrap();
+    let updater = zendesk(server.url(), HttpOptions::default()).unwrap();
+    let err = updater
+        .update(&TicketId::new("9").unwrap(), &full_update())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    assert_eq!(err.server().unwrap().message, "You do not have access");
+
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = ScriptedServer::start({
+        let calls = Arc::clone(&calls);
+        move |_| match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => Reply::json(409, r#"{"error":"Conflict","description":"Edit conflict"}"#),
+            _ => Reply::json(200, SUCCESS),
+        }
+    })
+    .await
+    .unwrap();
+    let retry = RetryPolicy::default()
+        .initial_backoff(std::time::Duration::from_millis(1))
+        .jitter(false);
+    let updater = zendesk(server.url(), HttpOptions::default().retry(retry)).unwrap();
+    let receipt = updater
+        .update(&TicketId::new("9").unwrap(), &full_update())
+        .await
+        .unwrap();
+    assert_eq!(receipt.attempts, 2);
+}
+
+#[tokio::test]
+async fn selectable_with_ticket_provider_zendesk() {
+    let server = ScriptedServer::always(Reply::json(200, SUCCESS))
+        .await
+        .unwrap();
+    register().unwrap();
+    register().unwrap(); // registering again replaces, it does not fail
+    let config = Config::from_env_vars([
+        ("TICKET_PROVIDER", "zendesk"),
+        ("TICKET_ZENDESK_BASE_URL", server.url()),
+        ("TICKET_ZENDESK_EMAIL", EMAIL),
+        ("TICKET_ZENDESK_API_TOKEN", TOKEN),
+        ("TICKET_ZENDESK_MAX_RETRIES", "0"),
+    ]);
+    let updater = ticket_facade::connect(&config).unwrap();
+    assert_eq!(updater.provider(), PROVIDER);
+    let receipt = updater
+        .update(&TicketId::new("35436").unwrap(), &full_update())
+        .await
+        .unwrap();
+    assert_eq!(receipt.provider, "zendesk");
+    assert_eq!(server.requests()[0].target, "/api/v2/tickets/35436.json");
+    assert!(ticket_facade::providers().contains(&"zendesk".to_owned()));
+
+    let missing = Config::from_env_vars([
+        ("TICKET_PROVIDER", "zendesk"),
+        ("TICKET_ZENDESK_SUBDOMAIN", "acme"),
+    ]);
+    let err = ticket_facade::connect(&missing).unwrap_err().to_string();
+    assert!(err.contains("TICKET_ZENDESK_EMAIL"), "{err}");
+}
