@@ -123,7 +123,50 @@ struct Tally {
     invalid: u64,
     unknown: Vec<Value>,
     errors: BTreeMap<String, u64>,
-    latencies_us: Vec<u64>,
+    latency: Histogram,
+}
+
+/// Latencies in buckets about 1% wide, so memory stays flat however long the file: bucket
+/// `i` holds values `v` (µs) with `round(ln(v + 1) * 100) == i`.
+struct Histogram {
+    counts: Vec<u64>,
+    total: u64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        // ln(1e10 µs) * 100 ≈ 2303: up to about 3 hours.
+        Self {
+            counts: vec![0; 2304],
+            total: 0,
+        }
+    }
+}
+
+impl Histogram {
+    fn record(&mut self, micros: u64) {
+        let idx = ((micros as f64 + 1.0).ln() * 100.0).round() as usize;
+        let last = self.counts.len() - 1;
+        self.counts[idx.min(last)] += 1;
+        self.total += 1;
+    }
+
+    /// The `p` quantile in milliseconds (0 when empty), within about 1%.
+    fn quantile_ms(&self, p: f64) -> f64 {
+        if self.total == 0 {
+            return 0.0;
+        }
+        let rank = ((self.total as f64 - 1.0) * p).round() as u64 + 1;
+        let mut seen = 0;
+        for (i, n) in self.counts.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                let micros = (i as f64 / 100.0).exp() - 1.0;
+                return (micros / 10.0).round() / 100.0;
+            }
+        }
+        0.0
+    }
 }
 
 struct Job {
@@ -510,7 +553,7 @@ async fn work(
     let mut t = tally
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    t.latencies_us.push(latency);
+    t.latency.record(latency);
     match outcome {
         Outcome::Applied(receipt) => {
             record.outcome = "applied".to_owned();
@@ -544,17 +587,7 @@ async fn work(
     journal_write(journal, &record);
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)] as f64 / 1000.0
-}
-
 fn report(t: &Tally, total: u64, interrupted: bool, elapsed: Duration, rate_limited: u64) -> Value {
-    let mut lat = t.latencies_us.clone();
-    lat.sort_unstable();
     let sent =
         t.applied + t.failed + t.unknown.iter().filter(|u| u["held"] == false).count() as u64;
     let secs = elapsed.as_secs_f64();
@@ -571,7 +604,7 @@ fn report(t: &Tally, total: u64, interrupted: bool, elapsed: Duration, rate_limi
         "interrupted": interrupted,
         "elapsed_ms": elapsed.as_millis() as u64,
         "rate_per_sec": if secs > 0.0 { (sent as f64 / secs * 10.0).round() / 10.0 } else { 0.0 },
-        "latency_ms": {"p50": percentile(&lat, 0.5), "p99": percentile(&lat, 0.99)},
+        "latency_ms": {"p50": t.latency.quantile_ms(0.5), "p99": t.latency.quantile_ms(0.99)},
     })
 }
 
@@ -606,5 +639,26 @@ fn print_summary(r: &Value) {
         for u in r["unknown"].as_array().into_iter().flatten() {
             println!("  line {} ticket {}", u["line"], u["ticket_id"]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_quantiles_are_within_a_percent() {
+        let mut h = Histogram::default();
+        assert!(h.quantile_ms(0.5).abs() < f64::EPSILON);
+        for ms in 1..=100u64 {
+            h.record(ms * 1000);
+        }
+        let p50 = h.quantile_ms(0.5);
+        let p99 = h.quantile_ms(0.99);
+        // The middle value of 1..=100 ms is 50 or 51 ms; the bucket adds at most 1%.
+        assert!((49.5..=51.6).contains(&p50), "{p50}");
+        assert!((98.0..=101.0).contains(&p99), "{p99}");
+        h.record(u64::MAX);
+        assert!(h.quantile_ms(1.0) > 1e6);
     }
 }
