@@ -94,7 +94,7 @@ fn for_each_line(
 enum Checked {
     Blank,
     Invalid(String),
-    Valid(TicketId, Box<TicketUpdate>),
+    Valid,
 }
 
 fn check(updater: &dyn TicketUpdater, text: Result<&str, String>) -> Checked {
@@ -108,7 +108,7 @@ fn check(updater: &dyn TicketUpdater, text: Result<&str, String>) -> Checked {
     match parse_line(text) {
         Err(e) => Checked::Invalid(e),
         Ok((id, update)) => match updater.preview(&id, &update) {
-            Ok(_) => Checked::Valid(id, Box::new(update)),
+            Ok(_) => Checked::Valid,
             Err(e) => Checked::Invalid(e.to_string()),
         },
     }
@@ -227,18 +227,22 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
     // Check first: every line, before anything is sent.
     let mut total = 0u64;
     let mut invalid = 0u64;
+    // Only the invalid lines are remembered, so memory does not grow with the file.
+    let mut invalid_lines = std::collections::BTreeSet::new();
     let res = for_each_line(&path, |n, text| {
         let hash = text.as_ref().ok().map(|t| line_hash(t));
         match check(updater.as_ref(), text) {
             Checked::Blank => {}
             Checked::Invalid(reason) => {
                 invalid += 1;
+                invalid_lines.insert(n);
                 eprintln!("line {n}: {reason}");
             }
-            Checked::Valid(..) => {
+            Checked::Valid => {
                 if let (Some(prev), Some(hash)) = (previous.get(&n), hash) {
                     if prev.hash != hash {
                         invalid += 1;
+                        invalid_lines.insert(n);
                         eprintln!(
                             "line {n}: changed since the journal recorded it (ticket {}); resume needs the same file",
                             prev.ticket_id
@@ -397,7 +401,6 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         let stop = Arc::clone(&stop);
         let tally = Arc::clone(&tally);
         let failures = failures.clone();
-        let updater = updater.clone();
         let resend_unknown = args.resend_unknown;
         tokio::task::spawn_blocking(move || {
             for_each_line(&path, |n, text| {
@@ -405,17 +408,30 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
                     return false;
                 }
                 let raw = text.as_ref().map(|t| (*t).to_owned()).unwrap_or_default();
-                let (id, update) = match check(updater.as_ref(), text) {
-                    Checked::Blank => return true,
-                    Checked::Invalid(_) => {
-                        // Only reached with --skip-invalid.
+                if invalid_lines.contains(&n) {
+                    // Only reached with --skip-invalid.
+                    if let Ok(mut t) = tally.lock() {
+                        t.invalid += 1;
+                    }
+                    write_failure(failures.as_deref(), &raw);
+                    return true;
+                }
+                if raw.trim().is_empty() {
+                    return true;
+                }
+                // Planned in the first pass. If the file changed since, a line that no longer
+                // parses is refused here, and one the provider cannot carry is refused by the
+                // library before any request (it plans every update again).
+                let (id, update) = match parse_line(&raw) {
+                    Ok(pair) => pair,
+                    Err(reason) => {
+                        eprintln!("line {n}: changed since the check: {reason}");
                         if let Ok(mut t) = tally.lock() {
                             t.invalid += 1;
                         }
                         write_failure(failures.as_deref(), &raw);
                         return true;
                     }
-                    Checked::Valid(id, update) => (id, *update),
                 };
                 if let Some(prev) = previous.get(&n) {
                     match prev.outcome.as_str() {
