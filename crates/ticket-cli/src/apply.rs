@@ -560,10 +560,12 @@ async fn work(
         request_id: None,
         comment: job.update.comment().is_some(),
     };
-    // Written before the request leaves: if the process dies now, the resumed run knows this
-    // update may have landed.
-    journal_write(journal, &record);
-    let (outcome, attempts, busy) = send::send(shared, &job.id, &job.update).await;
+    // Written just before the first request leaves (after any wait for the rate limiter or
+    // the gate): if the process dies from then on, the resumed run knows it may have landed.
+    let (outcome, attempts, busy) = send::send(shared, &job.id, &job.update, || {
+        journal_write(journal, &record)
+    })
+    .await;
     let latency = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX);
     record.attempts = attempts;
     let mut t = tally

@@ -310,7 +310,7 @@ async fn update(global: &Global, args: UpdateArgs) -> u8 {
         return 0;
     }
     let shared = send::Shared::new(updater, None, args.max_retries);
-    let (outcome, attempts, _) = send::send(&shared, &id, &update).await;
+    let (outcome, attempts, _) = send::send(&shared, &id, &update, || {}).await;
     match outcome {
         send::Outcome::Applied(receipt) => {
             match args.output {

@@ -97,11 +97,14 @@ pub(crate) fn may_have_landed(err: &TicketError) -> bool {
 
 /// Sends one update, retrying what can be retried. Returns the outcome, the attempts made and
 /// the time spent in requests (waits for the rate limiter, the gate and backoff excluded).
+/// `before_sending` runs once, after the waits, just before the first request leaves.
 pub(crate) async fn send(
     shared: &Shared,
     id: &TicketId,
     update: &TicketUpdate,
+    before_sending: impl FnOnce(),
 ) -> (Outcome, u32, Duration) {
+    let mut before_sending = Some(before_sending);
     let mut busy = Duration::ZERO;
     let carries_comment = update.comment().is_some();
     let mut attempts = 0u32;
@@ -112,6 +115,9 @@ pub(crate) async fn send(
         if let Some(limiter) = &shared.limiter {
             limiter.until_ready().await;
             shared.gate.wait().await;
+        }
+        if let Some(hook) = before_sending.take() {
+            hook();
         }
         attempts += 1;
         let started = std::time::Instant::now();

@@ -396,3 +396,46 @@ fn sigint_finishes_in_flight_updates_and_exits_130() {
     assert_eq!(counts.len(), finished.len());
     assert!(counts.values().all(|n| *n == 1));
 }
+
+#[test]
+fn rate_limited_engagelab_loses_nothing() {
+    let builder = (1..=40).fold(
+        Sandbox::builder().rate_limit(Provider::EngageLab, 15),
+        |b, i| b.seed_engagelab_default(format!("e{i}")),
+    );
+    let env = Env::start(builder);
+    let path = env.path("in.jsonl");
+    let lines: Vec<String> = (1..=40)
+        .map(|i| {
+            format!(
+                r#"{{"ticket_id":"e{i}","title":"Migrated {i}","description":"Moved.","priority":"high"}}"#
+            )
+        })
+        .collect();
+    write_lines(&path, &lines);
+    let out = env
+        .helpdesk("engagelab")
+        .args([
+            "apply",
+            path.to_str().unwrap(),
+            "--concurrency",
+            "6",
+            "--output",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["applied"], 40);
+    assert!(
+        env.sb.stats().rate_limited > 0,
+        "the bucket (15/s) must have refused some"
+    );
+    assert_eq!(report["rate_limited_answers"], env.sb.stats().rate_limited);
+    for i in 1..=40 {
+        let t = env.sb.engagelab_ticket(&format!("e{i}")).unwrap();
+        assert_eq!(t.title, format!("Migrated {i}"));
+    }
+}
