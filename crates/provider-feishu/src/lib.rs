@@ -37,6 +37,7 @@
 
 mod config;
 mod refresh;
+mod store;
 mod token;
 mod wire;
 
@@ -56,7 +57,10 @@ use ticket_http::reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use ticket_http::{CodeClass, PreparedRequest, RawResponse, Route, Transport, sensitive_header};
 
 pub use crate::config::{FeishuConfig, Region};
-pub use crate::refresh::{RefreshingToken, RefreshingTokenBuilder, TOKEN_PATH};
+pub use crate::refresh::{MAX_TOKEN_LIFETIME, RefreshingToken, RefreshingTokenBuilder, TOKEN_PATH};
+#[cfg(feature = "redis")]
+pub use crate::store::RedisTokenStore;
+pub use crate::store::{FileTokenStore, MemoryTokenStore, RefreshLock, TokenSet, TokenStore};
 pub use crate::token::{StaticToken, UserTokenSource};
 
 /// The registry name of this provider.
