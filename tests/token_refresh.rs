@@ -97,6 +97,12 @@ async fn a_reused_refresh_token_is_refused() {
         !err.to_string().contains(&first),
         "the refresh token leaked: {err}"
     );
+    assert!(
+        err.to_string()
+            .contains("chain of refresh tokens is broken"),
+        "{err}"
+    );
+    assert_eq!(sb.stats().token_refresh_refused, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -209,8 +215,18 @@ async fn the_facade_persists_rotated_refresh_tokens_to_the_configured_file() {
         .update(&id("1"), &update())
         .await
         .unwrap();
-    let saved = std::fs::read_to_string(&file).unwrap();
+    let stored = || {
+        provider_feishu::FileTokenStore::new(&file)
+            .unwrap()
+            .load_blocking()
+            .unwrap()
+            .unwrap()
+    };
+    let saved = stored().refresh_token.expose_secret().to_owned();
     assert_eq!(saved, sb.current_refresh_token());
+    // The file holds the whole set as JSON: other processes reuse the fresh access token.
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(&sb.current_access_token()), "{text}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -219,14 +235,17 @@ async fn the_facade_persists_rotated_refresh_tokens_to_the_configured_file() {
             0o600
         );
     }
-    // A restart reads the file, not the (now dead) configured token, and rotates again.
-    ticket_facade::connect(&config())
-        .unwrap()
-        .update(&id("1"), &update())
-        .await
-        .unwrap();
+    // A restart reads the file: it reuses the fresh access token without a refresh.
+    let restarted = ticket_facade::connect(&config()).unwrap();
+    restarted.update(&id("1"), &update()).await.unwrap();
+    assert_eq!(sb.stats().token_refresh_requests, 1);
+    // When that token is refused, it refreshes from the file's refresh token (not the dead
+    // configured one) and saves the next one.
+    sb.expire_access_tokens();
+    restarted.update(&id("1"), &update()).await.unwrap();
+    assert_eq!(sb.stats().token_refresh_requests, 2);
     assert_eq!(
-        std::fs::read_to_string(&file).unwrap(),
+        stored().refresh_token.expose_secret(),
         sb.current_refresh_token()
     );
     assert_ne!(saved, sb.current_refresh_token());
