@@ -19,6 +19,11 @@
 //! (unauthenticated; the token source gets one chance to refresh). The request id is the
 //! `X-Tt-Logid` response header.
 //!
+//! User access tokens: a [`StaticToken`], or a [`RefreshingToken`] that refreshes on a task of
+//! its own and shares its token set through a [`TokenStore`]: [`MemoryTokenStore`] (one
+//! process), [`FileTokenStore`] (several processes on one host) or `RedisTokenStore` (feature
+//! `redis`, several hosts).
+//!
 //! ```no_run
 //! use provider_feishu::{FeishuClient, FeishuConfig};
 //! use ticket_core::{TicketId, TicketStatus, TicketUpdate, TicketUpdater};
