@@ -100,6 +100,12 @@ async fn a_reused_refresh_token_is_refused() {
         !err.to_string().contains(&first),
         "the refresh token leaked: {err}"
     );
+    assert!(
+        err.to_string()
+            .contains("chain of refresh tokens is broken"),
+        "{err}"
+    );
+    assert_eq!(sb.stats().token_refresh_refused, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,8 +218,18 @@ async fn the_facade_persists_rotated_refresh_tokens_to_the_configured_file() {
         .update(&id("1"), &update())
         .await
         .unwrap();
-    let saved = std::fs::read_to_string(&file).unwrap();
+    let stored = || {
+        provider_feishu::FileTokenStore::new(&file)
+            .unwrap()
+            .load_blocking()
+            .unwrap()
+            .unwrap()
+    };
+    let saved = stored().refresh_token.expose_secret().to_owned();
     assert_eq!(saved, sb.current_refresh_token());
+    // The file holds the whole set as JSON: other processes reuse the fresh access token.
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(&sb.current_access_token()), "{text}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -222,14 +238,17 @@ async fn the_facade_persists_rotated_refresh_tokens_to_the_configured_file() {
             0o600
         );
     }
-    // A restart reads the file, not the (now dead) configured token, and rotates again.
-    ticket_facade::connect(&config())
-        .unwrap()
-        .update(&id("1"), &update())
-        .await
-        .unwrap();
+    // A restart reads the file: it reuses the fresh access token without a refresh.
+    let restarted = ticket_facade::connect(&config()).unwrap();
+    restarted.update(&id("1"), &update()).await.unwrap();
+    assert_eq!(sb.stats().token_refresh_requests, 1);
+    // When that token is refused, it refreshes from the file's refresh token (not the dead
+    // configured one) and saves the next one.
+    sb.expire_access_tokens();
+    restarted.update(&id("1"), &update()).await.unwrap();
+    assert_eq!(sb.stats().token_refresh_requests, 2);
     assert_eq!(
-        std::fs::read_to_string(&file).unwrap(),
+        stored().refresh_token.expose_secret(),
         sb.current_refresh_token()
     );
     assert_ne!(saved, sb.current_refresh_token());
@@ -256,4 +275,97 @@ async fn the_facade_persists_rotated_refresh_tokens_to_the_configured_file() {
     ));
     assert!(ticket_facade::connect(&Config::from_map(entries)).is_ok());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Waits (without a deadline) until the sandbox has received `n` token requests.
+async fn token_requests_reach(sb: &Sandbox, n: u64) {
+    while sb.stats().token_refresh_requests < n {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_aborted_during_the_refresh_loses_nothing() {
+    let sb = Sandbox::builder()
+        .seed_feishu_default("1")
+        .start()
+        .await
+        .unwrap();
+    let c = sb.credentials().clone();
+    // No access token yet: the first update refreshes, and the token endpoint takes its time.
+    let source = RefreshingToken::builder(
+        &c.feishu_app_id,
+        &c.feishu_app_secret,
+        &c.feishu_refresh_token,
+    )
+    .base_url(sb.base_url())
+    .build()
+    .unwrap();
+    let updater = client(&sb, Arc::new(source.clone()));
+    sb.inject(
+        Fault::Latency(Duration::from_millis(300)),
+        Scope::FeishuToken,
+        1,
+    );
+    let task = {
+        let updater = Arc::clone(&updater);
+        tokio::spawn(async move { updater.update(&id("1"), &update()).await })
+    };
+    token_requests_reach(&sb, 1).await;
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    // Feishu rotates whether or not the caller still waits; the source kept the answer.
+    let receipt = updater.update(&id("1"), &update()).await.unwrap();
+    assert_eq!(receipt.attempts, 1);
+    assert_eq!(sb.stats().token_refresh_requests, 1, "exactly one refresh");
+    assert_eq!(source.refreshes().await, 1);
+    let stored = source.store().load().await.unwrap().unwrap();
+    assert_eq!(
+        stored.refresh_token.expose_secret(),
+        sb.current_refresh_token(),
+        "the rotated refresh token was saved"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_token_endpoint_costs_one_request_and_one_shared_failure() {
+    let sb = Sandbox::builder()
+        .seed_feishu_default("1")
+        .start()
+        .await
+        .unwrap();
+    let c = sb.credentials().clone();
+    let timeout = Duration::from_millis(1500);
+    let source = RefreshingToken::builder(
+        &c.feishu_app_id,
+        &c.feishu_app_secret,
+        &c.feishu_refresh_token,
+    )
+    .base_url(sb.base_url())
+    .http_options(ticket_facade::HttpOptions::default().request_timeout(timeout))
+    .build()
+    .unwrap();
+    let updater = client(&sb, Arc::new(source.clone()));
+    sb.inject(
+        Fault::Latency(Duration::from_secs(3600)),
+        Scope::FeishuToken,
+        1,
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let updater = Arc::clone(&updater);
+        tasks.spawn(async move { updater.update(&id("1"), &update()).await });
+    }
+    let mut failures = 0;
+    while let Some(result) = tasks.join_next().await {
+        let err = result.unwrap().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+        assert!(
+            matches!(err, ticket_facade::TicketError::Timeout { after, .. } if after == timeout)
+        );
+        failures += 1;
+    }
+    assert_eq!(failures, 20);
+    assert_eq!(sb.stats().token_refresh_requests, 1, "one shared refresh");
+    assert_eq!(sb.stats().feishu_requests, 0);
 }

@@ -21,6 +21,11 @@
 //! (unauthenticated; the token source gets one chance to refresh). The request id is the
 //! `X-Tt-Logid` response header.
 //!
+//! User access tokens: a [`StaticToken`], or a [`RefreshingToken`] that refreshes on a task of
+//! its own and shares its token set through a [`TokenStore`]: [`MemoryTokenStore`] (one
+//! process), [`FileTokenStore`] (several processes on one host) or `RedisTokenStore` (feature
+//! `redis`, several hosts).
+//!
 //! ```no_run
 //! use provider_feishu::{FeishuClient, FeishuConfig};
 //! use provider_feishu::FeishuStatus;
@@ -48,6 +53,7 @@ struct ReadmeDoctests;
 mod config;
 mod refresh;
 mod status;
+mod store;
 mod token;
 mod wire;
 
@@ -67,8 +73,11 @@ use ticket_http::reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use ticket_http::{CodeClass, PreparedRequest, RawResponse, Route, Transport, sensitive_header};
 
 pub use crate::config::{FeishuConfig, Region};
-pub use crate::refresh::{RefreshingToken, RefreshingTokenBuilder, TOKEN_PATH};
+pub use crate::refresh::{MAX_TOKEN_LIFETIME, RefreshingToken, RefreshingTokenBuilder, TOKEN_PATH};
 pub use crate::status::FeishuStatus;
+#[cfg(feature = "redis")]
+pub use crate::store::RedisTokenStore;
+pub use crate::store::{FileTokenStore, MemoryTokenStore, RefreshLock, TokenSet, TokenStore};
 pub use crate::token::{StaticToken, UserTokenSource};
 
 /// The registry name of this provider.

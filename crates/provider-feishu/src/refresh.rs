@@ -1,41 +1,70 @@
 //! A user-access-token source that refreshes itself through Feishu's OAuth endpoint.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use ticket_core::TicketError;
+use serde_json::Value;
+use ticket_core::{Sent, TicketError};
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
 use ticket_http::{
     BaseUrl, CodeClass, HttpOptions, PreparedRequest, RawResponse, RetryPolicy, Transport, Url,
 };
-use tokio::sync::Mutex;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::store::{MemoryTokenStore, TokenSet, TokenStore, add_millis, unix_millis_now};
 use crate::{Region, UserTokenSource};
 
 /// The refresh route.
 pub const TOKEN_PATH: &str = "/open-apis/authen/v2/oauth/token";
 
+/// The longest lifetime taken from a token answer (`expires_in`, `refresh_token_expires_in`):
+/// 30 days. Larger figures (up to `u64::MAX`) are clamped to it, so no server number can
+/// overflow a deadline; a token refused earlier is refreshed then anyway.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
 /// OAuth error codes that mean the refresh token or the app credentials were refused.
 const REFUSED_CODES: &[i64] = &[20002, 20010, 20026, 20037, 20064, 20073, 20074];
+/// Of those, the ones about the app (client id or secret), not about the refresh token.
+const CLIENT_CODES: &[i64] = &[20002, 20010];
+
+/// What every refusal of the refresh token says: the chain is broken.
+const BROKEN_CHAIN: &str = "the refresh token was refused: it was already used (a refresh whose \
+    answer was lost, or another process that does not share this token store), revoked or \
+    expired. The chain of refresh tokens is broken: authorize the user again and configure the \
+    new refresh token (README: Feishu user access tokens, after a broken chain)";
 
 type RotateHook = Arc<dyn Fn(&SecretString) + Send + Sync>;
+type Outcome = Result<(), Arc<TicketError>>;
 
 /// Refreshes the user access token with `POST /open-apis/authen/v2/oauth/token`
 /// (`grant_type=refresh_token`) a safety margin before it expires, and again when Feishu
 /// refuses it.
 ///
-/// - One refresh at a time: however many updates wait for a token, they share one refresh.
-/// - Feishu rotates the refresh token on every refresh and the old one must not be reused:
-///   every new refresh token is handed to the [`on_rotate`](RefreshingTokenBuilder::on_rotate)
-///   hook (called before the new access token is used) so that you can persist it.
-/// - The refresh request is sent once, never retried: a retry after a lost answer would
-///   present an already-rotated refresh token.
+/// - **The hot path is in memory:** while the cached access token is fresh, asking for it takes
+///   a lock and a clone, nothing else.
+/// - **One refresh, owned by the source:** the refresh runs on a task this source spawns, not in
+///   the caller's future. Every waiting update shares that one refresh *and its outcome*; dropping
+///   any number of them (a timeout, `select!`, an aborted handler) never loses a rotated token:
+///   the refresh completes, its answer is saved, and the next update uses it.
+/// - **A shared chain:** the token set lives in a [`TokenStore`] ([`MemoryTokenStore`] by
+///   default; [`FileTokenStore`](crate::FileTokenStore) for several processes on one host;
+///   `RedisTokenStore` for several hosts). A refresh takes the store's lock, re-reads the set
+///   (another process may have refreshed already: its fresh access token is reused), refreshes
+///   with the stored refresh token, and saves the new set by compare-and-swap.
+/// - **Never retried:** the refresh request is sent once; a retry after a lost answer would
+///   present an already-rotated refresh token. After a failure the store is read again (another
+///   process may have succeeded); a refused refresh token is an `Unauthenticated` error saying
+///   that the chain is broken and the user must authorize again.
+/// - **Saving fails loudly:** if the new set cannot be saved, that update fails with a
+///   `Configuration` error naming the store, and the new set is kept in memory so that this
+///   process keeps working.
 #[derive(Clone)]
 pub struct RefreshingToken {
     inner: Arc<Inner>,
@@ -48,15 +77,29 @@ struct Inner {
     transport: Transport,
     margin: Duration,
     on_rotate: Option<RotateHook>,
-    state: Mutex<State>,
+    store: Arc<dyn TokenStore>,
+    cache: Mutex<Cache>,
+    refreshes: AtomicU64,
 }
 
-struct State {
+struct Cache {
     access: Option<SecretString>,
     /// When to refresh proactively (`None`: keep the token until Feishu refuses it).
     refresh_at: Option<Instant>,
-    refresh_token: SecretString,
-    refreshes: u64,
+    /// The refresh token this source knows of (the store's wins when it has one).
+    refresh_token: Option<SecretString>,
+    /// The refresh in flight, if any: its outcome arrives on this channel.
+    inflight: Option<watch::Receiver<Option<Outcome>>>,
+}
+
+impl Cache {
+    fn fresh_access(&self) -> Option<SecretString> {
+        let access = self.access.as_ref()?;
+        match self.refresh_at {
+            Some(at) if Instant::now() >= at => None,
+            _ => Some(access.clone()),
+        }
+    }
 }
 
 impl fmt::Debug for RefreshingToken {
@@ -66,6 +109,7 @@ impl fmt::Debug for RefreshingToken {
             .field("app_secret", &"<redacted>")
             .field("url", &self.inner.url)
             .field("margin", &self.inner.margin)
+            .field("store", &self.inner.store)
             .finish_non_exhaustive()
     }
 }
@@ -81,6 +125,7 @@ pub struct RefreshingTokenBuilder {
     margin: Duration,
     http: HttpOptions,
     on_rotate: Option<RotateHook>,
+    store: Option<Arc<dyn TokenStore>>,
 }
 
 impl fmt::Debug for RefreshingTokenBuilder {
@@ -92,9 +137,108 @@ impl fmt::Debug for RefreshingTokenBuilder {
     }
 }
 
+/// A lifetime in seconds from a token answer, clamped to `0..=MAX_TOKEN_LIFETIME`: any JSON
+/// number is accepted (negative as 0, fractions rounded down, `u64::MAX` and beyond clamped).
+pub(crate) fn server_lifetime(value: &Value) -> Option<Duration> {
+    let max = MAX_TOKEN_LIFETIME.as_secs();
+    let secs = match value {
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => u.min(max),
+            (None, Some(_), _) => 0,
+            // Finite by construction (JSON has no NaN); `as` saturates.
+            (None, None, Some(f)) => (f.max(0.0) as u64).min(max),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
+}
+
+/// How long after issue to refresh: the lifetime less the margin, the margin being at most half
+/// the lifetime.
+pub(crate) fn refresh_delay(lifetime: Duration, margin: Duration) -> Duration {
+    lifetime.saturating_sub(margin.min(lifetime / 2))
+}
+
+/// `now + d`, or `None` (never) if that overflows.
+fn deadline(now: Instant, d: Duration) -> Option<Instant> {
+    now.checked_add(d)
+}
+
+/// A copy of a shared outcome's error for one waiter (`TicketError` is not `Clone`).
+fn share(err: &TicketError) -> TicketError {
+    match err {
+        TicketError::InvalidInput { field, reason } => TicketError::invalid(field, reason),
+        TicketError::Unsupported { provider, fields } => TicketError::Unsupported {
+            provider: provider.clone(),
+            fields: fields.clone(),
+        },
+        TicketError::Unauthenticated(s) => TicketError::Unauthenticated(s.clone()),
+        TicketError::PermissionDenied(s) => TicketError::PermissionDenied(s.clone()),
+        TicketError::NotFound(s) => TicketError::NotFound(s.clone()),
+        TicketError::RateLimited {
+            details,
+            retry_after,
+        } => TicketError::RateLimited {
+            details: details.clone(),
+            retry_after: *retry_after,
+        },
+        TicketError::Provider(s) => TicketError::Provider(s.clone()),
+        TicketError::Transport {
+            provider,
+            sent,
+            message,
+            source,
+        } => TicketError::Transport {
+            provider: provider.clone(),
+            sent: *sent,
+            message: match source {
+                Some(source) => format!("{message}: {source}"),
+                None => message.clone(),
+            },
+            source: None,
+        },
+        TicketError::Timeout {
+            provider,
+            after,
+            sent,
+        } => TicketError::Timeout {
+            provider: provider.clone(),
+            after: *after,
+            sent: *sent,
+        },
+        TicketError::MalformedResponse {
+            provider,
+            status,
+            reason,
+            excerpt,
+            request_id,
+        } => TicketError::MalformedResponse {
+            provider: provider.clone(),
+            status: *status,
+            reason: reason.clone(),
+            excerpt: excerpt.clone(),
+            request_id: request_id.clone(),
+        },
+        TicketError::Configuration(m) => TicketError::Configuration(m.clone()),
+        other => TicketError::config(other.to_string()),
+    }
+}
+
+/// Whether the request of `err` may have reached the server.
+fn maybe_sent(err: &TicketError) -> bool {
+    match err {
+        TicketError::Timeout { sent, .. } | TicketError::Transport { sent, .. } => {
+            *sent == Sent::Maybe
+        }
+        _ => false,
+    }
+}
+
 impl RefreshingToken {
     /// Starts a builder from the app's id (`client_id`) and secret and the current refresh
-    /// token.
+    /// token. With a [`store`](RefreshingTokenBuilder::store) the refresh token may be empty:
+    /// the store's is used (and one configured here is used only while the store is empty).
     pub fn builder(
         app_id: impl Into<String>,
         app_secret: impl Into<String>,
@@ -109,17 +253,185 @@ impl RefreshingToken {
             margin: Duration::from_secs(300),
             http: HttpOptions::default(),
             on_rotate: None,
+            store: None,
         }
     }
 
-    /// How many refreshes this source has made.
+    /// How many refreshes this source has made (successful refresh requests).
     pub async fn refreshes(&self) -> u64 {
-        self.inner.state.lock().await.refreshes
+        self.inner.refreshes.load(Ordering::Relaxed)
     }
 
-    /// Refreshes now, under the state lock.
-    async fn refresh_locked(&self, state: &mut State) -> Result<(), TicketError> {
-        let inner = &self.inner;
+    /// The store this source shares its token set through.
+    pub fn store(&self) -> &Arc<dyn TokenStore> {
+        &self.inner.store
+    }
+
+    /// Joins the refresh in flight, or starts one on a task this source owns.
+    fn join_or_start(
+        &self,
+        cache: &mut Cache,
+        rejected: Option<SecretString>,
+    ) -> watch::Receiver<Option<Outcome>> {
+        if let Some(rx) = &cache.inflight {
+            // A task that died without an answer (a panic) is replaced.
+            if rx.has_changed().is_ok() {
+                return rx.clone();
+            }
+        }
+        let (tx, rx) = watch::channel(None);
+        cache.inflight = Some(rx.clone());
+        let inner = Arc::clone(&self.inner);
+        tokio::spawn(async move {
+            let outcome = inner.refresh(rejected).await.map_err(Arc::new);
+            inner.cache().inflight = None;
+            tx.send_replace(Some(outcome));
+        });
+        rx
+    }
+
+    async fn wait(mut rx: watch::Receiver<Option<Outcome>>) -> Result<(), TicketError> {
+        let outcome = rx
+            .wait_for(Option::is_some)
+            .await
+            .map(|o| o.clone())
+            .map_err(|_| {
+                TicketError::config("the Feishu token refresh task ended without an answer")
+            })?;
+        match outcome {
+            Some(Err(err)) => Err(share(&err)),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Inner {
+    fn cache(&self) -> MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes a stored set whose access token is fresh.
+    fn adopt(&self, set: &TokenSet, now_ms: u64) {
+        let mut cache = self.cache();
+        cache.access = set.access_token.clone();
+        cache.refresh_at = set.refresh_after_ms.and_then(|at| {
+            let wait = Duration::from_millis(at.saturating_sub(now_ms));
+            deadline(Instant::now(), wait)
+        });
+        cache.refresh_token = Some(set.refresh_token.clone());
+    }
+
+    /// The refresh task: lock, re-read, refresh if still needed, save.
+    async fn refresh(&self, rejected: Option<SecretString>) -> Result<(), TicketError> {
+        let _lock = self.store.lock().await?;
+        let stored = self.store.load().await?;
+        let usable = |set: &TokenSet, now_ms: u64| {
+            let refused = match (&rejected, &set.access_token) {
+                (Some(r), Some(a)) => r.expose_secret() == a.expose_secret(),
+                _ => false,
+            };
+            set.access_is_fresh(now_ms) && !refused
+        };
+        if let Some(set) = &stored {
+            let now_ms = unix_millis_now();
+            if usable(set, now_ms) {
+                self.adopt(set, now_ms);
+                tracing::debug!(
+                    provider = crate::PROVIDER,
+                    "reused the access token another process refreshed"
+                );
+                return Ok(());
+            }
+        }
+        let (from, access) = {
+            let cache = self.cache();
+            let from = match &stored {
+                Some(set) => set.refresh_token.clone(),
+                None => cache.refresh_token.clone().ok_or_else(|| {
+                    TicketError::config(
+                        "no Feishu refresh token: the token store is empty and none was configured",
+                    )
+                })?,
+            };
+            (from, cache.access.clone())
+        };
+        let issued_at = Instant::now();
+        let issued_ms = unix_millis_now();
+        let fresh = match self.request(&from, access.as_ref()).await {
+            Ok(fresh) => fresh,
+            Err(err) => {
+                // Another process may have refreshed meanwhile (a lease that ran out): use its
+                // set if it is fresh.
+                if let Ok(Some(set)) = self.store.load().await {
+                    let now_ms = unix_millis_now();
+                    if set.refresh_token.expose_secret() != from.expose_secret()
+                        && usable(&set, now_ms)
+                    {
+                        self.adopt(&set, now_ms);
+                        return Ok(());
+                    }
+                }
+                if maybe_sent(&err) {
+                    tracing::warn!(
+                        provider = crate::PROVIDER,
+                        error = %err,
+                        "the token refresh may have reached Feishu without its answer: if it did, \
+                         the refresh token is consumed and the next refresh reports a broken chain"
+                    );
+                }
+                return Err(err);
+            }
+        };
+        let delay = refresh_delay(fresh.lifetime, self.margin);
+        let set = TokenSet {
+            refresh_token: fresh.refresh_token.clone(),
+            access_token: Some(fresh.access_token.clone()),
+            expires_at_ms: Some(add_millis(issued_ms, fresh.lifetime)),
+            refresh_after_ms: Some(add_millis(issued_ms, delay)),
+            refresh_expires_at_ms: fresh.refresh_lifetime.map(|l| add_millis(issued_ms, l)),
+        };
+        {
+            // Memory first: whatever happens to the store, this process keeps the new set.
+            let mut cache = self.cache();
+            cache.access = Some(fresh.access_token);
+            cache.refresh_at = deadline(issued_at, delay);
+            cache.refresh_token = Some(fresh.refresh_token);
+        }
+        self.refreshes.fetch_add(1, Ordering::Relaxed);
+        if let Some(hook) = &self.on_rotate {
+            hook(&set.refresh_token);
+        }
+        tracing::debug!(
+            provider = crate::PROVIDER,
+            lifetime_s = fresh.lifetime.as_secs(),
+            "user access token refreshed"
+        );
+        match self.store.compare_and_swap(&from, &set).await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                // Someone replaced the set we refreshed from (an operator's new refresh token,
+                // or a lease that ran out): leave theirs, keep ours in memory.
+                tracing::warn!(
+                    provider = crate::PROVIDER,
+                    store = ?self.store,
+                    "the token store changed during the refresh; kept its set and this process's new one in memory"
+                );
+                Ok(())
+            }
+            Err(e) => Err(TicketError::config(format!(
+                "Feishu rotated the refresh token but the new token set could not be saved ({e}); \
+                 this process keeps it in memory and keeps working, but other processes and the \
+                 next start hold a dead refresh token until the store is fixed"
+            ))),
+        }
+    }
+
+    /// Sends the refresh request once and reads the answer.
+    async fn request(
+        &self,
+        refresh_token: &SecretString,
+        access: Option<&SecretString>,
+    ) -> Result<Fresh, TicketError> {
         #[derive(Serialize)]
         struct Request<'a> {
             grant_type: &'a str,
@@ -129,9 +441,9 @@ impl RefreshingToken {
         }
         let body = serde_json::to_vec(&Request {
             grant_type: "refresh_token",
-            client_id: &inner.app_id,
-            client_secret: inner.app_secret.expose_secret(),
-            refresh_token: state.refresh_token.expose_secret(),
+            client_id: &self.app_id,
+            client_secret: self.app_secret.expose_secret(),
+            refresh_token: refresh_token.expose_secret(),
         })
         .map_err(|e| TicketError::config(format!("cannot encode the refresh request: {e}")))?;
         let mut headers = HeaderMap::with_capacity(2);
@@ -140,115 +452,99 @@ impl RefreshingToken {
             HeaderValue::from_static("application/json; charset=utf-8"),
         );
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        let request = PreparedRequest::new(Method::POST, inner.url.clone(), headers, body);
-        let response = inner.transport.send(&request).await?;
-        let fresh = self.decode(&response, state)?;
-        let now = Instant::now();
-        state.refresh_at = Some(
-            now + fresh
-                .lifetime
-                .saturating_sub(inner.margin.min(fresh.lifetime / 2)),
-        );
-        state.access = Some(fresh.access_token);
-        state.refresh_token = fresh.refresh_token;
-        state.refreshes += 1;
-        if let Some(hook) = &inner.on_rotate {
-            hook(&state.refresh_token);
-        }
-        tracing::debug!(
-            provider = crate::PROVIDER,
-            lifetime_s = fresh.lifetime.as_secs(),
-            "user access token refreshed"
-        );
-        Ok(())
-    }
-
-    fn decode(&self, response: &RawResponse, state: &State) -> Result<Fresh, TicketError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            code: Option<i64>,
-            access_token: Option<String>,
-            expires_in: Option<u64>,
-            refresh_token: Option<String>,
-            error: Option<String>,
-            error_description: Option<String>,
-            msg: Option<String>,
-        }
-        let access = state
-            .access
-            .as_ref()
-            .map(|s| s.expose_secret())
-            .unwrap_or("");
+        let request = PreparedRequest::new(Method::POST, self.url.clone(), headers, body);
+        let response = self.transport.send(&request).await?;
         let secrets = [
-            self.inner.app_secret.expose_secret(),
-            state.refresh_token.expose_secret(),
-            access,
+            self.app_secret.expose_secret(),
+            refresh_token.expose_secret(),
+            access.map(|s| s.expose_secret()).unwrap_or(""),
         ];
-        let Some(answer) = serde_json::from_slice::<Answer>(&response.body).ok() else {
-            if response.is_success() {
-                return Err(response.malformed(
-                    crate::PROVIDER,
-                    "token refresh answer is not JSON",
-                    &secrets,
-                ));
-            }
-            let message = response.fallback_message(&secrets);
-            return Err(response.to_error(crate::PROVIDER, None, None, message, None));
-        };
-        if response.is_success() && answer.code == Some(0) {
-            return match (answer.access_token, answer.expires_in, answer.refresh_token) {
-                (Some(access), Some(lifetime), Some(refresh))
-                    if !access.is_empty() && !refresh.is_empty() =>
-                {
-                    Ok(Fresh {
-                        access_token: access.into(),
-                        refresh_token: refresh.into(),
-                        lifetime: Duration::from_secs(lifetime),
-                    })
-                }
-                _ => Err(response.malformed(
-                    crate::PROVIDER,
-                    "token refresh answer lacks access_token, expires_in or refresh_token",
-                    &secrets,
-                )),
-            };
-        }
-        let text = [answer.error, answer.error_description.or(answer.msg)]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(": ");
-        let message = if text.is_empty() {
-            response.fallback_message(&secrets)
-        } else {
-            ticket_http::excerpt(
-                format!("token refresh refused: {text}").as_bytes(),
-                &secrets,
-            )
-        };
-        let class = answer
-            .code
-            .filter(|c| REFUSED_CODES.contains(c))
-            .map(|_| CodeClass::Unauthenticated);
-        Err(response.to_error(
-            crate::PROVIDER,
-            class,
-            answer.code.map(Into::into),
-            message,
-            None,
-        ))
+        decode(&response, &secrets)
     }
 }
 
-struct Fresh {
+/// Reads a token answer; `secrets` are scrubbed from any excerpt.
+pub(crate) fn decode(response: &RawResponse, secrets: &[&str]) -> Result<Fresh, TicketError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        code: Option<i64>,
+        access_token: Option<String>,
+        expires_in: Option<Value>,
+        refresh_token: Option<String>,
+        refresh_token_expires_in: Option<Value>,
+        error: Option<String>,
+        error_description: Option<String>,
+        msg: Option<String>,
+    }
+    let Some(answer) = serde_json::from_slice::<Answer>(&response.body).ok() else {
+        if response.is_success() {
+            return Err(response.malformed(
+                crate::PROVIDER,
+                "token refresh answer is not JSON",
+                secrets,
+            ));
+        }
+        let message = response.fallback_message(secrets);
+        return Err(response.to_error(crate::PROVIDER, None, None, message, None));
+    };
+    if response.is_success() && answer.code == Some(0) {
+        let lifetime = answer.expires_in.as_ref().and_then(server_lifetime);
+        return match (answer.access_token, lifetime, answer.refresh_token) {
+            (Some(access), Some(lifetime), Some(refresh))
+                if !access.is_empty() && !refresh.is_empty() =>
+            {
+                Ok(Fresh {
+                    access_token: access.into(),
+                    refresh_token: refresh.into(),
+                    lifetime,
+                    refresh_lifetime: answer
+                        .refresh_token_expires_in
+                        .as_ref()
+                        .and_then(server_lifetime),
+                })
+            }
+            _ => Err(response.malformed(
+                crate::PROVIDER,
+                "token refresh answer lacks access_token, expires_in or refresh_token",
+                secrets,
+            )),
+        };
+    }
+    let text = [answer.error, answer.error_description.or(answer.msg)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(": ");
+    let mut message = if text.is_empty() {
+        response.fallback_message(secrets)
+    } else {
+        ticket_http::excerpt(format!("token refresh refused: {text}").as_bytes(), secrets)
+    };
+    let refused = answer.code.filter(|c| REFUSED_CODES.contains(c));
+    if refused.is_some_and(|c| !CLIENT_CODES.contains(&c)) {
+        message = format!("{message}; {BROKEN_CHAIN}");
+    }
+    let class = refused.map(|_| CodeClass::Unauthenticated);
+    Err(response.to_error(
+        crate::PROVIDER,
+        class,
+        answer.code.map(Into::into),
+        message,
+        None,
+    ))
+}
+
+pub(crate) struct Fresh {
     access_token: SecretString,
     refresh_token: SecretString,
     lifetime: Duration,
+    refresh_lifetime: Option<Duration>,
 }
 
 impl RefreshingTokenBuilder {
     /// A current access token and, if known, how long it stays valid (without a lifetime it is
-    /// used until Feishu refuses it). Without one, the first update refreshes first.
+    /// used until Feishu refuses it). Without one, the first update refreshes first (or reuses
+    /// a fresh access token from the store).
     pub fn access_token(mut self, token: impl Into<String>, expires_in: Option<Duration>) -> Self {
         self.access_token = Some((token.into(), expires_in));
         self
@@ -278,8 +574,15 @@ impl RefreshingTokenBuilder {
         self
     }
 
-    /// Called with every new refresh token, before it is used: persist it, since the old one
-    /// is now dead. Keep it quick; it runs while other updates wait for the token.
+    /// Shares the token set through `store` (default: a [`MemoryTokenStore`] of its own).
+    pub fn store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Called with every new refresh token, before it is used. The token set is also saved to
+    /// the [`store`](Self::store); this hook is for anything else (an audit log, a secret
+    /// manager). Keep it quick.
     pub fn on_rotate(mut self, hook: impl Fn(&SecretString) + Send + Sync + 'static) -> Self {
         self.on_rotate = Some(Arc::new(hook));
         self
@@ -287,11 +590,11 @@ impl RefreshingTokenBuilder {
 
     /// Checks the settings and builds the source.
     pub fn build(self) -> Result<RefreshingToken, TicketError> {
-        for (value, what) in [
-            (&self.app_id, "app id"),
-            (&self.app_secret, "app secret"),
-            (&self.refresh_token, "refresh token"),
-        ] {
+        let mut required = vec![(&self.app_id, "app id"), (&self.app_secret, "app secret")];
+        if self.store.is_none() {
+            required.push((&self.refresh_token, "refresh token"));
+        }
+        for (value, what) in required {
             if value.is_empty() {
                 return Err(TicketError::config(format!("the Feishu {what} is empty")));
             }
@@ -306,10 +609,12 @@ impl RefreshingTokenBuilder {
         let (access, refresh_at) = match self.access_token {
             Some((token, lifetime)) if !token.is_empty() => (
                 Some(SecretString::from(token)),
-                lifetime.map(|l| now + l.saturating_sub(self.margin.min(l / 2))),
+                lifetime.and_then(|l| deadline(now, refresh_delay(l, self.margin))),
             ),
             _ => (None, None),
         };
+        let refresh_token =
+            (!self.refresh_token.is_empty()).then(|| SecretString::from(self.refresh_token));
         Ok(RefreshingToken {
             inner: Arc::new(Inner {
                 app_id: self.app_id,
@@ -319,12 +624,16 @@ impl RefreshingTokenBuilder {
                 transport,
                 margin: self.margin,
                 on_rotate: self.on_rotate,
-                state: Mutex::new(State {
+                store: self
+                    .store
+                    .unwrap_or_else(|| Arc::new(MemoryTokenStore::new())),
+                cache: Mutex::new(Cache {
                     access,
                     refresh_at,
-                    refresh_token: self.refresh_token.into(),
-                    refreshes: 0,
+                    refresh_token,
+                    inflight: None,
                 }),
+                refreshes: AtomicU64::new(0),
             }),
         })
     }
@@ -333,25 +642,97 @@ impl RefreshingTokenBuilder {
 #[async_trait]
 impl UserTokenSource for RefreshingToken {
     async fn access_token(&self) -> Result<SecretString, TicketError> {
-        let mut state = self.inner.state.lock().await;
-        let due = state.refresh_at.is_some_and(|at| Instant::now() >= at);
-        if state.access.is_none() || due {
-            self.refresh_locked(&mut state).await?;
-        }
-        state
+        let rx = {
+            let mut cache = self.inner.cache();
+            if let Some(token) = cache.fresh_access() {
+                return Ok(token);
+            }
+            self.join_or_start(&mut cache, None)
+        };
+        Self::wait(rx).await?;
+        // Whatever its lifetime, the token just refreshed (or reused) is the one to send.
+        self.inner
+            .cache()
             .access
             .clone()
             .ok_or_else(|| TicketError::config("no Feishu user access token after refresh"))
     }
 
     async fn refresh(&self, rejected: &SecretString) -> Result<bool, TicketError> {
-        let mut state = self.inner.state.lock().await;
-        let current = state.access.as_ref().map(|s| s.expose_secret());
-        // Another update already replaced the refused token: use the new one.
-        if current.is_some_and(|c| c != rejected.expose_secret()) {
-            return Ok(true);
-        }
-        self.refresh_locked(&mut state).await?;
+        let rx = {
+            let mut cache = self.inner.cache();
+            // Another update already replaced the refused token: use the new one.
+            if cache
+                .access
+                .as_ref()
+                .is_some_and(|c| c.expose_secret() != rejected.expose_secret())
+            {
+                return Ok(true);
+            }
+            self.join_or_start(&mut cache, Some(rejected.clone()))
+        };
+        Self::wait(rx).await?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    fn answer(expires_in: &str, refresh_expires_in: &str) -> RawResponse {
+        let body = format!(
+            r#"{{"code":0,"access_token":"u-1","expires_in":{expires_in},"refresh_token":"ur-1","refresh_token_expires_in":{refresh_expires_in}}}"#
+        );
+        RawResponse::new(200, HeaderMap::new(), body.into_bytes(), None)
+    }
+
+    #[test]
+    fn odd_lifetimes_are_clamped_not_refused() {
+        for (text, secs) in [
+            ("-5", 0),
+            ("7.9", 7),
+            ("1e300", MAX_TOKEN_LIFETIME.as_secs()),
+            (
+                "340282366920938463463374607431768211456",
+                MAX_TOKEN_LIFETIME.as_secs(),
+            ),
+        ] {
+            let fresh = decode(&answer(text, text), &[]).unwrap();
+            assert_eq!(fresh.lifetime, Duration::from_secs(secs), "{text}");
+            assert_eq!(fresh.refresh_lifetime, Some(Duration::from_secs(secs)));
+        }
+        assert!(decode(&answer("\"soon\"", "1"), &[]).is_err());
+    }
+
+    proptest! {
+        /// Every u64 `expires_in` / `refresh_token_expires_in` gives a clamped lifetime whose
+        /// deadlines (in memory and in the store) are computed without a panic.
+        #[test]
+        fn every_u64_lifetime_is_clamped(
+            secs in any::<u64>(),
+            refresh_secs in any::<u64>(),
+            margin in any::<u64>(),
+        ) {
+            let fresh = decode(&answer(&secs.to_string(), &refresh_secs.to_string()), &[]).unwrap();
+            prop_assert_eq!(fresh.lifetime.as_secs(), secs.min(MAX_TOKEN_LIFETIME.as_secs()));
+            prop_assert_eq!(
+                fresh.refresh_lifetime.unwrap().as_secs(),
+                refresh_secs.min(MAX_TOKEN_LIFETIME.as_secs())
+            );
+            let delay = refresh_delay(fresh.lifetime, Duration::from_secs(margin));
+            prop_assert!(delay <= fresh.lifetime);
+            prop_assert!(deadline(Instant::now(), delay).is_some());
+            let now_ms = unix_millis_now();
+            prop_assert!(add_millis(now_ms, fresh.lifetime) >= now_ms);
+            // The builder's own lifetime and margin take the same checked path.
+            let built = RefreshingToken::builder("a", "s", "r")
+                .safety_margin(Duration::from_secs(margin))
+                .access_token("u", Some(Duration::from_secs(secs)))
+                .build();
+            prop_assert!(built.is_ok());
+        }
     }
 }

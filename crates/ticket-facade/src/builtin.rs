@@ -36,18 +36,22 @@ mod engagelab {
 
 #[cfg(feature = "feishu")]
 mod feishu {
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
     use std::sync::Arc;
 
-    use provider_feishu::{FeishuClient, FeishuConfig, RefreshingToken, Region, UserTokenSource};
+    use provider_feishu::{
+        FeishuClient, FeishuConfig, FileTokenStore, RefreshingToken, Region, TokenStore,
+        UserTokenSource,
+    };
     use ticket_core::{TicketError, TicketUpdater};
 
     use crate::Settings;
 
     /// Keys: `helpdesk_id`, `helpdesk_token` (required); either `user_access_token` (a static
-    /// token) or `app_id`, `app_secret`, `refresh_token_file` and, until that file exists,
-    /// `refresh_token` (a refreshing token, whose rotated refresh tokens are written to the
-    /// file); `region` (`feishu` or `lark`) or `base_url` (not both); the HTTP keys.
+    /// token) or `app_id`, `app_secret` and a token store (a refreshing token): `token_store`
+    /// `file` (default, with `refresh_token_file`) or `redis` (with `redis_url` and optionally
+    /// `redis_key`), plus `refresh_token` while the store holds none; `region` (`feishu` or
+    /// `lark`) or `base_url` (not both); the HTTP keys.
     pub(super) fn build(s: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
         let helpdesk_id = s.required("helpdesk_id")?;
         let helpdesk_token = s.required("helpdesk_token")?;
@@ -85,64 +89,62 @@ mod feishu {
         http: ticket_http::HttpOptions,
     ) -> Result<RefreshingToken, TicketError> {
         let app_secret = s.required("app_secret")?;
-        let file = PathBuf::from(s.required("refresh_token_file").map_err(|_| {
-            TicketError::config(format!(
-                "a refreshing Feishu token needs {} (rotated refresh tokens must be kept; the old one stops working)",
-                s.describe("refresh_token_file")
-            ))
-        })?);
-        // The file wins once it exists: after the first rotation the configured token is dead.
         let configured = s.optional("refresh_token").filter(|t| !t.is_empty());
-        let refresh_token = match (read_token(&file)?, configured) {
-            (Some(stored), _) => stored,
-            (None, Some(configured)) => configured,
-            (None, None) => {
+        let kind = s.optional("token_store");
+        let store: Arc<dyn TokenStore> = match kind.as_deref().map(str::trim) {
+            None | Some("file") => {
+                let file = PathBuf::from(s.required("refresh_token_file").map_err(|_| {
+                    TicketError::config(format!(
+                        "a refreshing Feishu token needs {} (rotated refresh tokens must be kept; the old one stops working), or {} = redis",
+                        s.describe("refresh_token_file"),
+                        s.describe("token_store")
+                    ))
+                })?);
+                let store = FileTokenStore::new(&file)?;
+                // The file wins once it holds a token: after the first rotation the configured
+                // one is dead.
+                if store.load_blocking()?.is_none() && configured.is_none() {
+                    return Err(TicketError::config(format!(
+                        "missing refresh_token for provider `feishu`: set {} ({} holds no token yet)",
+                        s.describe("refresh_token"),
+                        file.display()
+                    )));
+                }
+                Arc::new(store)
+            }
+            Some("redis") => redis_store(s, &app_id)?,
+            Some(other) => {
                 return Err(TicketError::config(format!(
-                    "missing refresh_token for provider `feishu`: set {} ({} does not exist yet)",
-                    s.describe("refresh_token"),
-                    file.display()
+                    "unknown {} {other:?}; expected file or redis",
+                    s.describe("token_store")
                 )));
             }
         };
-        let mut builder = RefreshingToken::builder(app_id, app_secret, refresh_token)
-            .base_url(base)
-            .http_options(http);
+        let mut builder =
+            RefreshingToken::builder(app_id, app_secret, configured.unwrap_or_default())
+                .base_url(base)
+                .http_options(http)
+                .store(store);
         if let Some(token) = s.optional("user_access_token") {
             builder = builder.access_token(token, None);
         }
-        builder
-            .on_rotate(move |token| {
-                use secrecy::ExposeSecret;
-                if let Err(e) = write_token(&file, token.expose_secret()) {
-                    tracing::error!(path = %file.display(), error = %e, "could not persist the rotated Feishu refresh token");
-                }
-            })
-            .build()
+        builder.build()
     }
 
-    fn read_token(path: &Path) -> Result<Option<String>, TicketError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) if !text.trim().is_empty() => Ok(Some(text.trim().to_owned())),
-            Ok(_) => Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(TicketError::config(format!(
-                "cannot read {}: {e}",
-                path.display()
-            ))),
-        }
+    #[cfg(feature = "redis")]
+    fn redis_store(s: &mut Settings, app_id: &str) -> Result<Arc<dyn TokenStore>, TicketError> {
+        let url = s.required("redis_url")?;
+        let key = s
+            .optional("redis_key")
+            .unwrap_or_else(|| format!("ticket:feishu:{app_id}:token"));
+        Ok(Arc::new(provider_feishu::RedisTokenStore::new(&url, key)?))
     }
 
-    /// Replaces the file atomically (write a sibling, then rename), owner-only on Unix.
-    fn write_token(path: &Path, token: &str) -> std::io::Result<()> {
-        use std::io::Write;
-        let tmp = path.with_extension("tmp");
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp)?;
-        file.write_all(token.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
+    #[cfg(not(feature = "redis"))]
+    fn redis_store(s: &mut Settings, _app_id: &str) -> Result<Arc<dyn TokenStore>, TicketError> {
+        Err(TicketError::config(format!(
+            "{} = redis needs the `redis` feature of ticket-facade",
+            s.describe("token_store")
+        )))
     }
 }

@@ -25,7 +25,7 @@
 //! | provider | keys (`TICKET_<PROVIDER>_<KEY>` in the environment) |
 //! |---|---|
 //! | `engagelab` | `api_key`, `api_secret` (required); `base_url` |
-//! | `feishu` | `helpdesk_id`, `helpdesk_token` (required); `user_access_token` (static), or `app_id`, `app_secret`, `refresh_token_file` and `refresh_token` (refreshing); `region` (`feishu`/`lark`) or `base_url` |
+//! | `feishu` | `helpdesk_id`, `helpdesk_token` (required); `user_access_token` (static), or `app_id`, `app_secret`, a token store (`token_store` = `file` with `refresh_token_file`, or `redis` with `redis_url` and `redis_key`, feature `redis`) and `refresh_token` while the store is empty (refreshing); `region` (`feishu`/`lark`) or `base_url` |
 //! | every provider | `connect_timeout_ms`, `request_timeout_ms`, `max_response_bytes`, `max_retries`, `retry_initial_backoff_ms`, `retry_max_backoff_ms`, `retry_budget_ms`, `retry_jitter` |
 //!
 //! # Adding a provider

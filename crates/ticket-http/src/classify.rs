@@ -20,15 +20,28 @@ pub enum CodeClass {
     Provider,
 }
 
+/// The longest wait a server's `Retry-After` or `x-ogw-ratelimit-reset` can ask for: one day.
+/// Larger figures are clamped to it (they are far beyond any retry budget anyway).
+pub const MAX_SERVER_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A whole number of seconds, clamped to [`MAX_SERVER_WAIT`]; `None` unless all ASCII digits.
+fn parse_seconds(value: &str) -> Option<Duration> {
+    let digits = value.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // All digits: a parse failure can only be an overflow of u64, which is past the cap too.
+    let secs = digits.parse::<u64>().unwrap_or(u64::MAX);
+    Some(Duration::from_secs(secs.min(MAX_SERVER_WAIT.as_secs())))
+}
+
 impl RawResponse {
     /// The value of a header holding a whole number of seconds (`Retry-After: 3`,
-    /// `x-ogw-ratelimit-reset: 3`). HTTP-date forms and garbage give `None`.
+    /// `x-ogw-ratelimit-reset: 3`), at most [`MAX_SERVER_WAIT`]: a larger number, even one
+    /// past `u64`, gives that cap, so no server figure can overflow the caller's `Instant`
+    /// arithmetic. HTTP-date forms and garbage give `None`.
     pub fn header_seconds(&self, name: &str) -> Option<Duration> {
-        self.header(name)?
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .map(Duration::from_secs)
+        parse_seconds(self.header(name)?)
     }
 
     /// The provider's own message (`said`), secret-free and cut short; when it gave none or an
@@ -111,6 +124,52 @@ impl RawResponse {
             reason: reason.into(),
             excerpt: excerpt(&self.body, secrets),
             request_id: self.request_id.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn answer(name: &'static str, value: &str) -> RawResponse {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_str(value).unwrap());
+        RawResponse::new(429, headers, Vec::new(), None)
+    }
+
+    #[test]
+    fn seconds_past_u64_and_garbage() {
+        let huge = "99999999999999999999999999";
+        assert_eq!(
+            answer("retry-after", huge).header_seconds("retry-after"),
+            Some(MAX_SERVER_WAIT)
+        );
+        for garbage in ["", " ", "-1", "1.5", "Wed, 21 Oct 2015 07:28:00 GMT", "+3"] {
+            assert_eq!(
+                answer("retry-after", garbage).header_seconds("retry-after"),
+                None,
+                "{garbage:?}"
+            );
+        }
+        assert_eq!(
+            answer("retry-after", " 7 ").header_seconds("retry-after"),
+            Some(Duration::from_secs(7))
+        );
+    }
+
+    proptest! {
+        /// Every u64 in either header gives the figure itself or the cap, never a panic, and
+        /// the wait can be added to a deadline.
+        #[test]
+        fn every_u64_is_clamped(secs in any::<u64>(), feishu in any::<bool>()) {
+            let name = if feishu { "x-ogw-ratelimit-reset" } else { "retry-after" };
+            let wait = answer(name, &secs.to_string()).header_seconds(name).unwrap();
+            prop_assert_eq!(wait, Duration::from_secs(secs.min(MAX_SERVER_WAIT.as_secs())));
+            prop_assert!(std::time::Instant::now().checked_add(wait).is_some());
         }
     }
 }

@@ -169,7 +169,9 @@ impl Transport {
                     _ => backoff,
                 };
                 // A wait that would end past the budget: give up now, with the error as is.
-                (started.elapsed() + wait <= policy.budget).then_some(wait)
+                // Checked: a server's wait is clamped, but an overflow must never panic.
+                let ends = started.elapsed().checked_add(wait)?;
+                (ends <= policy.budget).then_some(wait)
             })
             .notify(|err, wait| {
                 tracing::info!(

@@ -207,6 +207,10 @@ pub struct Stats {
     pub feishu_requests: u64,
     /// Requests on the Feishu token refresh endpoint.
     pub token_refresh_requests: u64,
+    /// Of those, refreshes refused because the refresh token was unknown or already used
+    /// (`20026 invalid_grant`): each one is a refresh wasted by a client.
+    #[serde(default)]
+    pub token_refresh_refused: u64,
     /// Requests on the admin routes (`/__sandbox/...`).
     pub admin_requests: u64,
     /// Requests on any other path (answered 404).

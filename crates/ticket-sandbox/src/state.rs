@@ -207,10 +207,14 @@ impl Shared {
     pub(crate) fn refresh(&self, refresh_token: &str) -> RefreshOutcome {
         let ttl = self.config.token_ttl;
         let mut inner = self.lock();
+        let inner = &mut *inner;
         let tokens = &mut inner.tokens;
         match tokens.refresh.get_mut(refresh_token) {
             Some(used) if !*used => *used = true,
-            _ => return RefreshOutcome::InvalidGrant,
+            _ => {
+                inner.stats.token_refresh_refused += 1;
+                return RefreshOutcome::InvalidGrant;
+            }
         }
         tokens.issued += 1;
         let n = tokens.issued;

@@ -1,0 +1,541 @@
+//! Feishu token sets shared through a token store: several facade instances in this process
+//! and in child processes on one token file, a child killed between the refresh answer and the
+//! save, Redis for several hosts, a store that cannot save, and the checks made at `connect`.
+//!
+//! The child processes are this test binary run again on the `#[ignore]`d test `child`, with
+//! `TOKEN_STORE_CHILD` saying what to do; they print `CHILD …` lines on stderr for the parent.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use provider_feishu::{
+    FeishuClient, FeishuConfig, FileTokenStore, MemoryTokenStore, RefreshLock, RefreshingToken,
+    TokenSet, TokenStore,
+};
+use secrecy::{ExposeSecret, SecretString};
+use support::id;
+use ticket_facade::{Config, ErrorKind, TicketError, TicketStatus, TicketUpdate, TicketUpdater};
+use ticket_sandbox::Sandbox;
+
+fn update() -> TicketUpdate {
+    TicketUpdate::builder()
+        .status(TicketStatus::InProgress)
+        .build()
+        .unwrap()
+}
+
+/// The facade settings of a refreshing Feishu token, as `TICKET_*` variables.
+fn env_vars(sb: &Sandbox, store: &[(&str, String)]) -> Vec<(String, String)> {
+    let c = sb.credentials();
+    let mut vars = vec![
+        ("TICKET_PROVIDER".to_owned(), "feishu".to_owned()),
+        ("TICKET_FEISHU_APP_ID".into(), c.feishu_app_id.clone()),
+        (
+            "TICKET_FEISHU_APP_SECRET".into(),
+            c.feishu_app_secret.clone(),
+        ),
+        (
+            "TICKET_FEISHU_REFRESH_TOKEN".into(),
+            c.feishu_refresh_token.clone(),
+        ),
+        (
+            "TICKET_FEISHU_HELPDESK_ID".into(),
+            c.feishu_helpdesk_id.clone(),
+        ),
+        (
+            "TICKET_FEISHU_HELPDESK_TOKEN".into(),
+            c.feishu_helpdesk_token.clone(),
+        ),
+        ("TICKET_FEISHU_BASE_URL".into(), sb.base_url()),
+    ];
+    for (key, value) in store {
+        vars.push((
+            format!("TICKET_FEISHU_{}", key.to_uppercase()),
+            value.clone(),
+        ));
+    }
+    vars
+}
+
+/// Updates ticket "1" every 20 ms for `run`; returns (successes, failures as text).
+async fn update_loop(updater: Arc<dyn TicketUpdater>, run: Duration) -> (u64, Vec<String>) {
+    let started = Instant::now();
+    let (mut ok, mut failed) = (0, Vec::new());
+    while started.elapsed() < run {
+        match updater.update(&id("1"), &update()).await {
+            Ok(_) => ok += 1,
+            Err(e) => failed.push(e.to_string()),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (ok, failed)
+}
+
+fn spawn_child(mode: &str, vars: &[(String, String)], extra: &[(&str, String)]) -> Child {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("TOKEN_STORE_CHILD", mode)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in vars {
+        command.env(k, v);
+    }
+    for (k, v) in extra {
+        command.env(k, v);
+    }
+    command.spawn().unwrap()
+}
+
+/// The `CHILD …` lines a child printed, read until it exits or `until` is seen. Read on a
+/// blocking thread: the sandbox must keep serving the child meanwhile.
+async fn child_lines(child: &mut Child, until: Option<&'static str>) -> Vec<String> {
+    let stderr = child.stderr.take().unwrap();
+    tokio::task::spawn_blocking(move || read_child_lines(stderr, until))
+        .await
+        .unwrap()
+}
+
+fn read_child_lines(stderr: std::process::ChildStderr, until: Option<&str>) -> Vec<String> {
+    let mut lines = Vec::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("CHILD ") {
+            lines.push(rest.to_owned());
+            if until.is_some_and(|u| rest.starts_with(u)) {
+                break;
+            }
+        }
+    }
+    lines
+}
+
+#[test]
+#[ignore = "a child process of the multi-process tests, run by them with TOKEN_STORE_CHILD set"]
+fn child() {
+    let mode = std::env::var("TOKEN_STORE_CHILD")
+        .expect("run by the multi-process tests of tests/token_store.rs");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        match mode.as_str() {
+            "loop" => {
+                let run = Duration::from_millis(
+                    std::env::var("TOKEN_STORE_RUN_MS")
+                        .unwrap()
+                        .parse()
+                        .unwrap(),
+                );
+                let updater = ticket_facade::connect(&Config::from_env()).unwrap();
+                let (ok, failed) = update_loop(updater, run).await;
+                for f in &failed {
+                    eprintln!("CHILD failure {f}");
+                }
+                eprintln!("CHILD done ok={ok} failed={}", failed.len());
+                assert!(failed.is_empty());
+            }
+            "die-before-save" => die_before_save().await,
+            other => panic!("unknown child mode {other}"),
+        }
+    });
+}
+
+/// A file store that announces the refresh answer and then never saves it: the parent kills
+/// this process at that point.
+#[derive(Debug)]
+struct StallBeforeSave(FileTokenStore);
+
+#[async_trait]
+impl TokenStore for StallBeforeSave {
+    async fn load(&self) -> Result<Option<TokenSet>, TicketError> {
+        self.0.load().await
+    }
+    async fn compare_and_swap(&self, _: &SecretString, _: &TokenSet) -> Result<bool, TicketError> {
+        eprintln!("CHILD answered");
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Ok(false)
+    }
+    async fn lock(&self) -> Result<RefreshLock, TicketError> {
+        self.0.lock().await
+    }
+}
+
+async fn die_before_save() {
+    let var = |k: &str| std::env::var(format!("TICKET_FEISHU_{k}")).unwrap();
+    let store = FileTokenStore::new(var("REFRESH_TOKEN_FILE")).unwrap();
+    let source = RefreshingToken::builder(var("APP_ID"), var("APP_SECRET"), "")
+        .base_url(var("BASE_URL"))
+        .store(Arc::new(StallBeforeSave(store)))
+        .build()
+        .unwrap();
+    let config = FeishuConfig::new(Arc::new(source), var("HELPDESK_ID"), var("HELPDESK_TOKEN"))
+        .unwrap()
+        .with_base_url(&var("BASE_URL"))
+        .unwrap();
+    let _ = FeishuClient::new(config)
+        .unwrap()
+        .update(&id("1"), &update())
+        .await;
+    panic!("the parent should have killed this process");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_instances_on_one_token_file_refresh_once_per_expiry() {
+    // Access tokens live one second: each is refreshed half a second after issue.
+    let sb = Sandbox::builder()
+        .seed_feishu_default("1")
+        .token_ttl(Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("feishu-token.json");
+    let vars = env_vars(
+        &sb,
+        &[("refresh_token_file", file.to_str().unwrap().to_owned())],
+    );
+    let run = Duration::from_secs(10);
+    let started = Instant::now();
+    let mut children: Vec<Child> = (0..4)
+        .map(|_| {
+            spawn_child(
+                "loop",
+                &vars,
+                &[("TOKEN_STORE_RUN_MS", run.as_millis().to_string())],
+            )
+        })
+        .collect();
+    let config = Config::from_env_vars(vars.clone());
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..2 {
+        let updater = ticket_facade::connect(&config).unwrap();
+        tasks.spawn(update_loop(updater, run));
+    }
+    let mut total_ok = 0;
+    while let Some(result) = tasks.join_next().await {
+        let (ok, failed) = result.unwrap();
+        assert!(failed.is_empty(), "in-process failures: {failed:?}");
+        total_ok += ok;
+    }
+    for child in &mut children {
+        let lines = child_lines(child, None).await;
+        let status = child.wait().unwrap();
+        assert!(status.success(), "child failed: {lines:?}");
+        let done = lines.iter().find(|l| l.starts_with("done")).unwrap();
+        assert!(done.ends_with("failed=0"), "{lines:?}");
+    }
+    let elapsed = started.elapsed();
+    let stats = sb.stats();
+    println!(
+        "{} updates by this process, {} refresh requests in {elapsed:?}",
+        total_ok, stats.token_refresh_requests
+    );
+    assert!(total_ok > 0);
+    // Every refresh presented the current refresh token: none was wasted or refused.
+    assert_eq!(stats.token_refresh_refused, 0);
+    // One refresh per expiry: at most one per half second of the whole run (six independent
+    // instances would make about six times as many).
+    let expiries = elapsed.as_millis() / 500 + 1;
+    assert!(
+        u128::from(stats.token_refresh_requests) <= expiries,
+        "{} refreshes for {expiries} expiries",
+        stats.token_refresh_requests
+    );
+    assert!(
+        stats.token_refresh_requests >= 2,
+        "the tokens were refreshed"
+    );
+    // The file holds the chain's current refresh token.
+    let stored = FileTokenStore::new(&file).unwrap().load_blocking().unwrap();
+    assert_eq!(
+        stored.unwrap().refresh_token.expose_secret(),
+        sb.current_refresh_token()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_between_the_answer_and_the_save_breaks_the_chain_loudly() {
+    let sb = Sandbox::builder()
+        .seed_feishu_default("1")
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("feishu-token.json");
+    let first = sb.credentials().feishu_refresh_token.clone();
+    std::fs::write(&file, &first).unwrap();
+    let vars = env_vars(
+        &sb,
+        &[("refresh_token_file", file.to_str().unwrap().to_owned())],
+    );
+    let mut child = spawn_child("die-before-save", &vars, &[]);
+    let lines = child_lines(&mut child, Some("answered")).await;
+    assert_eq!(lines, ["answered"]);
+    // SIGKILL while the child holds the file lock and the only copy of the new refresh token.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(sb.stats().token_refresh_requests, 1);
+    // The file still holds the consumed token, whole; the lock died with the child.
+    let stored = FileTokenStore::new(&file).unwrap().load_blocking().unwrap();
+    assert_eq!(stored.unwrap().refresh_token.expose_secret(), first);
+    let updater = ticket_facade::connect(&Config::from_env_vars(vars.clone())).unwrap();
+    let err = updater.update(&id("1"), &update()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("chain of refresh tokens is broken")
+            && text.contains("authorize the user again"),
+        "{text}"
+    );
+    assert!(!text.contains(&first), "the refresh token leaked: {text}");
+    let stats = sb.stats();
+    assert_eq!(
+        (stats.token_refresh_requests, stats.token_refresh_refused),
+        (2, 1)
+    );
+    // Recovery: the user authorizes again and the new refresh token goes into the file (here
+    // the sandbox's current one stands for it). The next start works.
+    std::fs::write(&file, sb.current_refresh_token()).unwrap();
+    ticket_facade::connect(&Config::from_env_vars(vars))
+        .unwrap()
+        .update(&id("1"), &update())
+        .await
+        .unwrap();
+}
+
+/// Starts `redis-server` on a free loopback port. Outside CI, `None` (skip) when it cannot
+/// start; under `CI=true`, a panic.
+struct Redis {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_redis() -> Option<Redis> {
+    let unavailable = |why: String| {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true and redis-server cannot start: {why}");
+        }
+        eprintln!(
+            "skipping: redis-server cannot start ({why}); install redis-server to run this test"
+        );
+        None
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = match Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => return unavailable(e.to_string()),
+    };
+    let mut redis = Redis {
+        child,
+        url: format!("redis://127.0.0.1:{port}/"),
+    };
+    // Wait for it to listen (or to exit, e.g. a port taken meanwhile).
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(redis);
+        }
+        if let Ok(Some(status)) = redis.child.try_wait() {
+            return unavailable(format!("redis-server exited: {status}"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_redis_refresh_once_per_expiry() {
+    let Some(redis) = start_redis() else { return };
+    let sb = Sandbox::builder()
+        .seed_feishu_default("1")
+        .token_ttl(Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    let vars = env_vars(
+        &sb,
+        &[
+            ("token_store", "redis".to_owned()),
+            ("redis_url", redis.url.clone()),
+            ("redis_key", "test:feishu:token".to_owned()),
+        ],
+    );
+    let config = Config::from_env_vars(vars);
+    let run = Duration::from_secs(5);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..2 {
+        let updater = ticket_facade::connect(&config).unwrap();
+        tasks.spawn(update_loop(updater, run));
+    }
+    while let Some(result) = tasks.join_next().await {
+        let (ok, failed) = result.unwrap();
+        assert!(failed.is_empty(), "failures: {failed:?}");
+        assert!(ok > 0);
+    }
+    let elapsed = started.elapsed();
+    let stats = sb.stats();
+    assert_eq!(stats.token_refresh_refused, 0);
+    let expiries = elapsed.as_millis() / 500 + 1;
+    assert!(
+        u128::from(stats.token_refresh_requests) <= expiries,
+        "{} refreshes for {expiries} expiries",
+        stats.token_refresh_requests
+    );
+    assert!(
+        stats.token_refresh_requests >= 2,
+        "the tokens were refreshed"
+    );
+    // The store holds the chain's current refresh token, compare-and-swap refuses a stale one.
+    let store = provider_feishu::RedisTokenStore::new(&redis.url, "test:feishu:token").unwrap();
+    let stored = store.load().await.unwrap().unwrap();
+    assert_eq!(
+        stored.refresh_token.expose_secret(),
+        sb.current_refresh_token()
+    );
+    let _lock = store.lock().await.unwrap();
+    let stale: SecretString = sb.credentials().feishu_refresh_token.clone().into();
+    assert!(
+        !store
+            .compare_and_swap(&stale, &TokenSet::new("ur-x"))
+            .await
+            .unwrap()
+    );
+}
+
+/// A store whose saves fail.
+#[derive(Debug, Default)]
+struct CannotSave {
+    memory: MemoryTokenStore,
+    attempts: AtomicU64,
+}
+
+#[async_trait]
+impl TokenStore for CannotSave {
+    async fn load(&self) -> Result<Option<TokenSet>, TicketError> {
+        self.memory.load().await
+    }
+    async fn compare_and_swap(&self, _: &SecretString, _: &TokenSet) -> Result<bool, TicketError> {
+        self.attempts.fetch_add(1, Ordering::Relaxed);
+        Err(TicketError::config("disk full (test store)"))
+    }
+    async fn lock(&self) -> Result<RefreshLock, TicketError> {
+        self.memory.lock().await
+    }
+}
+
+#[tokio::test]
+async fn a_save_that_fails_fails_the_update_and_keeps_the_token_in_memory() {
+    let sb = Sandbox::builder()
+        .seed_feishu_default("1")
+        .start()
+        .await
+        .unwrap();
+    let c = sb.credentials().clone();
+    let store = Arc::new(CannotSave::default());
+    let source = RefreshingToken::builder(
+        &c.feishu_app_id,
+        &c.feishu_app_secret,
+        &c.feishu_refresh_token,
+    )
+    .base_url(sb.base_url())
+    .store(store.clone())
+    .build()
+    .unwrap();
+    let config = FeishuConfig::new(
+        Arc::new(source),
+        &c.feishu_helpdesk_id,
+        &c.feishu_helpdesk_token,
+    )
+    .unwrap()
+    .with_base_url(&sb.base_url())
+    .unwrap();
+    let updater = FeishuClient::new(config).unwrap();
+    let err = updater.update(&id("1"), &update()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration, "{err}");
+    assert!(err.to_string().contains("disk full"), "{err}");
+    assert!(err.to_string().contains("could not be saved"), "{err}");
+    assert_eq!(sb.stats().feishu_requests, 0, "the update was not sent");
+    // The new token set is kept in memory: the next update works without another refresh.
+    updater.update(&id("1"), &update()).await.unwrap();
+    assert_eq!(sb.stats().token_refresh_requests, 1);
+    assert_eq!(store.attempts.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn connect_checks_the_token_file_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = |file: &std::path::Path| {
+        Config::from_map([
+            ("provider", "feishu"),
+            ("feishu.app_id", "cli_a"),
+            ("feishu.app_secret", "s"),
+            ("feishu.refresh_token", "ur-1"),
+            ("feishu.helpdesk_id", "1"),
+            ("feishu.helpdesk_token", "t"),
+            ("feishu.refresh_token_file", file.to_str().unwrap()),
+        ])
+    };
+    // A missing directory fails at connect, naming the path.
+    let missing = dir.path().join("nope").join("token.json");
+    let err = ticket_facade::connect(&base(&missing)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    assert!(err.to_string().contains(missing.to_str().unwrap()), "{err}");
+    // A symlink cannot redirect the secret.
+    #[cfg(unix)]
+    {
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, "ur-1").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let err = ticket_facade::connect(&base(&link)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Configuration);
+        assert!(err.to_string().contains("symlink"), "{err}");
+    }
+    // An unknown store kind is refused.
+    let mut entries = vec![
+        ("provider", "feishu"),
+        ("feishu.app_id", "cli_a"),
+        ("feishu.app_secret", "s"),
+        ("feishu.helpdesk_id", "1"),
+        ("feishu.helpdesk_token", "t"),
+        ("feishu.token_store", "etcd"),
+    ];
+    let err = ticket_facade::connect(&Config::from_map(entries.clone())).unwrap_err();
+    assert!(err.to_string().contains("expected file or redis"), "{err}");
+    // Redis needs its URL.
+    entries[5] = ("feishu.token_store", "redis");
+    let err = ticket_facade::connect(&Config::from_map(entries)).unwrap_err();
+    assert!(err.to_string().contains("redis_url"), "{err}");
+}
