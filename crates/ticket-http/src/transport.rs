@@ -84,14 +84,47 @@ pub fn default_headers(options: &HttpOptions) -> Result<HeaderMap, TicketError> 
 /// the connect and per-attempt timeouts of `options`, `TCP_NODELAY`, pooled keep-alive
 /// connections, and [`default_headers`].
 pub fn build_client(options: &HttpOptions) -> Result<Client, TicketError> {
-    Client::builder()
+    let builder = Client::builder()
         .redirect(redirect::Policy::none())
         .connect_timeout(options.connect_timeout)
         .timeout(options.request_timeout)
         .tcp_nodelay(true)
-        .default_headers(default_headers(options)?)
+        .default_headers(default_headers(options)?);
+    tls(builder)?
         .build()
         .map_err(|e| TicketError::config(format!("cannot build the HTTP client: {e}")))
+}
+
+/// rustls with the `ring` provider, handed to reqwest ready-made: no process-wide provider is
+/// installed, and the aws-lc C build of reqwest's own `rustls` feature is avoided. The roots
+/// are the platform's, checked by the same verifier reqwest would use.
+#[cfg(feature = "rustls")]
+fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, TicketError> {
+    use std::sync::Arc;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
+        .map_err(|e| TicketError::config(format!("cannot load the TLS root certificates: {e}")))?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TicketError::config(format!("cannot set up TLS: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    // The client speaks HTTP/1.1 only.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(builder.tls_backend_preconfigured(config))
+}
+
+/// The platform's TLS library (feature `native-tls`, without `rustls`).
+#[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, TicketError> {
+    Ok(builder.tls_backend_native())
+}
+
+/// No TLS feature: `https://` requests fail to connect.
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, TicketError> {
+    Ok(builder)
 }
 
 /// A provider's answer, read in full (up to the cap).
