@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use ticket_core::TicketError;
-use ticket_http::{BaseUrl, HttpOptions};
+use ticket_http::{BaseUrl, HttpOptions, clean_secret};
 
 use crate::{StaticToken, UserTokenSource};
 
@@ -64,23 +64,21 @@ pub struct FeishuConfig {
 }
 
 impl FeishuConfig {
-    /// A configuration for the Feishu region. `helpdesk_id` must be non-empty and free of `:`
-    /// (it is joined to the token with `:`); `helpdesk_token` must be non-empty.
+    /// A configuration for the Feishu region. Both values are trimmed of surrounding
+    /// whitespace; `helpdesk_id` must then be non-empty and free of `:` (it is joined to the
+    /// token with `:`); `helpdesk_token` must be non-empty, without whitespace inside.
     pub fn new(
         token_source: Arc<dyn UserTokenSource>,
         helpdesk_id: impl Into<String>,
         helpdesk_token: impl Into<String>,
     ) -> Result<Self, TicketError> {
-        let helpdesk_id = helpdesk_id.into();
-        let helpdesk_token = helpdesk_token.into();
+        let helpdesk_id = helpdesk_id.into().trim().to_owned();
         if helpdesk_id.is_empty() || helpdesk_id.contains(':') {
             return Err(TicketError::config(
                 "the Feishu helpdesk id must be non-empty and must not contain `:`",
             ));
         }
-        if helpdesk_token.is_empty() {
-            return Err(TicketError::config("the Feishu helpdesk token is empty"));
-        }
+        let helpdesk_token = clean_secret(&helpdesk_token.into(), "the Feishu helpdesk token")?;
         Ok(Self {
             token_source,
             helpdesk_id,

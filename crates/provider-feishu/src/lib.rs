@@ -44,8 +44,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use secrecy::{ExposeSecret, SecretString};
 use ticket_core::{
     Capabilities, Field, FieldSet, Plan, RequestPreview, TicketError, TicketId, TicketUpdate,
@@ -53,7 +51,9 @@ use ticket_core::{
 };
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
-use ticket_http::{CodeClass, PreparedRequest, RawResponse, Route, Transport, sensitive_header};
+use ticket_http::{
+    CodeClass, PreparedRequest, RawResponse, Route, Transport, sensitive_header, strip_scheme,
+};
 
 pub use crate::config::{FeishuConfig, Region};
 pub use crate::refresh::{RefreshingToken, RefreshingTokenBuilder, TOKEN_PATH};
@@ -100,8 +100,6 @@ pub struct FeishuClient {
     bearer: Mutex<Option<(SecretString, HeaderValue)>>,
     /// Every header but `Authorization`, computed once (the helpdesk header is sensitive).
     headers: HeaderMap,
-    /// `base64(helpdesk_id:helpdesk_token)`, scrubbed from error excerpts like the tokens.
-    helpdesk_header: SecretString,
 }
 
 impl std::fmt::Debug for FeishuClient {
@@ -115,13 +113,13 @@ impl std::fmt::Debug for FeishuClient {
 impl FeishuClient {
     /// A client for `config`, with its own connection pool.
     pub fn new(config: FeishuConfig) -> Result<Self, TicketError> {
-        let transport = Transport::new(PROVIDER, config.http.clone(), REQUEST_ID_HEADERS)?;
-        let helpdesk = BASE64.encode(format!(
-            "{}:{}",
-            config.helpdesk_id,
-            config.helpdesk_token()
-        ));
-        let helpdesk_header = SecretString::from(helpdesk.clone());
+        // The helpdesk token, its base64 pair, and every user access token used are scrubbed
+        // from every error and log line of the transport (in the token source's set, when it
+        // has one, so that its refreshes are scrubbed of them too).
+        let secrets = config.token_source.secrets().unwrap_or_default();
+        let helpdesk = secrets.add_pair(&config.helpdesk_id, config.helpdesk_token());
+        let transport = Transport::new(PROVIDER, config.http.clone(), REQUEST_ID_HEADERS)?
+            .with_secrets(secrets);
         let helpdesk = sensitive_header(helpdesk, "the helpdesk credentials")?;
         let mut headers = HeaderMap::with_capacity(3);
         headers.insert(HeaderName::from_static(HELPDESK_AUTH_HEADER), helpdesk);
@@ -136,7 +134,6 @@ impl FeishuClient {
             transport,
             headers,
             config,
-            helpdesk_header,
         })
     }
 
@@ -182,10 +179,11 @@ impl FeishuClient {
                 return Ok(value.clone());
             }
         }
-        let value = sensitive_header(
-            format!("Bearer {}", token.expose_secret()),
-            "the user access token",
-        )?;
+        // A token given with its scheme (`Bearer u-…`) or a trailing newline is sent once,
+        // cleanly; the transport scrubs it from everything it returns.
+        let clean = strip_scheme(token.expose_secret().trim(), "Bearer");
+        self.transport.secrets().add_received(&clean);
+        let value = sensitive_header(format!("Bearer {clean}"), "the user access token")?;
         *cache = Some((token.clone(), value.clone()));
         Ok(value)
     }
@@ -231,11 +229,15 @@ impl FeishuClient {
         response: &RawResponse,
         token: &SecretString,
     ) -> Result<(), TicketError> {
-        let secrets = [
-            token.expose_secret(),
-            self.config.helpdesk_token(),
-            self.helpdesk_header.expose_secret(),
-        ];
+        // Scrubbed through the transport's `Secrets` (the answer carries them); answers built by
+        // hand are scrubbed on the way out.
+        self.transport.secrets().add_received(token.expose_secret());
+        self.decode(response)
+            .map_err(|e| self.transport.secrets().scrub_error(e))
+    }
+
+    fn decode(&self, response: &RawResponse) -> Result<(), TicketError> {
+        let secrets: [&str; 0] = [];
         let envelope = serde_json::from_slice::<wire::Envelope>(&response.body);
         let (code, msg, data) = match envelope {
             Ok(env) => (env.code, env.msg, env.data),

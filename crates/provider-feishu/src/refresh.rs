@@ -11,7 +11,8 @@ use ticket_core::TicketError;
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
 use ticket_http::{
-    BaseUrl, CodeClass, HttpOptions, PreparedRequest, RawResponse, RetryPolicy, Transport, Url,
+    BaseUrl, CodeClass, HttpOptions, PreparedRequest, RawResponse, RetryPolicy, Secrets, Transport,
+    Url, clean_secret, strip_scheme,
 };
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -142,7 +143,9 @@ impl RefreshingToken {
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         let request = PreparedRequest::new(Method::POST, inner.url.clone(), headers, body);
         let response = inner.transport.send(&request).await?;
-        let fresh = self.decode(&response, state)?;
+        let fresh = self
+            .decode(&response)
+            .map_err(|e| inner.transport.secrets().scrub_error(e))?;
         let now = Instant::now();
         state.refresh_at = Some(
             now + fresh
@@ -163,7 +166,10 @@ impl RefreshingToken {
         Ok(())
     }
 
-    fn decode(&self, response: &RawResponse, state: &State) -> Result<Fresh, TicketError> {
+    /// Reads the token answer. Every token it carries is registered with the transport's
+    /// secrets first, so that no error about it (a wrongly typed `expires_in`, a missing
+    /// field) can show the new tokens.
+    fn decode(&self, response: &RawResponse) -> Result<Fresh, TicketError> {
         #[derive(Deserialize)]
         struct Answer {
             code: Option<i64>,
@@ -174,16 +180,10 @@ impl RefreshingToken {
             error_description: Option<String>,
             msg: Option<String>,
         }
-        let access = state
-            .access
-            .as_ref()
-            .map(|s| s.expose_secret())
-            .unwrap_or("");
-        let secrets = [
-            self.inner.app_secret.expose_secret(),
-            state.refresh_token.expose_secret(),
-            access,
-        ];
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&response.body) {
+            register_tokens(&value, self.inner.transport.secrets());
+        }
+        let secrets: [&str; 0] = [];
         let Some(answer) = serde_json::from_slice::<Answer>(&response.body).ok() else {
             if response.is_success() {
                 return Err(response.malformed(
@@ -234,6 +234,22 @@ impl RefreshingToken {
     }
 }
 
+/// Registers every string under a key ending in `token`, at any depth, as received.
+fn register_tokens(value: &serde_json::Value, secrets: &Secrets) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, value) in fields {
+                match value.as_str() {
+                    Some(token) if key.ends_with("token") => secrets.add_received(token),
+                    _ => register_tokens(value, secrets),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| register_tokens(v, secrets)),
+        _ => {}
+    }
+}
+
 struct Fresh {
     access_token: SecretString,
     refresh_token: SecretString,
@@ -280,22 +296,33 @@ impl RefreshingTokenBuilder {
     }
 
     /// Checks the settings and builds the source.
-    pub fn build(self) -> Result<RefreshingToken, TicketError> {
-        for (value, what) in [
-            (&self.app_id, "app id"),
-            (&self.app_secret, "app secret"),
-            (&self.refresh_token, "refresh token"),
-        ] {
-            if value.is_empty() {
-                return Err(TicketError::config(format!("the Feishu {what} is empty")));
-            }
+    /// Surrounding whitespace is trimmed from every value (and a leading `Bearer ` from the
+    /// access token); errors name the value, never quote it.
+    pub fn build(mut self) -> Result<RefreshingToken, TicketError> {
+        self.app_id = self.app_id.trim().to_owned();
+        if self.app_id.is_empty() {
+            return Err(TicketError::config("the Feishu app id is empty"));
+        }
+        self.app_secret = clean_secret(&self.app_secret, "the Feishu app secret")?;
+        self.refresh_token = clean_secret(&self.refresh_token, "the Feishu refresh token")?;
+        if let Some((token, _)) = &mut self.access_token {
+            *token = strip_scheme(token.trim(), "Bearer");
         }
         let base = BaseUrl::parse(&self.base_url)?;
+        // The app secret and every refresh and access token, configured or received, are
+        // scrubbed from the refresh's errors and logs.
+        let secrets = Secrets::new();
+        secrets.add(&self.app_secret);
+        secrets.add_received(&self.refresh_token);
+        if let Some((token, _)) = &self.access_token {
+            secrets.add_received(token);
+        }
         let transport = Transport::new(
             crate::PROVIDER,
             self.http.retry(RetryPolicy::disabled()),
             &["x-tt-logid"],
-        )?;
+        )?
+        .with_secrets(secrets);
         let now = Instant::now();
         let (access, refresh_at) = match self.access_token {
             Some((token, lifetime)) if !token.is_empty() => (
@@ -336,6 +363,10 @@ impl UserTokenSource for RefreshingToken {
             .access
             .clone()
             .ok_or_else(|| TicketError::config("no Feishu user access token after refresh"))
+    }
+
+    fn secrets(&self) -> Option<Secrets> {
+        Some(self.inner.transport.secrets().clone())
     }
 
     async fn refresh(&self, rejected: &SecretString) -> Result<bool, TicketError> {

@@ -13,6 +13,9 @@
 //!   [`Transport::preview`] as a [`RequestPreview`] with every sensitive header redacted.
 //! - [`Transport::send`]: sends with a tracing span that holds no secret, reads the response
 //!   body up to a cap, and captures the provider's request id.
+//! - [`Secrets`]: the one scrubbing point. A transport carries a set of the client's secrets
+//!   (in every form: raw, base64, `Basic …`, `Bearer …`, escaped) and passes every error, excerpt,
+//!   request id and logged error through it.
 //! - [`Transport::execute`]: sends, decodes and retries per a [`RetryPolicy`] (backon), honouring
 //!   the server's own wait within a total budget.
 //!
@@ -20,6 +23,7 @@
 
 mod preview;
 mod retry;
+mod secrets;
 mod transport;
 
 mod base_url;
@@ -35,6 +39,7 @@ pub use crate::base_url::{BaseUrl, Route, encode_segment};
 pub use crate::classify::CodeClass;
 pub use crate::preview::{PreparedRequest, sensitive_header};
 pub use crate::retry::{Executed, RetryPolicy};
+pub use crate::secrets::{Secrets, clean_secret, strip_scheme};
 pub use crate::transport::{
     HttpOptions, RawResponse, Transport, build_client, default_headers, excerpt,
 };

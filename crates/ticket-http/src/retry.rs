@@ -154,7 +154,9 @@ impl Transport {
         let attempt = || async {
             attempts.fetch_add(1, Ordering::Relaxed);
             let response = self.send(request).await?;
-            let value = decode(&response)?;
+            // Whatever the decoder made of the answer passes through the transport's secrets
+            // before it is retried, logged or returned.
+            let value = decode(&response).map_err(|e| self.secrets().scrub_error(e))?;
             Ok((value, response.request_id))
         };
         attempt

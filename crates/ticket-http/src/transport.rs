@@ -6,7 +6,7 @@ use reqwest::{Client, redirect};
 use ticket_core::{RequestPreview, Sent, TicketError};
 use tracing::Instrument;
 
-use crate::{PreparedRequest, RetryPolicy};
+use crate::{PreparedRequest, RetryPolicy, Secrets};
 
 /// Time and size limits of a client. Every field is public and documented with its default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,8 +137,12 @@ pub struct RawResponse {
     pub headers: HeaderMap,
     /// The body.
     pub body: Bytes,
-    /// The request id from the provider's request-id header, when present.
+    /// The request id from the provider's request-id header, when present (scrubbed of the
+    /// transport's [`Secrets`]).
     pub request_id: Option<String>,
+    /// The secrets of the transport that read this answer: every excerpt and message built
+    /// from it is scrubbed of them.
+    pub(crate) secrets: Secrets,
 }
 
 impl RawResponse {
@@ -154,7 +158,21 @@ impl RawResponse {
             headers,
             body: body.into(),
             request_id,
+            secrets: Secrets::default(),
         }
+    }
+
+    /// Scrubs every excerpt and message built from this answer of `secrets` (answers read by
+    /// a [`Transport`] carry its set already).
+    #[must_use]
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// The secrets this answer's excerpts are scrubbed of.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// Whether the status is 2xx.
@@ -178,6 +196,7 @@ pub struct Transport {
     provider: String,
     options: HttpOptions,
     request_id_headers: Vec<HeaderName>,
+    secrets: Secrets,
 }
 
 impl std::fmt::Debug for Transport {
@@ -186,29 +205,50 @@ impl std::fmt::Debug for Transport {
             .field("provider", &self.provider)
             .field("options", &self.options)
             .field("request_id_headers", &self.request_id_headers)
+            .field("secrets", &self.secrets)
             .finish_non_exhaustive()
     }
 }
 
 impl Transport {
     /// A transport for `provider` with a new client built from `options`. The request id is
-    /// read from the first of `request_id_headers` present in a response.
+    /// read from the first of `request_id_headers` present in a response (names in any case;
+    /// one that is not a valid header name is a [`TicketError::Configuration`]).
     pub fn new(
         provider: impl Into<String>,
         options: HttpOptions,
-        request_id_headers: &[&'static str],
+        request_id_headers: &[&str],
     ) -> Result<Self, TicketError> {
         let client = build_client(&options)?;
+        let request_id_headers = request_id_headers
+            .iter()
+            .map(|h| {
+                HeaderName::from_bytes(h.to_ascii_lowercase().as_bytes()).map_err(|_| {
+                    TicketError::config(format!("{h:?} is not a valid request-id header name"))
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             client,
             defaults: default_headers(&options)?,
             provider: provider.into(),
             options,
-            request_id_headers: request_id_headers
-                .iter()
-                .map(|h| HeaderName::from_static(h))
-                .collect(),
+            request_id_headers,
+            secrets: Secrets::default(),
         })
+    }
+
+    /// Scrubs `secrets` from everything this transport returns or logs (see [`Secrets`]).
+    /// The set is shared: secrets registered in it later are scrubbed too.
+    #[must_use]
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// The secrets scrubbed from this transport's errors, request ids and logs.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// The provider name used in errors and spans.
@@ -244,7 +284,11 @@ impl Transport {
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        let result = self.send_inner(request).instrument(span.clone()).await;
+        let result = self
+            .send_inner(request)
+            .instrument(span.clone())
+            .await
+            .map_err(|e| self.secrets.scrub_error(e));
         match &result {
             Ok(resp) => {
                 span.record("status", resp.status);
@@ -275,14 +319,14 @@ impl Transport {
             .iter()
             .find_map(|h| response.headers().get(h))
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+            .map(|id| self.secrets.scrub(id));
         let cap = self.options.max_response_bytes;
         let too_large =
             |excerpt_bytes: &[u8], request_id: &Option<String>| TicketError::MalformedResponse {
                 provider: self.provider.clone(),
                 status,
                 reason: format!("response body is larger than the {cap}-byte cap"),
-                excerpt: excerpt(excerpt_bytes, &[]),
+                excerpt: excerpt_with(excerpt_bytes, &[], &self.secrets),
                 request_id: request_id.clone(),
             };
         if response
@@ -310,6 +354,7 @@ impl Transport {
             headers,
             body,
             request_id,
+            secrets: self.secrets.clone(),
         })
     }
 
@@ -351,10 +396,17 @@ impl Transport {
 /// replaced by [`RequestPreview::REDACTED`] (before cutting, so no secret is left half-shown),
 /// and control characters become spaces.
 pub fn excerpt(body: &[u8], secrets: &[&str]) -> String {
+    excerpt_with(body, secrets, &Secrets::default())
+}
+
+/// [`excerpt`], also scrubbing every form of the secrets in `set` before cutting.
+pub(crate) fn excerpt_with(body: &[u8], secrets: &[&str], set: &Secrets) -> String {
     const LIMIT: usize = 200;
-    let longest = secrets.iter().map(|s| s.len()).max().unwrap_or(0);
+    // Room past the cut for any secret that starts before it (4 KiB covers every form of
+    // any credential that fits a header).
+    let longest = secrets.iter().map(|s| s.len()).max().unwrap_or(0).max(4096);
     let window = &body[..body.len().min(LIMIT * 4 + longest)];
-    let mut text = String::from_utf8_lossy(window).into_owned();
+    let mut text = set.scrub(&String::from_utf8_lossy(window));
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         text = text.replace(secret, RequestPreview::REDACTED);
     }
