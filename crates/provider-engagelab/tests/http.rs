@@ -497,3 +497,22 @@ fn configuration_is_checked() {
         .unwrap();
     assert_eq!(ok.base_url().as_str(), "http://localhost:8080");
 }
+
+#[tokio::test]
+async fn secrets_with_a_trailing_newline_are_sent_trimmed() {
+    let server = ScriptedServer::always(Reply::json(200, OK)).await.unwrap();
+    let config = EngageLabConfig::new(format!("{KEY}\n"), format!(" {SECRET}\r\n"))
+        .unwrap()
+        .with_base_url(server.url())
+        .unwrap();
+    EngageLabClient::new(config)
+        .unwrap()
+        .update(&id("tk_1"), &update())
+        .await
+        .unwrap();
+    // base64("el-key-4a7f09:el-secret-b81c33"), as for untrimmed values.
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some("Basic ZWwta2V5LTRhN2YwOTplbC1zZWNyZXQtYjgxYzMz")
+    );
+}
