@@ -61,9 +61,11 @@ pub fn update_for(provider: &str) -> TicketUpdate {
             .description("Paper stuck.")
             .build()
             .unwrap(),
+        // No comment: a comment is not idempotent and is not retried after a 5xx
+        // (tests/no_duplicate_comments.rs); these tests exercise retries in general.
         _ => TicketUpdate::builder()
             .status(TicketStatus::InProgress)
-            .comment("on it")
+            .tag("printer")
             .build()
             .unwrap(),
     }

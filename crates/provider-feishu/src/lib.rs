@@ -69,7 +69,8 @@ pub const TICKETS_PATH: &str = "/open-apis/helpdesk/v1/tickets/";
 pub const HELPDESK_AUTH_HEADER: &str = "x-lark-helpdesk-authorization";
 
 /// What Feishu can carry: status, solved, tags, custom fields (with ids) and comment; at least
-/// one field per update.
+/// one field per update. `comment` is appended on every call, so it is not idempotent: an
+/// update carrying one is not retried after an error that may have followed its application.
 pub const CAPABILITIES: Capabilities = Capabilities::new(FieldSet::of(&[
     Field::Status,
     Field::Solved,
@@ -78,7 +79,8 @@ pub const CAPABILITIES: Capabilities = Capabilities::new(FieldSet::of(&[
     Field::CustomFieldIds,
     Field::Comment,
 ]))
-.requiring_any_field();
+.requiring_any_field()
+.not_idempotent(FieldSet::of(&[Field::Comment]));
 
 /// Feishu codes that mean the user access token was refused (missing, invalid, malformed,
 /// expired). They often arrive with HTTP 200.
@@ -156,10 +158,11 @@ impl FeishuClient {
         let mut headers = HeaderMap::with_capacity(self.headers.len() + 1);
         headers.insert(header::AUTHORIZATION, self.bearer(token)?);
         headers.extend(self.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
-        Ok((
-            PreparedRequest::new(Method::PUT, self.route.url(id), headers, body),
-            plan,
-        ))
+        let mut request = PreparedRequest::new(Method::PUT, self.route.url(id), headers, body);
+        if !CAPABILITIES.is_idempotent(plan.carried) {
+            request = request.not_idempotent();
+        }
+        Ok((request, plan))
     }
 
     /// The sensitive `Authorization: Bearer …` value for `token` (a redacted placeholder when

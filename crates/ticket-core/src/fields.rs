@@ -147,6 +147,10 @@ pub struct Capabilities {
     pub required: FieldSet,
     /// Whether an update must carry at least one field (Feishu).
     pub requires_any_field: bool,
+    /// Fields whose update is not idempotent: sending the same update twice applies them twice
+    /// (Feishu appends `comment`). An update carrying one is retried only when it certainly did
+    /// not apply, unless the caller opts in.
+    pub non_idempotent: FieldSet,
 }
 
 impl Capabilities {
@@ -156,7 +160,20 @@ impl Capabilities {
             supported,
             required: FieldSet::EMPTY,
             requires_any_field: false,
+            non_idempotent: FieldSet::EMPTY,
         }
+    }
+
+    /// Declares the fields whose update is not idempotent.
+    #[must_use]
+    pub const fn not_idempotent(mut self, fields: FieldSet) -> Self {
+        self.non_idempotent = fields;
+        self
+    }
+
+    /// Whether sending an update of `fields` twice has the effect of sending it once.
+    pub const fn is_idempotent(&self, fields: FieldSet) -> bool {
+        fields.0 & self.non_idempotent.0 == 0
     }
 
     /// Sets the fields every update must set.

@@ -90,7 +90,8 @@ impl Settings {
 
     /// The HTTP limits and retry policy every provider accepts: `connect_timeout_ms`,
     /// `request_timeout_ms`, `max_response_bytes`, `max_retries` (`0` turns retries off),
-    /// `retry_initial_backoff_ms`, `retry_max_backoff_ms`, `retry_budget_ms`, `retry_jitter`
+    /// `retry_initial_backoff_ms`, `retry_max_backoff_ms`, `retry_budget_ms`, `retry_jitter`,
+    /// `retry_non_idempotent`
     /// (defaults: [`HttpOptions::default`] and [`RetryPolicy::default`]).
     pub fn http_options(&mut self) -> Result<HttpOptions, TicketError> {
         let mut options = HttpOptions::default();
@@ -109,6 +110,9 @@ impl Settings {
         }
         if let Some(on) = self.parse::<bool>("retry_jitter")? {
             retry = retry.jitter(on);
+        }
+        if let Some(on) = self.parse::<bool>("retry_non_idempotent")? {
+            retry = retry.retry_non_idempotent(on);
         }
         options = options.retry(retry);
         if let Some(t) = self.millis("connect_timeout_ms")? {
