@@ -33,6 +33,11 @@
 //! println!("updated at {:?}", receipt.updated_at);
 //! # Ok(()) }
 //! ```
+// Library code never panics on input: these are errors here (tests may use them).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod config;
 mod updated_at;

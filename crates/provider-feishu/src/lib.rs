@@ -34,6 +34,11 @@
 //! println!("request id {:?}", receipt.request_id);
 //! # Ok(()) }
 //! ```
+// Library code never panics on input: these are errors here (tests may use them).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod config;
 mod refresh;

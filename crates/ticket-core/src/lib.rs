@@ -45,6 +45,11 @@
 //! # Ok::<(), TicketError>(())
 //! # }).unwrap();
 //! ```
+// Library code never panics on input: these are errors here (tests may use them).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod error;
 mod fields;

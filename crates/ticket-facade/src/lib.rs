@@ -55,6 +55,11 @@
 //! assert_eq!(updater.provider(), "acme");
 //! # Ok::<(), TicketError>(())
 //! ```
+// Library code never panics on input: these are errors here (tests may use them).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod builtin;
 mod config;

@@ -92,7 +92,9 @@ impl Settings {
     /// `request_timeout_ms`, `max_response_bytes`, `max_retries` (`0` turns retries off),
     /// `retry_initial_backoff_ms`, `retry_max_backoff_ms`, `retry_budget_ms`, `retry_jitter`,
     /// `retry_non_idempotent`
-    /// (defaults: [`HttpOptions::default`] and [`RetryPolicy::default`]).
+    /// (defaults: [`HttpOptions::default`] and [`RetryPolicy::default`]). Values that cannot
+    /// work (a zero timeout or cap, a retry budget shorter than one attempt, …) are a
+    /// configuration error naming the key ([`HttpOptions::invalid_setting`]).
     pub fn http_options(&mut self) -> Result<HttpOptions, TicketError> {
         let mut options = HttpOptions::default();
         let mut retry = RetryPolicy::default();
@@ -123,6 +125,10 @@ impl Settings {
         }
         if let Some(n) = self.parse::<usize>("max_response_bytes")? {
             options = options.max_response_bytes(n);
+        }
+        // Refused now, naming the key as the user wrote it, rather than failing later.
+        if let Some((key, why)) = options.invalid_setting() {
+            return Err(TicketError::config(format!("{} {why}", self.describe(key))));
         }
         Ok(options)
     }

@@ -20,6 +20,11 @@
 //!   the server's own wait within a total budget.
 //!
 //! `reqwest` is re-exported so downstream providers use the same version.
+// Library code never panics on input: these are errors here (tests may use them).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod preview;
 mod retry;

@@ -67,6 +67,47 @@ impl HttpOptions {
     }
 }
 
+impl HttpOptions {
+    /// The first setting that cannot work, as its configuration key (`request_timeout_ms`,
+    /// `max_response_bytes`, `retry_budget_ms`, …) and why; `None` when all are usable.
+    pub fn invalid_setting(&self) -> Option<(&'static str, &'static str)> {
+        let retry = &self.retry;
+        if self.connect_timeout.is_zero() {
+            Some(("connect_timeout_ms", "must be above zero"))
+        } else if self.request_timeout.is_zero() {
+            Some(("request_timeout_ms", "must be above zero"))
+        } else if self.max_response_bytes == 0 {
+            Some(("max_response_bytes", "must be above zero"))
+        } else if retry.max_retries > 0 && retry.budget < self.request_timeout {
+            Some((
+                "retry_budget_ms",
+                "is shorter than one attempt (request_timeout_ms): no retry could ever start; raise it or set max_retries = 0",
+            ))
+        } else if retry.max_retries > 0 && retry.initial_backoff.is_zero() {
+            Some((
+                "retry_initial_backoff_ms",
+                "must be above zero when retries are on",
+            ))
+        } else if retry.max_backoff < retry.initial_backoff {
+            Some(("retry_max_backoff_ms", "is below retry_initial_backoff_ms"))
+        } else if HeaderValue::try_from(self.user_agent.as_str()).is_err() {
+            Some(("user_agent", "is not valid header text"))
+        } else {
+            None
+        }
+    }
+
+    /// Checks that every setting can work (see [`invalid_setting`](Self::invalid_setting)):
+    /// a [`TicketError::Configuration`] naming the key otherwise. [`build_client`] (so every
+    /// [`Transport`]) calls it, so a client that was built cannot fail later on its limits.
+    pub fn validate(&self) -> Result<(), TicketError> {
+        match self.invalid_setting() {
+            Some((key, why)) => Err(TicketError::config(format!("`{key}` {why}"))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The headers the client adds to every request that does not set them itself: `accept: */*`
 /// and the `user-agent` of `options`. [`Transport::preview`] renders them too.
 pub fn default_headers(options: &HttpOptions) -> Result<HeaderMap, TicketError> {
@@ -80,10 +121,12 @@ pub fn default_headers(options: &HttpOptions) -> Result<HeaderMap, TicketError> 
     Ok(headers)
 }
 
-/// A `reqwest` client with the workspace's security defaults: rustls, no redirects followed,
+/// A `reqwest` client with the workspace's security defaults, after checking `options`
+/// ([`HttpOptions::validate`]): rustls, no redirects followed,
 /// the connect and per-attempt timeouts of `options`, `TCP_NODELAY`, pooled keep-alive
 /// connections, and [`default_headers`].
 pub fn build_client(options: &HttpOptions) -> Result<Client, TicketError> {
+    options.validate()?;
     let builder = Client::builder()
         .redirect(redirect::Policy::none())
         .connect_timeout(options.connect_timeout)
