@@ -24,6 +24,7 @@ pub struct EngageLabConfig {
     pub(crate) api_secret: SecretString,
     pub(crate) base_url: BaseUrl,
     pub(crate) http: HttpOptions,
+    pub(crate) client: Option<ticket_http::reqwest::Client>,
 }
 
 impl EngageLabConfig {
@@ -47,6 +48,7 @@ impl EngageLabConfig {
             api_secret: api_secret.into(),
             base_url: BaseUrl::parse(DEFAULT_BASE_URL)?,
             http: HttpOptions::default(),
+            client: None,
         })
     }
 
@@ -60,6 +62,16 @@ impl EngageLabConfig {
     #[must_use]
     pub fn with_http_options(mut self, http: HttpOptions) -> Self {
         self.http = http;
+        self
+    }
+
+    /// Sends through your own `reqwest::Client` (its proxies, roots and middleware stay yours).
+    /// The project then no longer guarantees that redirects are refused or that the
+    /// timeouts of the HTTP options apply; see
+    /// [`Transport::with_client`](ticket_http::Transport::with_client).
+    #[must_use]
+    pub fn with_http_client(mut self, client: ticket_http::reqwest::Client) -> Self {
+        self.client = Some(client);
         self
     }
 

@@ -123,8 +123,16 @@ impl EngageLabClient {
         let secrets = Secrets::new();
         let (key, secret) = config.credentials();
         let auth = secrets.basic_auth(key, secret)?;
-        let transport = Transport::new(PROVIDER, config.http.clone(), REQUEST_ID_HEADERS)?
-            .with_secrets(secrets);
+        let transport = match &config.client {
+            Some(client) => Transport::with_client(
+                PROVIDER,
+                config.http.clone(),
+                REQUEST_ID_HEADERS,
+                client.clone(),
+            )?,
+            None => Transport::new(PROVIDER, config.http.clone(), REQUEST_ID_HEADERS)?,
+        }
+        .with_secrets(secrets);
         let mut headers = HeaderMap::with_capacity(3);
         headers.insert(header::AUTHORIZATION, auth);
         headers.insert(

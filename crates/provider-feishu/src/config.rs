@@ -61,6 +61,7 @@ pub struct FeishuConfig {
     pub(crate) helpdesk_token: SecretString,
     pub(crate) base_url: BaseUrl,
     pub(crate) http: HttpOptions,
+    pub(crate) client: Option<ticket_http::reqwest::Client>,
 }
 
 impl FeishuConfig {
@@ -85,6 +86,7 @@ impl FeishuConfig {
             helpdesk_token: helpdesk_token.into(),
             base_url: BaseUrl::parse(Region::Feishu.base_url())?,
             http: HttpOptions::default(),
+            client: None,
         })
     }
 
@@ -119,6 +121,16 @@ impl FeishuConfig {
     #[must_use]
     pub fn with_http_options(mut self, http: HttpOptions) -> Self {
         self.http = http;
+        self
+    }
+
+    /// Sends through your own `reqwest::Client` (its proxies, roots and middleware stay yours).
+    /// The project then no longer guarantees that redirects are refused or that the
+    /// timeouts of the HTTP options apply; see
+    /// [`Transport::with_client`](ticket_http::Transport::with_client).
+    #[must_use]
+    pub fn with_http_client(mut self, client: ticket_http::reqwest::Client) -> Self {
+        self.client = Some(client);
         self
     }
 

@@ -125,8 +125,16 @@ impl FeishuClient {
         // has one, so that its refreshes are scrubbed of them too).
         let secrets = config.token_source.secrets().unwrap_or_default();
         let helpdesk = secrets.add_pair(&config.helpdesk_id, config.helpdesk_token());
-        let transport = Transport::new(PROVIDER, config.http.clone(), REQUEST_ID_HEADERS)?
-            .with_secrets(secrets);
+        let transport = match &config.client {
+            Some(client) => Transport::with_client(
+                PROVIDER,
+                config.http.clone(),
+                REQUEST_ID_HEADERS,
+                client.clone(),
+            )?,
+            None => Transport::new(PROVIDER, config.http.clone(), REQUEST_ID_HEADERS)?,
+        }
+        .with_secrets(secrets);
         let helpdesk = sensitive_header(helpdesk, "the helpdesk credentials")?;
         let mut headers = HeaderMap::with_capacity(3);
         headers.insert(HeaderName::from_static(HELPDESK_AUTH_HEADER), helpdesk);

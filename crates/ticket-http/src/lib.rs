@@ -26,6 +26,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod network;
 mod preview;
 mod retry;
 mod secrets;
@@ -46,6 +47,6 @@ pub use crate::preview::{PreparedRequest, sensitive_header};
 pub use crate::retry::{Executed, RetryPolicy};
 pub use crate::secrets::{Secrets, clean_secret, strip_scheme};
 pub use crate::transport::{
-    HttpOptions, RawResponse, Transport, build_client, default_headers, excerpt,
+    HttpOptions, RawResponse, Transport, build_client, client_builder, default_headers, excerpt,
 };
 pub use ticket_core::RequestPreview;

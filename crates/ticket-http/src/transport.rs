@@ -8,8 +8,10 @@ use tracing::Instrument;
 
 use crate::{PreparedRequest, RetryPolicy, Secrets};
 
-/// Time and size limits of a client. Every field is public and documented with its default.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Time and size limits of a client, and its network: proxies, extra roots, connection pool.
+/// Every field is public and documented with its default. `Debug` never shows a proxy's
+/// credentials.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HttpOptions {
     /// Limit on establishing a connection (TCP and TLS). Default: 5 s.
@@ -23,6 +25,45 @@ pub struct HttpOptions {
     pub user_agent: String,
     /// Retries of [`Transport::execute`]. Default: [`RetryPolicy::default`].
     pub retry: RetryPolicy,
+    /// The proxy for every non-loopback request (`http://` or `https://`, with optional
+    /// `user:password@`). Default: `None`, which reads `HTTPS_PROXY`, `HTTP_PROXY` and
+    /// `ALL_PROXY` (either case) instead. Loopback hosts are never proxied.
+    pub proxy: Option<String>,
+    /// Hosts never proxied, comma-separated (`NO_PROXY` syntax: `example.com`, `.corp`,
+    /// `10.0.0.0/8`, `*`). Default: `None`, which reads `NO_PROXY` (either case). Loopback
+    /// (`localhost`, `127.0.0.0/8`, `::1`) is always added.
+    pub no_proxy: Option<String>,
+    /// A PEM file of extra root certificates to trust beside the platform's (a TLS-inspecting
+    /// corporate proxy). Default: `None`. Verification itself cannot be turned off.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Idle keep-alive connections kept per host. Default: 16 (enough for a helpdesk's rate
+    /// limit; a burst of 256 in flight does not leave 256 descriptors open).
+    pub pool_max_idle_per_host: usize,
+    /// How long an idle connection is kept. Default: 30 s.
+    pub pool_idle_timeout: Duration,
+}
+
+impl std::fmt::Debug for HttpOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpOptions")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("user_agent", &self.user_agent)
+            .field("retry", &self.retry)
+            .field(
+                "proxy",
+                &self
+                    .proxy
+                    .as_deref()
+                    .map(crate::network::without_credentials),
+            )
+            .field("no_proxy", &self.no_proxy)
+            .field("ca_file", &self.ca_file)
+            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .finish()
+    }
 }
 
 impl Default for HttpOptions {
@@ -33,6 +74,11 @@ impl Default for HttpOptions {
             max_response_bytes: 1024 * 1024,
             user_agent: concat!("helpdesk-tickets/", env!("CARGO_PKG_VERSION")).to_owned(),
             retry: RetryPolicy::default(),
+            proxy: None,
+            no_proxy: None,
+            ca_file: None,
+            pool_max_idle_per_host: 16,
+            pool_idle_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -56,6 +102,41 @@ impl HttpOptions {
     #[must_use]
     pub fn max_response_bytes(mut self, bytes: usize) -> Self {
         self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Sets the proxy for non-loopback requests (instead of the environment's).
+    #[must_use]
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// Sets the hosts never proxied (instead of the environment's `NO_PROXY`).
+    #[must_use]
+    pub fn no_proxy(mut self, hosts: impl Into<String>) -> Self {
+        self.no_proxy = Some(hosts.into());
+        self
+    }
+
+    /// Trusts the root certificates of a PEM file beside the platform's.
+    #[must_use]
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Sets how many idle connections are kept per host.
+    #[must_use]
+    pub fn pool_max_idle_per_host(mut self, n: usize) -> Self {
+        self.pool_max_idle_per_host = n;
+        self
+    }
+
+    /// Sets how long an idle connection is kept.
+    #[must_use]
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
         self
     }
 
@@ -127,26 +208,55 @@ pub fn default_headers(options: &HttpOptions) -> Result<HeaderMap, TicketError> 
 /// connections, and [`default_headers`].
 pub fn build_client(options: &HttpOptions) -> Result<Client, TicketError> {
     options.validate()?;
-    let builder = Client::builder()
+    let mut builder = Client::builder()
         .redirect(redirect::Policy::none())
         .connect_timeout(options.connect_timeout)
         .timeout(options.request_timeout)
         .tcp_nodelay(true)
+        .pool_max_idle_per_host(options.pool_max_idle_per_host)
+        .pool_idle_timeout(options.pool_idle_timeout)
         .default_headers(default_headers(options)?);
-    tls(builder)?
+    let proxies = crate::network::proxies(options, &|name| std::env::var(name).ok())?;
+    if proxies.is_empty() {
+        builder = builder.no_proxy();
+    }
+    for proxy in proxies {
+        builder = builder.proxy(proxy);
+    }
+    let roots = match &options.ca_file {
+        Some(path) => crate::network::read_pem(path)?,
+        None => Vec::new(),
+    };
+    tls(builder, roots)?
         .build()
         .map_err(|e| TicketError::config(format!("cannot build the HTTP client: {e}")))
+}
+
+/// A `reqwest::ClientBuilder` with this crate's TLS set up and nothing else: start your own
+/// client ([`Transport::with_client`]) from it. With the `rustls` feature, a bare
+/// `reqwest::Client::new()` panics unless a process-wide rustls crypto provider is installed
+/// (reqwest's `rustls-no-provider`); this builder carries the `ring` provider itself.
+pub fn client_builder() -> Result<reqwest::ClientBuilder, TicketError> {
+    tls(Client::builder(), Vec::new())
 }
 
 /// rustls with the `ring` provider, handed to reqwest ready-made: no process-wide provider is
 /// installed, and the aws-lc C build of reqwest's own `rustls` feature is avoided. The roots
 /// are the platform's, checked by the same verifier reqwest would use.
 #[cfg(feature = "rustls")]
-fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, TicketError> {
+fn tls(
+    builder: reqwest::ClientBuilder,
+    roots: Vec<Vec<u8>>,
+) -> Result<reqwest::ClientBuilder, TicketError> {
     use std::sync::Arc;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-        .map_err(|e| TicketError::config(format!("cannot load the TLS root certificates: {e}")))?;
+    let roots = roots
+        .into_iter()
+        .map(rustls::pki_types::CertificateDer::from);
+    let verifier =
+        rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider.clone()).map_err(
+            |e| TicketError::config(format!("cannot load the TLS root certificates: {e}")),
+        )?;
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| TicketError::config(format!("cannot set up TLS: {e}")))?
@@ -160,13 +270,30 @@ fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, Ticket
 
 /// The platform's TLS library (feature `native-tls`, without `rustls`).
 #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
-fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, TicketError> {
-    Ok(builder.tls_backend_native())
+fn tls(
+    builder: reqwest::ClientBuilder,
+    roots: Vec<Vec<u8>>,
+) -> Result<reqwest::ClientBuilder, TicketError> {
+    let mut builder = builder.tls_backend_native();
+    for der in roots {
+        let cert = reqwest::Certificate::from_der(&der)
+            .map_err(|e| TicketError::config(format!("`ca_file` holds a bad certificate: {e}")))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    Ok(builder)
 }
 
 /// No TLS feature: `https://` requests fail to connect.
 #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, TicketError> {
+fn tls(
+    builder: reqwest::ClientBuilder,
+    roots: Vec<Vec<u8>>,
+) -> Result<reqwest::ClientBuilder, TicketError> {
+    if !roots.is_empty() {
+        return Err(TicketError::config(
+            "`ca_file` needs a TLS feature of ticket-http (`rustls` or `native-tls`)",
+        ));
+    }
     Ok(builder)
 }
 
@@ -263,6 +390,15 @@ impl Transport {
         request_id_headers: &[&str],
     ) -> Result<Self, TicketError> {
         let client = build_client(&options)?;
+        Self::from_parts(provider, options, request_id_headers, client)
+    }
+
+    fn from_parts(
+        provider: impl Into<String>,
+        options: HttpOptions,
+        request_id_headers: &[&str],
+        client: Client,
+    ) -> Result<Self, TicketError> {
         let request_id_headers = request_id_headers
             .iter()
             .map(|h| {
@@ -279,6 +415,22 @@ impl Transport {
             request_id_headers,
             secrets: Secrets::default(),
         })
+    }
+
+    /// A transport that sends through `client`, the caller's own: its proxies, roots,
+    /// timeouts, redirect policy and middleware stay as the caller built them. The project
+    /// then no longer guarantees that redirects are refused, that the connect and per-attempt
+    /// timeouts of `options` apply, nor what [`preview`](Self::preview) shows of the client's
+    /// own default headers. The size cap, the retry policy, request ids and secret scrubbing
+    /// of `options` still apply (the options are validated as for [`new`](Self::new)).
+    pub fn with_client(
+        provider: impl Into<String>,
+        options: HttpOptions,
+        request_id_headers: &[&str],
+        client: Client,
+    ) -> Result<Self, TicketError> {
+        options.validate()?;
+        Self::from_parts(provider, options, request_id_headers, client)
     }
 
     /// Scrubs `secrets` from everything this transport returns or logs (see [`Secrets`]).
@@ -402,6 +554,13 @@ impl Transport {
     }
 
     fn map_error(&self, err: reqwest::Error) -> TicketError {
+        if let Some(why) = crate::network::certificate_failure(&err) {
+            // Permanent: another handshake gets the same certificate.
+            return TicketError::config(format!(
+                "the TLS certificate of {}'s server was refused ({why}); behind a TLS-inspecting proxy, trust its root with `ca_file`",
+                self.provider
+            ));
+        }
         let sent = if err.is_connect() {
             Sent::No
         } else {
