@@ -23,7 +23,7 @@ async fn tls_server() -> (String, String, Arc<AtomicUsize>) {
     let key =
         rustls::pki_types::PrivateKeyDer::try_from(certified.key_pair.serialize_der()).unwrap();
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
+        rustls::crypto::aws_lc_rs::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .unwrap()

@@ -1,8 +1,9 @@
 //! Shared HTTP plumbing for ticket providers, in one place so that every provider (built-in or
 //! downstream) gets the same security defaults:
 //!
-//! - [`build_client`]: a `reqwest` client over rustls (feature `rustls`, the default: the
-//!   `ring` provider and the platform's roots) or the platform's TLS (feature `native-tls`),
+//! - [`build_client`]: a `reqwest` client over rustls (feature `rustls`, the default:
+//!   reqwest's `rustls`, with the platform's roots) or the platform's TLS (feature
+//!   `native-tls`), plus the roots of `ca_file`, proxies with loopback always exempt,
 //!   with connect and per-attempt timeouts,
 //!   **no redirects followed** (a redirect would carry helpdesk credentials to another host),
 //!   and a connection pool reused across requests.

@@ -66,6 +66,19 @@ pub(crate) fn proxies(
     Ok(out)
 }
 
+/// Registers the password of the configured proxy (never printed by `Debug`, but a server or
+/// proxy could echo it) with `secrets`.
+pub(crate) fn register_proxy_password(options: &HttpOptions, secrets: &crate::Secrets) {
+    if let Some(Ok(url)) = options.proxy.as_deref().map(Url::parse) {
+        if let Some(password) = url.password() {
+            secrets.add(password);
+            if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
+                secrets.add(&decoded);
+            }
+        }
+    }
+}
+
 /// `url` without its user and password, for display.
 pub(crate) fn without_credentials(url: &str) -> String {
     match Url::parse(url) {
@@ -191,6 +204,15 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn the_proxy_password_is_scrubbed() {
+        let options = HttpOptions::default().proxy("http://u:pw%2Dsecret@p:3128");
+        let transport = crate::Transport::new("x", options, &[]).unwrap();
+        assert_eq!(transport.secrets().scrub("a pw-secret b"), "a <redacted> b");
+        let transport = transport.with_secrets(crate::Secrets::new());
+        assert!(transport.secrets().found_in("pw%2Dsecret"));
     }
 
     #[test]

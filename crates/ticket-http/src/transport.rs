@@ -232,67 +232,33 @@ pub fn build_client(options: &HttpOptions) -> Result<Client, TicketError> {
         .map_err(|e| TicketError::config(format!("cannot build the HTTP client: {e}")))
 }
 
-/// A `reqwest::ClientBuilder` with this crate's TLS set up and nothing else: start your own
-/// client ([`Transport::with_client`]) from it. With the `rustls` feature, a bare
-/// `reqwest::Client::new()` panics unless a process-wide rustls crypto provider is installed
-/// (reqwest's `rustls-no-provider`); this builder carries the `ring` provider itself.
+/// A `reqwest::ClientBuilder` with this crate's TLS backend chosen and nothing else: a start
+/// for your own client ([`Transport::with_client`]).
 pub fn client_builder() -> Result<reqwest::ClientBuilder, TicketError> {
     tls(Client::builder(), Vec::new())
 }
 
-/// rustls with the `ring` provider, handed to reqwest ready-made: no process-wide provider is
-/// installed, and the aws-lc C build of reqwest's own `rustls` feature is avoided. The roots
-/// are the platform's, checked by the same verifier reqwest would use.
-#[cfg(feature = "rustls")]
+/// Chooses the TLS backend of the enabled feature (`rustls` wins when both are on) and adds
+/// the `ca_file` roots to the platform's.
 fn tls(
     builder: reqwest::ClientBuilder,
     roots: Vec<Vec<u8>>,
 ) -> Result<reqwest::ClientBuilder, TicketError> {
-    use std::sync::Arc;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = roots
-        .into_iter()
-        .map(rustls::pki_types::CertificateDer::from);
-    let verifier =
-        rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider.clone()).map_err(
-            |e| TicketError::config(format!("cannot load the TLS root certificates: {e}")),
-        )?;
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TicketError::config(format!("cannot set up TLS: {e}")))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    // The client speaks HTTP/1.1 only.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(builder.tls_backend_preconfigured(config))
-}
-
-/// The platform's TLS library (feature `native-tls`, without `rustls`).
-#[cfg(all(feature = "native-tls", not(feature = "rustls")))]
-fn tls(
-    builder: reqwest::ClientBuilder,
-    roots: Vec<Vec<u8>>,
-) -> Result<reqwest::ClientBuilder, TicketError> {
+    #[cfg(feature = "rustls")]
+    let mut builder = builder.tls_backend_rustls();
+    #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
     let mut builder = builder.tls_backend_native();
-    for der in roots {
-        let cert = reqwest::Certificate::from_der(&der)
-            .map_err(|e| TicketError::config(format!("`ca_file` holds a bad certificate: {e}")))?;
-        builder = builder.add_root_certificate(cert);
-    }
-    Ok(builder)
-}
-
-/// No TLS feature: `https://` requests fail to connect.
-#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-fn tls(
-    builder: reqwest::ClientBuilder,
-    roots: Vec<Vec<u8>>,
-) -> Result<reqwest::ClientBuilder, TicketError> {
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
     if !roots.is_empty() {
         return Err(TicketError::config(
             "`ca_file` needs a TLS feature of ticket-http (`rustls` or `native-tls`)",
         ));
+    }
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    for der in roots {
+        let cert = reqwest::Certificate::from_der(&der)
+            .map_err(|e| TicketError::config(format!("`ca_file` holds a bad certificate: {e}")))?;
+        builder = builder.add_root_certificate(cert);
     }
     Ok(builder)
 }
@@ -407,13 +373,15 @@ impl Transport {
                 })
             })
             .collect::<Result<_, _>>()?;
+        let secrets = Secrets::default();
+        crate::network::register_proxy_password(&options, &secrets);
         Ok(Self {
             client,
             defaults: default_headers(&options)?,
             provider: provider.into(),
             options,
             request_id_headers,
-            secrets: Secrets::default(),
+            secrets,
         })
     }
 
@@ -437,6 +405,7 @@ impl Transport {
     /// The set is shared: secrets registered in it later are scrubbed too.
     #[must_use]
     pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        crate::network::register_proxy_password(&self.options, &secrets);
         self.secrets = secrets;
         self
     }
