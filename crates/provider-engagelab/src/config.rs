@@ -2,7 +2,7 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 use ticket_core::TicketError;
-use ticket_http::{BaseUrl, HttpOptions};
+use ticket_http::{BaseUrl, HttpOptions, clean_secret};
 
 use crate::DEFAULT_BASE_URL;
 
@@ -24,33 +24,31 @@ pub struct EngageLabConfig {
     pub(crate) api_secret: SecretString,
     pub(crate) base_url: BaseUrl,
     pub(crate) http: HttpOptions,
+    pub(crate) client: Option<ticket_http::reqwest::Client>,
 }
 
 impl EngageLabConfig {
-    /// A configuration for the default base URL. Neither value may be empty, and the key may
-    /// not contain `:` (Basic auth could not carry it).
+    /// A configuration for the default base URL. Surrounding whitespace (a trailing newline)
+    /// is trimmed from both values; neither may then be empty or hold whitespace, and the key
+    /// may not contain `:` (Basic auth could not carry it). Errors name the value, never
+    /// quote it.
     pub fn new(
         api_key: impl Into<String>,
         api_secret: impl Into<String>,
     ) -> Result<Self, TicketError> {
-        let api_key = api_key.into();
-        let api_secret = api_secret.into();
-        if api_key.is_empty() {
-            return Err(TicketError::config("the EngageLab API key is empty"));
-        }
+        let api_key = clean_secret(&api_key.into(), "the EngageLab API key")?;
+        let api_secret = clean_secret(&api_secret.into(), "the EngageLab API secret")?;
         if api_key.contains(':') {
             return Err(TicketError::config(
                 "the EngageLab API key contains `:`, which Basic auth cannot carry",
             ));
-        }
-        if api_secret.is_empty() {
-            return Err(TicketError::config("the EngageLab API secret is empty"));
         }
         Ok(Self {
             api_key: api_key.into(),
             api_secret: api_secret.into(),
             base_url: BaseUrl::parse(DEFAULT_BASE_URL)?,
             http: HttpOptions::default(),
+            client: None,
         })
     }
 
@@ -67,6 +65,16 @@ impl EngageLabConfig {
         self
     }
 
+    /// Sends through your own `reqwest::Client` (its proxies, roots and middleware stay yours).
+    /// The project then no longer guarantees that redirects are refused or that the
+    /// timeouts of the HTTP options apply; see
+    /// [`Transport::with_client`](ticket_http::Transport::with_client).
+    #[must_use]
+    pub fn with_http_client(mut self, client: ticket_http::reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
     /// The base URL.
     pub fn base_url(&self) -> &BaseUrl {
         &self.base_url
@@ -77,12 +85,12 @@ impl EngageLabConfig {
         &self.http
     }
 
-    /// The configured secrets, for scrubbing them from error excerpts.
-    pub(crate) fn secrets(&self) -> [&str; 2] {
-        [
+    /// The API key and secret.
+    pub(crate) fn credentials(&self) -> (&str, &str) {
+        (
             self.api_key.expose_secret(),
             self.api_secret.expose_secret(),
-        ]
+        )
     }
 }
 

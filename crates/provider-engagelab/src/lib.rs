@@ -33,6 +33,11 @@
 //! println!("updated at {:?}", receipt.updated_at);
 //! # Ok(()) }
 //! ```
+// Library code never panics on input: these are errors here (tests may use them).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 // The README's examples are compiled (and run) as doctests.
 #[cfg(doctest)]
@@ -40,23 +45,35 @@
 struct ReadmeDoctests;
 
 mod config;
+mod updated_at;
 mod wire;
 
 use async_trait::async_trait;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use secrecy::{ExposeSecret, SecretString};
 use ticket_core::{
     Capabilities, Field, FieldSet, Plan, RequestPreview, TicketError, TicketId, TicketUpdate,
     TicketUpdater, UpdateReceipt,
 };
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
-use ticket_http::{CodeClass, PreparedRequest, RawResponse, Route, Transport, sensitive_header};
+use ticket_http::{CodeClass, PreparedRequest, RawResponse, Route, Secrets, Transport};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 pub use crate::config::EngageLabConfig;
+
+/// What a successful EngageLab answer confirmed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Confirmation {
+    /// `data.ticket_id`, when the answer carried one.
+    pub ticket_id: Option<String>,
+    /// `data.updated_at`, when it was in a form this client reads: RFC 3339; a date and time
+    /// without offset (`2025-11-04 10:30:00`, read as UTC); Unix seconds or milliseconds, as a
+    /// number or a string.
+    pub updated_at: Option<OffsetDateTime>,
+    /// `data.updated_at` as sent, whenever it was not RFC 3339 or Unix time (read as UTC, or
+    /// not read at all): the caller can interpret it.
+    pub updated_at_raw: Option<String>,
+}
 
 /// The registry name of this provider.
 pub const PROVIDER: &str = "engagelab";
@@ -95,8 +112,6 @@ pub struct EngageLabClient {
     route: Route,
     /// Authorization, content type and accept, computed once.
     headers: HeaderMap,
-    /// `base64(api_key:api_secret)`, scrubbed from error excerpts like the raw values.
-    basic_credentials: SecretString,
 }
 
 impl std::fmt::Debug for EngageLabClient {
@@ -110,14 +125,21 @@ impl std::fmt::Debug for EngageLabClient {
 impl EngageLabClient {
     /// A client for `config`, with its own connection pool.
     pub fn new(config: EngageLabConfig) -> Result<Self, TicketError> {
-        let transport = Transport::new(PROVIDER, config.http.clone(), REQUEST_ID_HEADERS)?;
-        let credentials = BASE64.encode(format!(
-            "{}:{}",
-            config.api_key.expose_secret(),
-            config.api_secret.expose_secret()
-        ));
-        let basic_credentials = SecretString::from(credentials.clone());
-        let auth = sensitive_header(format!("Basic {credentials}"), "the EngageLab credentials")?;
+        // The key, the secret and the Basic pair are scrubbed from every error and log line
+        // of the transport.
+        let secrets = Secrets::new();
+        let (key, secret) = config.credentials();
+        let auth = secrets.basic_auth(key, secret)?;
+        let transport = match &config.client {
+            Some(client) => Transport::with_client(
+                PROVIDER,
+                config.http.clone(),
+                REQUEST_ID_HEADERS,
+                client.clone(),
+            )?,
+            None => Transport::new(PROVIDER, config.http.clone(), REQUEST_ID_HEADERS)?,
+        }
+        .with_secrets(secrets);
         let mut headers = HeaderMap::with_capacity(3);
         headers.insert(header::AUTHORIZATION, auth);
         headers.insert(
@@ -130,7 +152,6 @@ impl EngageLabClient {
             transport,
             headers,
             config,
-            basic_credentials,
         })
     }
 
@@ -154,45 +175,104 @@ impl EngageLabClient {
         ))
     }
 
-    /// Reads one answer: `Ok(updated_at)` for the documented success envelope, else the
-    /// matching [`TicketError`]. Public so that recorded answers can be replayed and fuzzed.
+    /// Reads one answer without checking which ticket it confirms: `Ok(updated_at)` for the
+    /// documented success envelope, else the matching [`TicketError`]. Public so that recorded
+    /// answers can be replayed and fuzzed; [`decode_answer`](Self::decode_answer) is what
+    /// [`update`](TicketUpdater::update) uses.
     pub fn decode_response(
         &self,
         response: &RawResponse,
     ) -> Result<Option<OffsetDateTime>, TicketError> {
-        let [key, secret] = self.config.secrets();
-        let secrets = [key, secret, self.basic_credentials.expose_secret()];
+        self.decode(None, response).map(|c| c.updated_at)
+    }
+
+    /// Reads the answer to an update of `id`: what EngageLab confirmed, or the matching
+    /// [`TicketError`]. A success for another `data.ticket_id` than `id` is a
+    /// [`TicketError::MalformedResponse`] naming both ids (not retried: the caller must not
+    /// believe `id` was updated). An `updated_at` in a form this client does not read is no
+    /// failure: the update landed, so the receipt has `updated_at: None`, the raw text, and a
+    /// warning is logged.
+    pub fn decode_answer(
+        &self,
+        id: &TicketId,
+        response: &RawResponse,
+    ) -> Result<Confirmation, TicketError> {
+        self.decode(Some(id), response)
+    }
+
+    fn decode(
+        &self,
+        id: Option<&TicketId>,
+        response: &RawResponse,
+    ) -> Result<Confirmation, TicketError> {
+        // Every text below is scrubbed through the transport's `Secrets` (the answer carries
+        // them); answers built by hand are scrubbed on the way out.
+        let scrub = |e| self.transport.secrets().scrub_error(e);
+        let secrets: [&str; 0] = [];
         if !response.is_success() {
-            return Err(self.error_from(response, &secrets));
+            return Err(scrub(self.error_from(response, &secrets)));
         }
         let envelope: wire::Envelope = serde_json::from_slice(&response.body).map_err(|e| {
-            response.malformed(
+            scrub(response.malformed(
                 PROVIDER,
                 format!("not the documented success envelope ({e})"),
                 &secrets,
-            )
+            ))
         })?;
         let code = envelope
             .code
             .or_else(|| envelope.error.as_ref().and_then(|e| e.code));
         if envelope.error.is_some() || code.is_some_and(|c| c != 0) {
-            return Err(self.error_from(response, &secrets));
+            return Err(scrub(self.error_from(response, &secrets)));
         }
         if code.is_none() {
-            return Err(response.malformed(PROVIDER, "the envelope has no `code`", &secrets));
+            return Err(scrub(response.malformed(
+                PROVIDER,
+                "the envelope has no `code`",
+                &secrets,
+            )));
         }
-        let updated_at = envelope.data.and_then(|d| d.updated_at);
-        updated_at
-            .map(|text| {
-                OffsetDateTime::parse(&text, &Rfc3339).map_err(|e| {
-                    response.malformed(
-                        PROVIDER,
-                        format!("`updated_at` {text:?} is not RFC 3339 ({e})"),
-                        &secrets,
-                    )
-                })
-            })
-            .transpose()
+        let mut confirmation = Confirmation::default();
+        let Some(data) = envelope.data else {
+            return Ok(confirmation);
+        };
+        confirmation.ticket_id = match data.ticket_id {
+            Some(serde_json::Value::String(text)) => Some(text),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        if let (Some(requested), Some(confirmed)) = (id, &confirmation.ticket_id) {
+            if confirmed != requested.as_str() {
+                return Err(scrub(response.malformed(
+                    PROVIDER,
+                    format!(
+                        "EngageLab confirmed an update of ticket {confirmed:?}, not of the requested {:?}; the requested ticket may not have been updated",
+                        requested.as_str()
+                    ),
+                    &secrets,
+                )));
+            }
+        }
+        if let Some(value) = data.updated_at {
+            let (at, exact) = updated_at::read(&value);
+            confirmation.updated_at = at;
+            if !exact {
+                let raw = match &value {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                let raw = self.transport.secrets().scrub(&raw);
+                if at.is_none() {
+                    tracing::warn!(
+                        provider = PROVIDER,
+                        updated_at = %raw,
+                        "EngageLab confirmed the update with an `updated_at` in an unknown form; kept as text"
+                    );
+                }
+                confirmation.updated_at_raw = Some(raw);
+            }
+        }
+        Ok(confirmation)
     }
 
     fn error_from(&self, response: &RawResponse, secrets: &[&str]) -> TicketError {
@@ -245,10 +325,12 @@ impl TicketUpdater for EngageLabClient {
         let (request, plan) = self.prepare(id, update)?;
         let done = self
             .transport
-            .execute(&request, |response| self.decode_response(response))
+            .execute(&request, |response| self.decode_answer(id, response))
             .await?;
         Ok(UpdateReceipt::new(PROVIDER, id.clone())
-            .with_updated_at(done.value)
+            .with_updated_at(done.value.updated_at)
+            .with_updated_at_raw(done.value.updated_at_raw)
+            .with_confirmed_ticket_id(done.value.ticket_id)
             .with_request_id(done.request_id)
             .with_dropped(plan.dropped)
             .with_attempts(done.attempts))

@@ -95,7 +95,10 @@ pub(crate) struct Envelope {
 
 #[derive(Deserialize)]
 pub(crate) struct SuccessData {
-    pub(crate) updated_at: Option<String>,
+    /// A string in the document; a number is read too.
+    pub(crate) ticket_id: Option<Value>,
+    /// RFC 3339 in the document; other forms are read leniently (see `updated_at`).
+    pub(crate) updated_at: Option<Value>,
 }
 
 #[derive(Deserialize)]

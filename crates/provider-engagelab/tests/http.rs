@@ -12,6 +12,9 @@ use ticket_http::{HttpOptions, RetryPolicy};
 const KEY: &str = "el-key-4a7f09";
 const SECRET: &str = "el-secret-b81c33";
 const OK: &str = r#"{"code":0,"message":"Success","data":{"ticket_id":"tk_1","updated_at":"2025-11-04T10:30:00+08:00"}}"#;
+/// A success that names no ticket, for updates of any id.
+const OK_ANY_ID: &str =
+    r#"{"code":0,"message":"Success","data":{"updated_at":"2025-11-04T10:30:00+08:00"}}"#;
 
 fn client_for(url: &str) -> EngageLabClient {
     let config = EngageLabConfig::new(KEY, SECRET)
@@ -86,7 +89,9 @@ async fn success_sends_the_documented_request_and_decodes_the_receipt() {
 
 #[tokio::test]
 async fn the_preview_is_what_the_server_receives() {
-    let server = ScriptedServer::always(Reply::json(200, OK)).await.unwrap();
+    let server = ScriptedServer::always(Reply::json(200, OK_ANY_ID))
+        .await
+        .unwrap();
     let client = client_for(server.url());
     let preview = client.preview(&id("a/b"), &update()).unwrap();
     client.update(&id("a/b"), &update()).await.unwrap();
@@ -104,7 +109,48 @@ async fn the_preview_is_what_the_server_receives() {
 }
 
 #[tokio::test]
-async fn a_missing_updated_at_is_fine_but_a_bad_one_is_malformed() {
+async fn a_landed_update_succeeds_whatever_the_form_of_updated_at() {
+    let at = 1_762_223_400;
+    // (updated_at as JSON, the time read, whether the raw text is kept)
+    let cases: [(&str, Option<i64>, Option<&str>); 8] = [
+        (r#""2025-11-04T10:30:00+08:00""#, Some(at), None),
+        (
+            r#""2025-11-04 02:30:00""#,
+            Some(at),
+            Some("2025-11-04 02:30:00"),
+        ),
+        (
+            r#""2025-11-04T02:30:00""#,
+            Some(at),
+            Some("2025-11-04T02:30:00"),
+        ),
+        (r#""1762223400""#, Some(at), None),
+        ("1762223400", Some(at), None),
+        ("1762223400000", Some(at), None),
+        (r#""yesterday""#, None, Some("yesterday")),
+        ("null", None, None),
+    ];
+    for (json, expected, raw) in cases {
+        let body = format!(
+            r#"{{"code":0,"message":"Success","data":{{"ticket_id":"tk_1","updated_at":{json}}}}}"#
+        );
+        let server = ScriptedServer::always(Reply::json(200, &body))
+            .await
+            .unwrap();
+        let receipt = client_for(server.url())
+            .update(&id("tk_1"), &update())
+            .await
+            .unwrap_or_else(|e| panic!("{json}: {e}"));
+        assert_eq!(
+            receipt.updated_at.map(|t| t.unix_timestamp()),
+            expected,
+            "{json}"
+        );
+        assert_eq!(receipt.updated_at_raw.as_deref(), raw, "{json}");
+        assert_eq!(receipt.confirmed_ticket_id.as_deref(), Some("tk_1"));
+        assert_eq!(server.requests().len(), 1, "{json}: one attempt");
+    }
+    // No `data` at all is a success too.
     let server = ScriptedServer::always(Reply::json(
         200,
         r#"{"code":0,"message":"Success","data":{}}"#,
@@ -116,14 +162,38 @@ async fn a_missing_updated_at_is_fine_but_a_bad_one_is_malformed() {
         .await
         .unwrap();
     assert_eq!(receipt.updated_at, None);
+    assert_eq!(receipt.confirmed_ticket_id, None);
+}
 
-    let (err, _) = error_for(Reply::json(
-        200,
-        r#"{"code":0,"message":"Success","data":{"updated_at":"yesterday"}}"#,
-    ))
-    .await;
+#[tokio::test]
+async fn a_success_for_another_ticket_is_an_error_naming_both() {
+    let server = ScriptedServer::always(Reply::json(200, OK)).await.unwrap();
+    let err = client_for(server.url())
+        .update(&id("tk_2"), &update())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::MalformedResponse);
-    assert!(err.to_string().contains("RFC 3339"), "{err}");
+    assert!(
+        !err.is_retryable(),
+        "the answer was a success: never resend"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("\"tk_1\"") && text.contains("\"tk_2\""),
+        "{text}"
+    );
+    // A numeric id that matches is fine.
+    let server = ScriptedServer::always(Reply::json(
+        200,
+        r#"{"code":0,"message":"Success","data":{"ticket_id":42}}"#,
+    ))
+    .await
+    .unwrap();
+    let receipt = client_for(server.url())
+        .update(&id("42"), &update())
+        .await
+        .unwrap();
+    assert_eq!(receipt.confirmed_ticket_id.as_deref(), Some("42"));
 }
 
 #[tokio::test]
@@ -353,7 +423,9 @@ async fn local_refusals_send_nothing() {
 
 #[tokio::test]
 async fn ticket_ids_reach_the_server_as_one_encoded_segment() {
-    let server = ScriptedServer::always(Reply::json(200, OK)).await.unwrap();
+    let server = ScriptedServer::always(Reply::json(200, OK_ANY_ID))
+        .await
+        .unwrap();
     let client = client_for(server.url());
     let cases = [
         ("../x", "..%2Fx"),
@@ -445,4 +517,23 @@ fn configuration_is_checked() {
         .with_base_url("http://localhost:8080/")
         .unwrap();
     assert_eq!(ok.base_url().as_str(), "http://localhost:8080");
+}
+
+#[tokio::test]
+async fn secrets_with_a_trailing_newline_are_sent_trimmed() {
+    let server = ScriptedServer::always(Reply::json(200, OK)).await.unwrap();
+    let config = EngageLabConfig::new(format!("{KEY}\n"), format!(" {SECRET}\r\n"))
+        .unwrap()
+        .with_base_url(server.url())
+        .unwrap();
+    EngageLabClient::new(config)
+        .unwrap()
+        .update(&id("tk_1"), &update())
+        .await
+        .unwrap();
+    // base64("el-key-4a7f09:el-secret-b81c33"), as for untrimmed values.
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some("Basic ZWwta2V5LTRhN2YwOTplbC1zZWNyZXQtYjgxYzMz")
+    );
 }

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use ticket_core::TicketError;
-use ticket_http::{BaseUrl, HttpOptions};
+use ticket_http::{BaseUrl, HttpOptions, clean_secret};
 
 use crate::{StaticToken, UserTokenSource};
 
@@ -61,32 +61,32 @@ pub struct FeishuConfig {
     pub(crate) helpdesk_token: SecretString,
     pub(crate) base_url: BaseUrl,
     pub(crate) http: HttpOptions,
+    pub(crate) client: Option<ticket_http::reqwest::Client>,
 }
 
 impl FeishuConfig {
-    /// A configuration for the Feishu region. `helpdesk_id` must be non-empty and free of `:`
-    /// (it is joined to the token with `:`); `helpdesk_token` must be non-empty.
+    /// A configuration for the Feishu region. Both values are trimmed of surrounding
+    /// whitespace; `helpdesk_id` must then be non-empty and free of `:` (it is joined to the
+    /// token with `:`); `helpdesk_token` must be non-empty, without whitespace inside.
     pub fn new(
         token_source: Arc<dyn UserTokenSource>,
         helpdesk_id: impl Into<String>,
         helpdesk_token: impl Into<String>,
     ) -> Result<Self, TicketError> {
-        let helpdesk_id = helpdesk_id.into();
-        let helpdesk_token = helpdesk_token.into();
+        let helpdesk_id = helpdesk_id.into().trim().to_owned();
         if helpdesk_id.is_empty() || helpdesk_id.contains(':') {
             return Err(TicketError::config(
                 "the Feishu helpdesk id must be non-empty and must not contain `:`",
             ));
         }
-        if helpdesk_token.is_empty() {
-            return Err(TicketError::config("the Feishu helpdesk token is empty"));
-        }
+        let helpdesk_token = clean_secret(&helpdesk_token.into(), "the Feishu helpdesk token")?;
         Ok(Self {
             token_source,
             helpdesk_id,
             helpdesk_token: helpdesk_token.into(),
             base_url: BaseUrl::parse(Region::Feishu.base_url())?,
             http: HttpOptions::default(),
+            client: None,
         })
     }
 
@@ -121,6 +121,16 @@ impl FeishuConfig {
     #[must_use]
     pub fn with_http_options(mut self, http: HttpOptions) -> Self {
         self.http = http;
+        self
+    }
+
+    /// Sends through your own `reqwest::Client` (its proxies, roots and middleware stay yours).
+    /// The project then no longer guarantees that redirects are refused or that the
+    /// timeouts of the HTTP options apply; see
+    /// [`Transport::with_client`](ticket_http::Transport::with_client).
+    #[must_use]
+    pub fn with_http_client(mut self, client: ticket_http::reqwest::Client) -> Self {
+        self.client = Some(client);
         self
     }
 

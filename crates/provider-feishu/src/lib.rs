@@ -44,6 +44,11 @@
 //! println!("request id {:?}", receipt.request_id);
 //! # Ok(()) }
 //! ```
+// Library code never panics on input: these are errors here (tests may use them).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 // The README's examples are compiled (and run) as doctests.
 #[cfg(doctest)]
@@ -61,8 +66,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use secrecy::{ExposeSecret, SecretString};
 use ticket_core::{
     Capabilities, Field, FieldSet, Plan, RequestPreview, TicketError, TicketId, TicketUpdate,
@@ -70,7 +73,9 @@ use ticket_core::{
 };
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
-use ticket_http::{CodeClass, PreparedRequest, RawResponse, Route, Transport, sensitive_header};
+use ticket_http::{
+    CodeClass, PreparedRequest, RawResponse, Route, Transport, sensitive_header, strip_scheme,
+};
 
 pub use crate::config::{FeishuConfig, Region};
 pub use crate::refresh::{MAX_TOKEN_LIFETIME, RefreshingToken, RefreshingTokenBuilder, TOKEN_PATH};
@@ -90,7 +95,8 @@ pub const TICKETS_PATH: &str = "/open-apis/helpdesk/v1/tickets/";
 pub const HELPDESK_AUTH_HEADER: &str = "x-lark-helpdesk-authorization";
 
 /// What Feishu can carry: status, solved, tags, custom fields (with ids) and comment; at least
-/// one field per update.
+/// one field per update. `comment` is appended on every call, so it is not idempotent: an
+/// update carrying one is not retried after an error that may have followed its application.
 pub const CAPABILITIES: Capabilities = Capabilities::new(FieldSet::of(&[
     Field::Status,
     Field::Solved,
@@ -100,7 +106,8 @@ pub const CAPABILITIES: Capabilities = Capabilities::new(FieldSet::of(&[
     Field::CustomFieldKeys,
     Field::Comment,
 ]))
-.requiring_any_field();
+.requiring_any_field()
+.not_idempotent(FieldSet::of(&[Field::Comment]));
 
 /// Feishu codes that mean the user access token was refused (missing, invalid, malformed,
 /// expired). They often arrive with HTTP 200.
@@ -122,8 +129,6 @@ pub struct FeishuClient {
     bearer: Mutex<Option<(SecretString, HeaderValue)>>,
     /// Every header but `Authorization`, computed once (the helpdesk header is sensitive).
     headers: HeaderMap,
-    /// `base64(helpdesk_id:helpdesk_token)`, scrubbed from error excerpts like the tokens.
-    helpdesk_header: SecretString,
 }
 
 impl std::fmt::Debug for FeishuClient {
@@ -137,13 +142,21 @@ impl std::fmt::Debug for FeishuClient {
 impl FeishuClient {
     /// A client for `config`, with its own connection pool.
     pub fn new(config: FeishuConfig) -> Result<Self, TicketError> {
-        let transport = Transport::new(PROVIDER, config.http.clone(), REQUEST_ID_HEADERS)?;
-        let helpdesk = BASE64.encode(format!(
-            "{}:{}",
-            config.helpdesk_id,
-            config.helpdesk_token()
-        ));
-        let helpdesk_header = SecretString::from(helpdesk.clone());
+        // The helpdesk token, its base64 pair, and every user access token used are scrubbed
+        // from every error and log line of the transport (in the token source's set, when it
+        // has one, so that its refreshes are scrubbed of them too).
+        let secrets = config.token_source.secrets().unwrap_or_default();
+        let helpdesk = secrets.add_pair(&config.helpdesk_id, config.helpdesk_token());
+        let transport = match &config.client {
+            Some(client) => Transport::with_client(
+                PROVIDER,
+                config.http.clone(),
+                REQUEST_ID_HEADERS,
+                client.clone(),
+            )?,
+            None => Transport::new(PROVIDER, config.http.clone(), REQUEST_ID_HEADERS)?,
+        }
+        .with_secrets(secrets);
         let helpdesk = sensitive_header(helpdesk, "the helpdesk credentials")?;
         let mut headers = HeaderMap::with_capacity(3);
         headers.insert(HeaderName::from_static(HELPDESK_AUTH_HEADER), helpdesk);
@@ -158,7 +171,6 @@ impl FeishuClient {
             transport,
             headers,
             config,
-            helpdesk_header,
         })
     }
 
@@ -181,10 +193,11 @@ impl FeishuClient {
         let mut headers = HeaderMap::with_capacity(self.headers.len() + 1);
         headers.insert(header::AUTHORIZATION, self.bearer(token)?);
         headers.extend(self.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
-        Ok((
-            PreparedRequest::new(Method::PUT, self.route.url(id), headers, body),
-            plan,
-        ))
+        let mut request = PreparedRequest::new(Method::PUT, self.route.url(id), headers, body);
+        if !CAPABILITIES.is_idempotent(plan.carried) {
+            request = request.not_idempotent();
+        }
+        Ok((request, plan))
     }
 
     /// The sensitive `Authorization: Bearer …` value for `token` (a redacted placeholder when
@@ -204,10 +217,11 @@ impl FeishuClient {
                 return Ok(value.clone());
             }
         }
-        let value = sensitive_header(
-            format!("Bearer {}", token.expose_secret()),
-            "the user access token",
-        )?;
+        // A token given with its scheme (`Bearer u-…`) or a trailing newline is sent once,
+        // cleanly; the transport scrubs it from everything it returns.
+        let clean = strip_scheme(token.expose_secret().trim(), "Bearer");
+        self.transport.secrets().add_received(&clean);
+        let value = sensitive_header(format!("Bearer {clean}"), "the user access token")?;
         *cache = Some((token.clone(), value.clone()));
         Ok(value)
     }
@@ -254,11 +268,15 @@ impl FeishuClient {
         response: &RawResponse,
         token: &SecretString,
     ) -> Result<(), TicketError> {
-        let secrets = [
-            token.expose_secret(),
-            self.config.helpdesk_token(),
-            self.helpdesk_header.expose_secret(),
-        ];
+        // Scrubbed through the transport's `Secrets` (the answer carries them); answers built by
+        // hand are scrubbed on the way out.
+        self.transport.secrets().add_received(token.expose_secret());
+        self.decode(response)
+            .map_err(|e| self.transport.secrets().scrub_error(e))
+    }
+
+    fn decode(&self, response: &RawResponse) -> Result<(), TicketError> {
+        let secrets: [&str; 0] = [];
         let envelope = serde_json::from_slice::<wire::Envelope>(&response.body);
         let (code, msg, data) = match envelope {
             Ok(env) => (env.code, env.msg, env.data),

@@ -13,7 +13,8 @@ use ticket_core::{Sent, TicketError};
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
 use ticket_http::{
-    BaseUrl, CodeClass, HttpOptions, PreparedRequest, RawResponse, RetryPolicy, Transport, Url,
+    BaseUrl, CodeClass, HttpOptions, PreparedRequest, RawResponse, RetryPolicy, Secrets, Transport,
+    Url, clean_secret, strip_scheme,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -459,7 +460,29 @@ impl Inner {
             refresh_token.expose_secret(),
             access.map(|s| s.expose_secret()).unwrap_or(""),
         ];
-        decode(&response, &secrets)
+        // Every token in the answer is registered with the transport's secrets before it is
+        // parsed, so that no error about it (a wrongly typed `expires_in`, a missing field) can
+        // show the new tokens.
+        if let Ok(value) = serde_json::from_slice::<Value>(&response.body) {
+            register_tokens(&value, self.transport.secrets());
+        }
+        decode(&response, &secrets).map_err(|e| self.transport.secrets().scrub_error(e))
+    }
+}
+
+/// Registers every string under a key ending in `token`, at any depth, as received.
+fn register_tokens(value: &Value, secrets: &Secrets) {
+    match value {
+        Value::Object(fields) => {
+            for (key, value) in fields {
+                match value.as_str() {
+                    Some(token) if key.ends_with("token") => secrets.add_received(token),
+                    _ => register_tokens(value, secrets),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| register_tokens(v, secrets)),
+        _ => {}
     }
 }
 
@@ -589,22 +612,37 @@ impl RefreshingTokenBuilder {
     }
 
     /// Checks the settings and builds the source.
-    pub fn build(self) -> Result<RefreshingToken, TicketError> {
-        let mut required = vec![(&self.app_id, "app id"), (&self.app_secret, "app secret")];
-        if self.store.is_none() {
-            required.push((&self.refresh_token, "refresh token"));
+    ///
+    /// Surrounding whitespace is trimmed from every value (and a leading `Bearer ` from the
+    /// access token); errors name the value, never quote it.
+    pub fn build(mut self) -> Result<RefreshingToken, TicketError> {
+        self.app_id = self.app_id.trim().to_owned();
+        if self.app_id.is_empty() {
+            return Err(TicketError::config("the Feishu app id is empty"));
         }
-        for (value, what) in required {
-            if value.is_empty() {
-                return Err(TicketError::config(format!("the Feishu {what} is empty")));
-            }
+        self.app_secret = clean_secret(&self.app_secret, "the Feishu app secret")?;
+        // With a store, the refresh token may come from the store alone.
+        if self.store.is_none() || !self.refresh_token.trim().is_empty() {
+            self.refresh_token = clean_secret(&self.refresh_token, "the Feishu refresh token")?;
+        }
+        if let Some((token, _)) = &mut self.access_token {
+            *token = strip_scheme(token.trim(), "Bearer");
         }
         let base = BaseUrl::parse(&self.base_url)?;
+        // The app secret and every refresh and access token, configured or received, are
+        // scrubbed from the refresh's errors and logs.
+        let secrets = Secrets::new();
+        secrets.add(&self.app_secret);
+        secrets.add_received(&self.refresh_token);
+        if let Some((token, _)) = &self.access_token {
+            secrets.add_received(token);
+        }
         let transport = Transport::new(
             crate::PROVIDER,
             self.http.retry(RetryPolicy::disabled()),
             &["x-tt-logid"],
-        )?;
+        )?
+        .with_secrets(secrets);
         let now = Instant::now();
         let (access, refresh_at) = match self.access_token {
             Some((token, lifetime)) if !token.is_empty() => (
@@ -656,6 +694,10 @@ impl UserTokenSource for RefreshingToken {
             .access
             .clone()
             .ok_or_else(|| TicketError::config("no Feishu user access token after refresh"))
+    }
+
+    fn secrets(&self) -> Option<Secrets> {
+        Some(self.inner.transport.secrets().clone())
     }
 
     async fn refresh(&self, rejected: &SecretString) -> Result<bool, TicketError> {

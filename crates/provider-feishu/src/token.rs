@@ -5,6 +5,7 @@ use std::fmt;
 use async_trait::async_trait;
 use secrecy::SecretString;
 use ticket_core::TicketError;
+use ticket_http::{Secrets, clean_secret, strip_scheme};
 
 /// A source of Feishu `user_access_token`s.
 ///
@@ -22,6 +23,13 @@ pub trait UserTokenSource: Send + Sync {
         let _ = rejected;
         Ok(false)
     }
+
+    /// The set this source scrubs its own errors of, if it talks to a server. The client
+    /// shares it, so that the client's secrets and the source's tokens are scrubbed from the
+    /// errors and logs of both. Default: `None` (the client starts its own set).
+    fn secrets(&self) -> Option<Secrets> {
+        None
+    }
 }
 
 /// A fixed token: it is never refreshed.
@@ -29,12 +37,14 @@ pub trait UserTokenSource: Send + Sync {
 pub struct StaticToken(SecretString);
 
 impl StaticToken {
-    /// A static token. It must not be empty.
+    /// A static token. Surrounding whitespace and a leading `Bearer ` are removed (a token
+    /// pasted with its scheme would otherwise be sent as `Bearer Bearer …`); what is left must
+    /// not be empty or hold whitespace.
     pub fn new(token: impl Into<String>) -> Result<Self, TicketError> {
-        let token = token.into();
-        if token.is_empty() {
-            return Err(TicketError::config("the Feishu user access token is empty"));
-        }
+        let token = clean_secret(
+            &strip_scheme(token.into().trim(), "Bearer"),
+            "the Feishu user access token",
+        )?;
         Ok(Self(token.into()))
     }
 }

@@ -49,10 +49,19 @@ fn id(text: &str) -> TicketId {
     TicketId::new(text).unwrap()
 }
 
+/// Without a comment: a comment's 5xx is reported as "may have been applied"
+/// (tests/no_duplicate_comments.rs in the workspace), not as the server's error kind.
+fn idempotent_update() -> TicketUpdate {
+    TicketUpdate::builder()
+        .status(TicketStatus::InProgress)
+        .build()
+        .unwrap()
+}
+
 async fn error_for(reply: Reply) -> TicketError {
     let server = ScriptedServer::always(reply).await.unwrap();
     client_for(server.url())
-        .update(&id("6945345902185807891"), &update())
+        .update(&id("6945345902185807891"), &idempotent_update())
         .await
         .unwrap_err()
 }
@@ -362,4 +371,42 @@ fn configuration_is_checked() {
         .with_base_url("http://open.feishu.cn")
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
+}
+
+#[tokio::test]
+async fn a_token_with_its_scheme_or_a_newline_is_sent_once_cleanly() {
+    let server = ScriptedServer::always(Reply::json(200, OK)).await.unwrap();
+    for (token, helpdesk_token) in [
+        (format!("Bearer {TOKEN}"), HELPDESK_TOKEN.to_owned()),
+        (format!("{TOKEN}\n"), format!("{HELPDESK_TOKEN}\n")),
+        (
+            format!("  bearer {TOKEN}\r\n"),
+            format!(" {HELPDESK_TOKEN}"),
+        ),
+    ] {
+        let config = FeishuConfig::with_static_token(token, HELPDESK_ID, helpdesk_token)
+            .unwrap()
+            .with_base_url(server.url())
+            .unwrap()
+            .with_http_options(options());
+        FeishuClient::new(config)
+            .unwrap()
+            .update(&id("1"), &update())
+            .await
+            .unwrap();
+    }
+    for request in server.requests() {
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {TOKEN}").as_str())
+        );
+        // base64("7012345678:ht-0d5e9a71c2")
+        assert_eq!(
+            request.header("x-lark-helpdesk-authorization"),
+            Some("NzAxMjM0NTY3ODpodC0wZDVlOWE3MWMy")
+        );
+    }
+    let err = FeishuConfig::with_static_token("u-a b", HELPDESK_ID, HELPDESK_TOKEN).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    assert!(!err.to_string().contains("u-a b"), "{err}");
 }

@@ -169,6 +169,10 @@ pub struct Capabilities {
     /// What every custom field must have: [`Field::CustomFieldIds`] (Zendesk addresses
     /// custom fields by id) and/or [`Field::CustomFieldKeys`] (EngageLab, by key).
     pub custom_field_requires: FieldSet,
+    /// Fields whose update is not idempotent: sending the same update twice applies them twice
+    /// (Feishu appends `comment`). An update carrying one is retried only when it certainly did
+    /// not apply, unless the caller opts in.
+    pub non_idempotent: FieldSet,
 }
 
 impl Capabilities {
@@ -179,6 +183,7 @@ impl Capabilities {
             required: FieldSet::EMPTY,
             requires_any_field: false,
             custom_field_requires: FieldSet::EMPTY,
+            non_idempotent: FieldSet::EMPTY,
         }
     }
 
@@ -188,6 +193,18 @@ impl Capabilities {
     pub const fn requiring_per_custom_field(mut self, required: FieldSet) -> Self {
         self.custom_field_requires = required;
         self
+    }
+
+    /// Declares the fields whose update is not idempotent.
+    #[must_use]
+    pub const fn not_idempotent(mut self, fields: FieldSet) -> Self {
+        self.non_idempotent = fields;
+        self
+    }
+
+    /// Whether sending an update of `fields` twice has the effect of sending it once.
+    pub const fn is_idempotent(&self, fields: FieldSet) -> bool {
+        fields.0 & self.non_idempotent.0 == 0
     }
 
     /// Sets the fields every update must set.

@@ -16,6 +16,13 @@ pub struct UpdateReceipt {
     pub ticket_id: TicketId,
     /// When the provider says the ticket was updated, if it says (EngageLab does).
     pub updated_at: Option<OffsetDateTime>,
+    /// The provider's update time as it sent it, when its form was not exact (no offset, or
+    /// not understood: then `updated_at` is `None`). Secret-free.
+    pub updated_at_raw: Option<String>,
+    /// The ticket id the provider's answer confirmed, when it names one (EngageLab's
+    /// `data.ticket_id`). A provider that sees another id than the requested one fails the
+    /// update instead.
+    pub confirmed_ticket_id: Option<String>,
     /// The provider's request id, if it gave one (Feishu's `X-Tt-Logid`).
     pub request_id: Option<String>,
     /// Unified fields dropped under the lenient policy; always empty under the strict one.
@@ -31,6 +38,8 @@ impl UpdateReceipt {
             provider: provider.into(),
             ticket_id,
             updated_at: None,
+            updated_at_raw: None,
+            confirmed_ticket_id: None,
             request_id: None,
             dropped: Vec::new(),
             attempts: 1,
@@ -48,6 +57,20 @@ impl UpdateReceipt {
     #[must_use]
     pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
         self.request_id = request_id;
+        self
+    }
+
+    /// Sets the update time as the provider sent it.
+    #[must_use]
+    pub fn with_updated_at_raw(mut self, raw: Option<String>) -> Self {
+        self.updated_at_raw = raw;
+        self
+    }
+
+    /// Sets the ticket id the provider confirmed.
+    #[must_use]
+    pub fn with_confirmed_ticket_id(mut self, id: Option<String>) -> Self {
+        self.confirmed_ticket_id = id;
         self
     }
 

@@ -127,9 +127,21 @@ impl Config {
 
     #[cfg(feature = "toml")]
     fn parse_toml(text: &str, name: &str) -> Result<Self, TicketError> {
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e| TicketError::config(format!("{name} is not valid TOML: {e}")))?;
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            // toml's own text quotes the offending line, which may hold a secret: give the
+            // position and the parser's short message only.
+            let at = e.span().map(|span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!(" at line {line}, column {column}")
+            });
+            TicketError::config(format!(
+                "{name} is not valid TOML{}: {}",
+                at.unwrap_or_default(),
+                e.message()
+            ))
+        })?;
         let mut config = Self::empty(Origin::Toml(name.to_owned()));
         for (key, value) in table {
             match (key.as_str(), value) {

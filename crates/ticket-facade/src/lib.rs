@@ -64,6 +64,11 @@
 )]
 // docs.rs (`--cfg docsrs`, nightly) labels feature-gated items with the feature they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Library code never panics on input: these are errors here (tests may use them).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 // The README's examples are compiled (and run) as doctests.
 #[cfg(doctest)]

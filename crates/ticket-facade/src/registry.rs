@@ -102,8 +102,12 @@ impl Settings {
 
     /// The HTTP limits and retry policy every provider accepts: `connect_timeout_ms`,
     /// `request_timeout_ms`, `max_response_bytes`, `max_retries` (`0` turns retries off),
-    /// `retry_initial_backoff_ms`, `retry_max_backoff_ms`, `retry_budget_ms`, `retry_jitter`
-    /// (defaults: [`HttpOptions::default`] and [`RetryPolicy::default`]).
+    /// `retry_initial_backoff_ms`, `retry_max_backoff_ms`, `retry_budget_ms`, `retry_jitter`,
+    /// `retry_non_idempotent`, and the network keys `proxy`, `no_proxy`, `ca_file`,
+    /// `pool_max_idle_per_host`, `pool_idle_timeout_ms`
+    /// (defaults: [`HttpOptions::default`] and [`RetryPolicy::default`]). Values that cannot
+    /// work (a zero timeout or cap, a retry budget shorter than one attempt, …) are a
+    /// configuration error naming the key ([`HttpOptions::invalid_setting`]).
     pub fn http_options(&mut self) -> Result<HttpOptions, TicketError> {
         let mut options = HttpOptions::default();
         let mut retry = RetryPolicy::default();
@@ -122,6 +126,9 @@ impl Settings {
         if let Some(on) = self.parse::<bool>("retry_jitter")? {
             retry = retry.jitter(on);
         }
+        if let Some(on) = self.parse::<bool>("retry_non_idempotent")? {
+            retry = retry.retry_non_idempotent(on);
+        }
         options = options.retry(retry);
         if let Some(t) = self.millis("connect_timeout_ms")? {
             options = options.connect_timeout(t);
@@ -131,6 +138,25 @@ impl Settings {
         }
         if let Some(n) = self.parse::<usize>("max_response_bytes")? {
             options = options.max_response_bytes(n);
+        }
+        if let Some(url) = self.optional("proxy") {
+            options = options.proxy(url);
+        }
+        if let Some(hosts) = self.optional("no_proxy") {
+            options = options.no_proxy(hosts);
+        }
+        if let Some(path) = self.optional("ca_file") {
+            options = options.ca_file(path);
+        }
+        if let Some(n) = self.parse::<usize>("pool_max_idle_per_host")? {
+            options = options.pool_max_idle_per_host(n);
+        }
+        if let Some(t) = self.millis("pool_idle_timeout_ms")? {
+            options = options.pool_idle_timeout(t);
+        }
+        // Refused now, naming the key as the user wrote it, rather than failing later.
+        if let Some((key, why)) = options.invalid_setting() {
+            return Err(TicketError::config(format!("{} {why}", self.describe(key))));
         }
         Ok(options)
     }

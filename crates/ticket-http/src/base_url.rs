@@ -40,8 +40,15 @@ pub struct BaseUrl {
 impl BaseUrl {
     /// Parses and checks `url`. The error is a [`TicketError::Configuration`] naming the problem.
     pub fn parse(url: &str) -> Result<Self, TicketError> {
-        let bad = |why: &str| TicketError::config(format!("base URL {url:?} {why}"));
-        let parsed = Url::parse(url).map_err(|e| bad(&format!("is not a valid URL ({e})")))?;
+        // The URL is quoted without any user or password it carries; one that does not parse
+        // is not quoted at all (it might hold credentials in a shape the parser cannot see).
+        let parsed = Url::parse(url)
+            .map_err(|e| TicketError::config(format!("the base URL is not a valid URL ({e})")))?;
+        let mut shown = parsed.clone();
+        if shown.set_username("").is_err() || shown.set_password(None).is_err() {
+            shown = Url::parse("about:blank").unwrap_or_else(|_| parsed.clone());
+        }
+        let bad = |why: &str| TicketError::config(format!("base URL {:?} {why}", shown.as_str()));
         let loopback = match parsed.host() {
             Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
             Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -59,7 +66,7 @@ impl BaseUrl {
             other => return Err(bad(&format!("has unsupported scheme {other:?}"))),
         }
         if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(bad("must not carry credentials"));
+            return Err(bad("must not carry credentials (they are not shown here)"));
         }
         if parsed.query().is_some() || parsed.fragment().is_some() {
             return Err(bad("must not have a query or fragment"));

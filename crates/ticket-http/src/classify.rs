@@ -2,7 +2,8 @@ use std::time::Duration;
 
 use ticket_core::{ErrorCode, ServerError, TicketError};
 
-use crate::{RawResponse, excerpt};
+use crate::RawResponse;
+use crate::transport::excerpt_with;
 
 /// How a provider's own code classifies an error, before the HTTP status is consulted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +49,7 @@ impl RawResponse {
     /// empty one, [`fallback_message`](Self::fallback_message).
     pub fn message(&self, said: Option<&str>, secrets: &[&str]) -> String {
         match said {
-            Some(text) if !text.is_empty() => excerpt(text.as_bytes(), secrets),
+            Some(text) if !text.is_empty() => excerpt_with(text.as_bytes(), secrets, &self.secrets),
             _ => self.fallback_message(secrets),
         }
     }
@@ -60,10 +61,10 @@ impl RawResponse {
             let location = self.header("location").unwrap_or("(none)");
             return format!(
                 "redirect not followed (location: {})",
-                excerpt(location.as_bytes(), secrets)
+                excerpt_with(location.as_bytes(), secrets, &self.secrets)
             );
         }
-        let text = excerpt(&self.body, secrets);
+        let text = excerpt_with(&self.body, secrets, &self.secrets);
         if text.trim().is_empty() {
             reqwest::StatusCode::from_u16(self.status)
                 .ok()
@@ -95,7 +96,7 @@ impl RawResponse {
             _ => CodeClass::Provider,
         });
         let details = Box::new(
-            ServerError::new(provider, self.status, message)
+            ServerError::new(provider, self.status, self.secrets.scrub(&message))
                 .with_code(code)
                 .with_request_id(self.request_id.clone()),
         );
@@ -121,8 +122,8 @@ impl RawResponse {
         TicketError::MalformedResponse {
             provider: provider.to_owned(),
             status: self.status,
-            reason: reason.into(),
-            excerpt: excerpt(&self.body, secrets),
+            reason: self.secrets.scrub(&reason.into()),
+            excerpt: excerpt_with(&self.body, secrets, &self.secrets),
             request_id: self.request_id.clone(),
         }
     }

@@ -1,7 +1,10 @@
 //! Shared HTTP plumbing for ticket providers, in one place so that every provider (built-in or
 //! downstream) gets the same security defaults:
 //!
-//! - [`build_client`]: a `reqwest` client over rustls with connect and per-attempt timeouts,
+//! - [`build_client`]: a `reqwest` client over rustls (feature `rustls`, the default:
+//!   reqwest's `rustls`, with the platform's roots) or the platform's TLS (feature
+//!   `native-tls`), plus the roots of `ca_file`, proxies with loopback always exempt,
+//!   with connect and per-attempt timeouts,
 //!   **no redirects followed** (a redirect would carry helpdesk credentials to another host),
 //!   and a connection pool reused across requests.
 //! - [`BaseUrl`]: `https://` only, except `http://` to a loopback host (tests, sandboxes).
@@ -11,6 +14,9 @@
 //!   [`Transport::preview`] as a [`RequestPreview`] with every sensitive header redacted.
 //! - [`Transport::send`]: sends with a tracing span that holds no secret, reads the response
 //!   body up to a cap, and captures the provider's request id.
+//! - [`Secrets`]: the one scrubbing point. A transport carries a set of the client's secrets
+//!   (in every form: raw, base64, `Basic …`, `Bearer …`, escaped) and passes every error, excerpt,
+//!   request id and logged error through it.
 //! - [`Transport::execute`]: sends, decodes and retries per a [`RetryPolicy`] (backon), honouring
 //!   the server's own wait within a total budget.
 //!
@@ -25,14 +31,21 @@
 )]
 // docs.rs (`--cfg docsrs`, nightly) labels feature-gated items with the feature they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Library code never panics on input: these are errors here (tests may use them).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 // The README's examples are compiled (and run) as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod network;
 mod preview;
 mod retry;
+mod secrets;
 mod transport;
 
 mod auth;
@@ -50,7 +63,8 @@ pub use crate::base_url::{BaseUrl, Route, encode_segment};
 pub use crate::classify::{CodeClass, MAX_SERVER_WAIT};
 pub use crate::preview::{PreparedRequest, sensitive_header};
 pub use crate::retry::{Executed, RetryPolicy};
+pub use crate::secrets::{Secrets, clean_secret, strip_scheme};
 pub use crate::transport::{
-    HttpOptions, RawResponse, Transport, build_client, default_headers, excerpt,
+    HttpOptions, RawResponse, Transport, build_client, client_builder, default_headers, excerpt,
 };
 pub use ticket_core::RequestPreview;

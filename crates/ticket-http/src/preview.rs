@@ -14,6 +14,7 @@ pub struct PreparedRequest {
     pub(crate) url: Url,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
+    pub(crate) idempotent: bool,
 }
 
 impl PreparedRequest {
@@ -25,7 +26,22 @@ impl PreparedRequest {
             url,
             headers,
             body: body.into(),
+            idempotent: true,
         }
+    }
+
+    /// Marks the request as not idempotent (sending it twice applies it twice, such as a
+    /// Feishu comment): [`Transport::execute`](crate::Transport::execute) then retries it only
+    /// when it certainly did not apply (see [`RetryPolicy`](crate::RetryPolicy)).
+    #[must_use]
+    pub fn not_idempotent(mut self) -> Self {
+        self.idempotent = false;
+        self
+    }
+
+    /// Whether sending the request twice has the effect of sending it once (the default).
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
     }
 
     /// The method.

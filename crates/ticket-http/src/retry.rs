@@ -2,7 +2,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
-use ticket_core::TicketError;
+use ticket_core::{Sent, TicketError};
 use tokio::time::Instant;
 
 use crate::{PreparedRequest, RawResponse, Transport};
@@ -32,6 +32,15 @@ pub struct RetryPolicy {
     pub jitter: bool,
     /// No retry starts later than this after the first attempt began. Default: 30 s.
     pub budget: Duration,
+    /// Whether to retry a request that is not idempotent (a Feishu comment) after an error
+    /// that may have followed its application: a 5xx, a timeout or a connection lost after
+    /// sending, a broken answer. Default: off. Such a request is then retried only when it
+    /// certainly did not apply (it never left: connecting failed; or the gateway refused it
+    /// as rate limited). Otherwise it fails at once: timeouts and transport failures as they
+    /// are (their `sent` is [`Sent::Maybe`]), a server's 5xx answer as a
+    /// [`TicketError::Transport`] with [`Sent::Maybe`] saying so, the server's error as its
+    /// source.
+    pub retry_non_idempotent: bool,
 }
 
 impl Default for RetryPolicy {
@@ -42,6 +51,7 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(5),
             jitter: true,
             budget: Duration::from_secs(30),
+            retry_non_idempotent: false,
         }
     }
 }
@@ -90,6 +100,14 @@ impl RetryPolicy {
         self
     }
 
+    /// Retries requests that are not idempotent after errors that may have followed their
+    /// application (see the field).
+    #[must_use]
+    pub fn retry_non_idempotent(mut self, on: bool) -> Self {
+        self.retry_non_idempotent = on;
+        self
+    }
+
     fn backoff(&self) -> ExponentialBuilder {
         let builder = ExponentialBuilder::new()
             .with_min_delay(self.initial_backoff)
@@ -101,6 +119,18 @@ impl RetryPolicy {
         } else {
             builder
         }
+    }
+}
+
+/// Whether `err` proves that the request did not apply: it never left, or the server refused it
+/// before acting (a rate limit).
+fn certainly_not_applied(err: &TicketError) -> bool {
+    match err {
+        TicketError::Transport { sent, .. } | TicketError::Timeout { sent, .. } => {
+            *sent == Sent::No
+        }
+        TicketError::RateLimited { .. } => true,
+        _ => false,
     }
 }
 
@@ -117,6 +147,32 @@ pub struct Executed<T> {
 }
 
 impl Transport {
+    /// For a request that must not be repeated (`guard`): a server's answer that would be
+    /// retried but may have followed the request's application (a 5xx, a garbled 5xx) becomes
+    /// a [`TicketError::Transport`] with [`Sent::Maybe`], the original as its source.
+    fn guard(&self, guard: bool, err: TicketError) -> TicketError {
+        // Transport failures and timeouts say `sent` themselves: they are returned as they are
+        // (and not retried unless `Sent::No`).
+        if !guard
+            || !err.is_retryable()
+            || certainly_not_applied(&err)
+            || matches!(
+                err,
+                TicketError::Transport { .. } | TicketError::Timeout { .. }
+            )
+        {
+            return err;
+        }
+        TicketError::Transport {
+            provider: self.provider().to_owned(),
+            sent: Sent::Maybe,
+            message: format!(
+                "not retried: the update is not idempotent (it adds a comment or the like, which a retry could apply twice) and may or may not have been applied; the failure was: {err}"
+            ),
+            source: Some(Box::new(err)),
+        }
+    }
+
     /// Sends `request` and decodes each answer with `decode`, retrying per the transport's
     /// [`RetryPolicy`]. Decoding is part of each attempt, so that errors a provider reports
     /// inside a body (Feishu's 99991400 with HTTP 400 or 200) are retried like HTTP ones.
@@ -151,16 +207,22 @@ impl Transport {
     {
         let policy = self.options().retry;
         let started = Instant::now();
+        let guard = !request.is_idempotent() && !policy.retry_non_idempotent;
         let attempt = || async {
             attempts.fetch_add(1, Ordering::Relaxed);
-            let response = self.send(request).await?;
-            let value = decode(&response)?;
+            let response = self.send(request).await.map_err(|e| self.guard(guard, e))?;
+            // Whatever the decoder made of the answer passes through the transport's secrets
+            // before it is retried, logged or returned.
+            let value =
+                decode(&response).map_err(|e| self.guard(guard, self.secrets().scrub_error(e)))?;
             Ok((value, response.request_id))
         };
         attempt
             .retry(policy.backoff())
             .sleep(tokio::time::sleep)
-            .when(TicketError::is_retryable)
+            // A request that must not be repeated is retried only when it certainly did not
+            // apply (`guard` already turned the other errors into non-retried ones).
+            .when(|err: &TicketError| err.is_retryable() && (!guard || certainly_not_applied(err)))
             .adjust(|err, backoff| {
                 // Out of retries: give up.
                 let backoff = backoff?;

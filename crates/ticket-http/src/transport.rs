@@ -6,10 +6,12 @@ use reqwest::{Client, redirect};
 use ticket_core::{RequestPreview, Sent, TicketError};
 use tracing::Instrument;
 
-use crate::{PreparedRequest, RetryPolicy};
+use crate::{PreparedRequest, RetryPolicy, Secrets};
 
-/// Time and size limits of a client. Every field is public and documented with its default.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Time and size limits of a client, and its network: proxies, extra roots, connection pool.
+/// Every field is public and documented with its default. `Debug` never shows a proxy's
+/// credentials.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HttpOptions {
     /// Limit on establishing a connection (TCP and TLS). Default: 5 s.
@@ -23,6 +25,45 @@ pub struct HttpOptions {
     pub user_agent: String,
     /// Retries of [`Transport::execute`]. Default: [`RetryPolicy::default`].
     pub retry: RetryPolicy,
+    /// The proxy for every non-loopback request (`http://` or `https://`, with optional
+    /// `user:password@`). Default: `None`, which reads `HTTPS_PROXY`, `HTTP_PROXY` and
+    /// `ALL_PROXY` (either case) instead. Loopback hosts are never proxied.
+    pub proxy: Option<String>,
+    /// Hosts never proxied, comma-separated (`NO_PROXY` syntax: `example.com`, `.corp`,
+    /// `10.0.0.0/8`, `*`). Default: `None`, which reads `NO_PROXY` (either case). Loopback
+    /// (`localhost`, `127.0.0.0/8`, `::1`) is always added.
+    pub no_proxy: Option<String>,
+    /// A PEM file of extra root certificates to trust beside the platform's (a TLS-inspecting
+    /// corporate proxy). Default: `None`. Verification itself cannot be turned off.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Idle keep-alive connections kept per host. Default: 16 (enough for a helpdesk's rate
+    /// limit; a burst of 256 in flight does not leave 256 descriptors open).
+    pub pool_max_idle_per_host: usize,
+    /// How long an idle connection is kept. Default: 30 s.
+    pub pool_idle_timeout: Duration,
+}
+
+impl std::fmt::Debug for HttpOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpOptions")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("user_agent", &self.user_agent)
+            .field("retry", &self.retry)
+            .field(
+                "proxy",
+                &self
+                    .proxy
+                    .as_deref()
+                    .map(crate::network::without_credentials),
+            )
+            .field("no_proxy", &self.no_proxy)
+            .field("ca_file", &self.ca_file)
+            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .finish()
+    }
 }
 
 impl Default for HttpOptions {
@@ -33,6 +74,11 @@ impl Default for HttpOptions {
             max_response_bytes: 1024 * 1024,
             user_agent: concat!("helpdesk-tickets/", env!("CARGO_PKG_VERSION")).to_owned(),
             retry: RetryPolicy::default(),
+            proxy: None,
+            no_proxy: None,
+            ca_file: None,
+            pool_max_idle_per_host: 16,
+            pool_idle_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -59,11 +105,87 @@ impl HttpOptions {
         self
     }
 
+    /// Sets the proxy for non-loopback requests (instead of the environment's).
+    #[must_use]
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// Sets the hosts never proxied (instead of the environment's `NO_PROXY`).
+    #[must_use]
+    pub fn no_proxy(mut self, hosts: impl Into<String>) -> Self {
+        self.no_proxy = Some(hosts.into());
+        self
+    }
+
+    /// Trusts the root certificates of a PEM file beside the platform's.
+    #[must_use]
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Sets how many idle connections are kept per host.
+    #[must_use]
+    pub fn pool_max_idle_per_host(mut self, n: usize) -> Self {
+        self.pool_max_idle_per_host = n;
+        self
+    }
+
+    /// Sets how long an idle connection is kept.
+    #[must_use]
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
     /// Sets the retry policy ([`RetryPolicy::disabled`] turns retries off).
     #[must_use]
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
+    }
+}
+
+impl HttpOptions {
+    /// The first setting that cannot work, as its configuration key (`request_timeout_ms`,
+    /// `max_response_bytes`, `retry_budget_ms`, …) and why; `None` when all are usable.
+    pub fn invalid_setting(&self) -> Option<(&'static str, &'static str)> {
+        let retry = &self.retry;
+        if self.connect_timeout.is_zero() {
+            Some(("connect_timeout_ms", "must be above zero"))
+        } else if self.request_timeout.is_zero() {
+            Some(("request_timeout_ms", "must be above zero"))
+        } else if self.max_response_bytes == 0 {
+            Some(("max_response_bytes", "must be above zero"))
+        } else if retry.max_retries > 0 && retry.budget < self.request_timeout {
+            Some((
+                "retry_budget_ms",
+                "is shorter than one attempt (request_timeout_ms): no retry could ever start; raise it or set max_retries = 0",
+            ))
+        } else if retry.max_retries > 0 && retry.initial_backoff.is_zero() {
+            Some((
+                "retry_initial_backoff_ms",
+                "must be above zero when retries are on",
+            ))
+        } else if retry.max_backoff < retry.initial_backoff {
+            Some(("retry_max_backoff_ms", "is below retry_initial_backoff_ms"))
+        } else if HeaderValue::try_from(self.user_agent.as_str()).is_err() {
+            Some(("user_agent", "is not valid header text"))
+        } else {
+            None
+        }
+    }
+
+    /// Checks that every setting can work (see [`invalid_setting`](Self::invalid_setting)):
+    /// a [`TicketError::Configuration`] naming the key otherwise. [`build_client`] (so every
+    /// [`Transport`]) calls it, so a client that was built cannot fail later on its limits.
+    pub fn validate(&self) -> Result<(), TicketError> {
+        match self.invalid_setting() {
+            Some((key, why)) => Err(TicketError::config(format!("`{key}` {why}"))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -80,18 +202,65 @@ pub fn default_headers(options: &HttpOptions) -> Result<HeaderMap, TicketError> 
     Ok(headers)
 }
 
-/// A `reqwest` client with the workspace's security defaults: rustls, no redirects followed,
+/// A `reqwest` client with the workspace's security defaults, after checking `options`
+/// ([`HttpOptions::validate`]): rustls, no redirects followed,
 /// the connect and per-attempt timeouts of `options`, `TCP_NODELAY`, pooled keep-alive
 /// connections, and [`default_headers`].
 pub fn build_client(options: &HttpOptions) -> Result<Client, TicketError> {
-    Client::builder()
+    options.validate()?;
+    let mut builder = Client::builder()
         .redirect(redirect::Policy::none())
         .connect_timeout(options.connect_timeout)
         .timeout(options.request_timeout)
         .tcp_nodelay(true)
-        .default_headers(default_headers(options)?)
+        .pool_max_idle_per_host(options.pool_max_idle_per_host)
+        .pool_idle_timeout(options.pool_idle_timeout)
+        .default_headers(default_headers(options)?);
+    let proxies = crate::network::proxies(options, &|name| std::env::var(name).ok())?;
+    if proxies.is_empty() {
+        builder = builder.no_proxy();
+    }
+    for proxy in proxies {
+        builder = builder.proxy(proxy);
+    }
+    let roots = match &options.ca_file {
+        Some(path) => crate::network::read_pem(path)?,
+        None => Vec::new(),
+    };
+    tls(builder, roots)?
         .build()
         .map_err(|e| TicketError::config(format!("cannot build the HTTP client: {e}")))
+}
+
+/// A `reqwest::ClientBuilder` with this crate's TLS backend chosen and nothing else: a start
+/// for your own client ([`Transport::with_client`]).
+pub fn client_builder() -> Result<reqwest::ClientBuilder, TicketError> {
+    tls(Client::builder(), Vec::new())
+}
+
+/// Chooses the TLS backend of the enabled feature (`rustls` wins when both are on) and adds
+/// the `ca_file` roots to the platform's.
+fn tls(
+    builder: reqwest::ClientBuilder,
+    roots: Vec<Vec<u8>>,
+) -> Result<reqwest::ClientBuilder, TicketError> {
+    #[cfg(feature = "rustls")]
+    let mut builder = builder.tls_backend_rustls();
+    #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+    let mut builder = builder.tls_backend_native();
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    if !roots.is_empty() {
+        return Err(TicketError::config(
+            "`ca_file` needs a TLS feature of ticket-http (`rustls` or `native-tls`)",
+        ));
+    }
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    for der in roots {
+        let cert = reqwest::Certificate::from_der(&der)
+            .map_err(|e| TicketError::config(format!("`ca_file` holds a bad certificate: {e}")))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    Ok(builder)
 }
 
 /// A provider's answer, read in full (up to the cap).
@@ -104,8 +273,12 @@ pub struct RawResponse {
     pub headers: HeaderMap,
     /// The body.
     pub body: Bytes,
-    /// The request id from the provider's request-id header, when present.
+    /// The request id from the provider's request-id header, when present (scrubbed of the
+    /// transport's [`Secrets`]).
     pub request_id: Option<String>,
+    /// The secrets of the transport that read this answer: every excerpt and message built
+    /// from it is scrubbed of them.
+    pub(crate) secrets: Secrets,
 }
 
 impl RawResponse {
@@ -121,7 +294,21 @@ impl RawResponse {
             headers,
             body: body.into(),
             request_id,
+            secrets: Secrets::default(),
         }
+    }
+
+    /// Scrubs every excerpt and message built from this answer of `secrets` (answers read by
+    /// a [`Transport`] carry its set already).
+    #[must_use]
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// The secrets this answer's excerpts are scrubbed of.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// Whether the status is 2xx.
@@ -145,6 +332,7 @@ pub struct Transport {
     provider: String,
     options: HttpOptions,
     request_id_headers: Vec<HeaderName>,
+    secrets: Secrets,
 }
 
 impl std::fmt::Debug for Transport {
@@ -153,29 +341,78 @@ impl std::fmt::Debug for Transport {
             .field("provider", &self.provider)
             .field("options", &self.options)
             .field("request_id_headers", &self.request_id_headers)
+            .field("secrets", &self.secrets)
             .finish_non_exhaustive()
     }
 }
 
 impl Transport {
     /// A transport for `provider` with a new client built from `options`. The request id is
-    /// read from the first of `request_id_headers` present in a response.
+    /// read from the first of `request_id_headers` present in a response (names in any case;
+    /// one that is not a valid header name is a [`TicketError::Configuration`]).
     pub fn new(
         provider: impl Into<String>,
         options: HttpOptions,
-        request_id_headers: &[&'static str],
+        request_id_headers: &[&str],
     ) -> Result<Self, TicketError> {
         let client = build_client(&options)?;
+        Self::from_parts(provider, options, request_id_headers, client)
+    }
+
+    fn from_parts(
+        provider: impl Into<String>,
+        options: HttpOptions,
+        request_id_headers: &[&str],
+        client: Client,
+    ) -> Result<Self, TicketError> {
+        let request_id_headers = request_id_headers
+            .iter()
+            .map(|h| {
+                HeaderName::from_bytes(h.to_ascii_lowercase().as_bytes()).map_err(|_| {
+                    TicketError::config(format!("{h:?} is not a valid request-id header name"))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let secrets = Secrets::default();
+        crate::network::register_proxy_password(&options, &secrets);
         Ok(Self {
             client,
             defaults: default_headers(&options)?,
             provider: provider.into(),
             options,
-            request_id_headers: request_id_headers
-                .iter()
-                .map(|h| HeaderName::from_static(h))
-                .collect(),
+            request_id_headers,
+            secrets,
         })
+    }
+
+    /// A transport that sends through `client`, the caller's own: its proxies, roots,
+    /// timeouts, redirect policy and middleware stay as the caller built them. The project
+    /// then no longer guarantees that redirects are refused, that the connect and per-attempt
+    /// timeouts of `options` apply, nor what [`preview`](Self::preview) shows of the client's
+    /// own default headers. The size cap, the retry policy, request ids and secret scrubbing
+    /// of `options` still apply (the options are validated as for [`new`](Self::new)).
+    pub fn with_client(
+        provider: impl Into<String>,
+        options: HttpOptions,
+        request_id_headers: &[&str],
+        client: Client,
+    ) -> Result<Self, TicketError> {
+        options.validate()?;
+        Self::from_parts(provider, options, request_id_headers, client)
+    }
+
+    /// Scrubs `secrets` from everything this transport returns or logs (see [`Secrets`]).
+    /// The set is shared: secrets registered in it later are scrubbed too.
+    #[must_use]
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        crate::network::register_proxy_password(&self.options, &secrets);
+        self.secrets = secrets;
+        self
+    }
+
+    /// The secrets scrubbed from this transport's errors, request ids and logs.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// The provider name used in errors and spans.
@@ -211,7 +448,11 @@ impl Transport {
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        let result = self.send_inner(request).instrument(span.clone()).await;
+        let result = self
+            .send_inner(request)
+            .instrument(span.clone())
+            .await
+            .map_err(|e| self.secrets.scrub_error(e));
         match &result {
             Ok(resp) => {
                 span.record("status", resp.status);
@@ -242,14 +483,14 @@ impl Transport {
             .iter()
             .find_map(|h| response.headers().get(h))
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+            .map(|id| self.secrets.scrub(id));
         let cap = self.options.max_response_bytes;
         let too_large =
             |excerpt_bytes: &[u8], request_id: &Option<String>| TicketError::MalformedResponse {
                 provider: self.provider.clone(),
                 status,
                 reason: format!("response body is larger than the {cap}-byte cap"),
-                excerpt: excerpt(excerpt_bytes, &[]),
+                excerpt: excerpt_with(excerpt_bytes, &[], &self.secrets),
                 request_id: request_id.clone(),
             };
         if response
@@ -277,10 +518,18 @@ impl Transport {
             headers,
             body,
             request_id,
+            secrets: self.secrets.clone(),
         })
     }
 
     fn map_error(&self, err: reqwest::Error) -> TicketError {
+        if let Some(why) = crate::network::certificate_failure(&err) {
+            // Permanent: another handshake gets the same certificate.
+            return TicketError::config(format!(
+                "the TLS certificate of {}'s server was refused ({why}); behind a TLS-inspecting proxy, trust its root with `ca_file`",
+                self.provider
+            ));
+        }
         let sent = if err.is_connect() {
             Sent::No
         } else {
@@ -318,10 +567,17 @@ impl Transport {
 /// replaced by [`RequestPreview::REDACTED`] (before cutting, so no secret is left half-shown),
 /// and control characters become spaces.
 pub fn excerpt(body: &[u8], secrets: &[&str]) -> String {
+    excerpt_with(body, secrets, &Secrets::default())
+}
+
+/// [`excerpt`], also scrubbing every form of the secrets in `set` before cutting.
+pub(crate) fn excerpt_with(body: &[u8], secrets: &[&str], set: &Secrets) -> String {
     const LIMIT: usize = 200;
-    let longest = secrets.iter().map(|s| s.len()).max().unwrap_or(0);
+    // Room past the cut for any secret that starts before it (4 KiB covers every form of
+    // any credential that fits a header).
+    let longest = secrets.iter().map(|s| s.len()).max().unwrap_or(0).max(4096);
     let window = &body[..body.len().min(LIMIT * 4 + longest)];
-    let mut text = String::from_utf8_lossy(window).into_owned();
+    let mut text = set.scrub(&String::from_utf8_lossy(window));
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         text = text.replace(secret, RequestPreview::REDACTED);
     }
