@@ -27,8 +27,9 @@ use secrecy::SecretString;
 use ticket_bench::{fixtures, server::FixedServer};
 use ticket_core::{TicketId, TicketUpdate, TicketUpdater};
 use ticket_facade::Config;
-use ticket_http::reqwest::Method;
-use ticket_http::{HttpOptions, PreparedRequest, build_client};
+use ticket_http::reqwest::header::{self, HeaderValue};
+use ticket_http::reqwest::{Client, Method, redirect};
+use ticket_http::{HttpOptions, PreparedRequest};
 
 const KEY: &str = "sandbox-engagelab-key";
 const SECRET: &str = "sandbox-engagelab-secret";
@@ -91,6 +92,7 @@ fn facade(name: &str, base: &str) -> Arc<dyn TicketUpdater> {
 fn main() {
     let variant = env("VARIANT", "provider");
     let name = env("PROVIDER", "engagelab");
+    let per_call = env("BUILD", "call") == "call";
     let n: usize = env("N", "10").parse().expect("N is a number");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -107,21 +109,49 @@ fn main() {
         } else {
             client
         };
-        let raw = build_client(&HttpOptions::default()).expect("a reqwest client");
+        // The floor and the hand-written contestant use a bare client: reqwest's defaults
+        // plus the same security settings, and no default headers of ours. Every header
+        // (`user-agent` included) is in the request, so the bytes on the wire are the
+        // library's own (checked below).
+        let bare = Client::builder()
+            .redirect(redirect::Policy::none())
+            .tcp_nodelay(true)
+            .build()
+            .expect("a reqwest client");
+        let user_agent = HeaderValue::from_str(&HttpOptions::default().user_agent).expect("text");
+        let mut floor_headers = request.headers().clone();
+        floor_headers.insert(header::USER_AGENT, user_agent.clone());
         let url = ticket_http::Url::parse(request.url()).expect("a URL");
+        let auth = request.headers()[header::AUTHORIZATION].clone();
+        assert_eq!(hand::body(&name), request.body().as_ref(), "the same body");
+        let fixture = if name == "engagelab" {
+            fixtures::engagelab_small
+        } else {
+            fixtures::feishu_small
+        };
         for _ in 0..n {
-            if variant == "raw" {
-                let response = raw
-                    .request(Method::PUT, url.clone())
-                    .headers(request.headers().clone())
-                    .body(request.body().clone())
-                    .send()
-                    .await
-                    .expect("an answer");
-                assert!(response.status().is_success());
-                response.bytes().await.expect("a body");
-            } else {
-                client.update(&id, &update).await.expect("an update");
+            match variant.as_str() {
+                "raw" => {
+                    let response = bare
+                        .request(Method::PUT, url.clone())
+                        .headers(floor_headers.clone())
+                        .body(request.body().clone())
+                        .send()
+                        .await
+                        .expect("an answer");
+                    assert!(response.status().is_success());
+                    response.bytes().await.expect("a body");
+                }
+                "hand" => {
+                    hand::update(&bare, &name, &base, id.as_str(), &auth, &user_agent).await;
+                }
+                _ if per_call => {
+                    let update = fixture();
+                    client.update(&id, &update).await.expect("an update");
+                }
+                _ => {
+                    client.update(&id, &update).await.expect("an update");
+                }
             }
         }
         println!(
@@ -129,4 +159,114 @@ fn main() {
             server.requests()
         );
     });
+}
+
+/// The hand-written contestant: what a caller writes with reqwest + serde and no library.
+/// The request is built per call (body serialized from the caller's fields, URL formatted,
+/// headers inserted), the answer checked and decoded with serde. The credentials' header
+/// value is computed once, as any hand-written client would.
+mod hand {
+    use serde::{Deserialize, Serialize};
+    use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
+    use ticket_http::reqwest::{Client, Method};
+
+    #[derive(Serialize)]
+    struct EngageLabBody<'a> {
+        title: &'a str,
+        description: &'a str,
+        priority: &'a str,
+        custom_fields: EngageLabFields<'a>,
+        tags: &'a [&'a str],
+    }
+
+    #[derive(Serialize)]
+    struct EngageLabFields<'a> {
+        device_sn: &'a str,
+    }
+
+    #[derive(Deserialize)]
+    struct EngageLabAnswer {
+        code: i64,
+        #[serde(default)]
+        data: Option<EngageLabData>,
+    }
+
+    #[derive(Deserialize)]
+    struct EngageLabData {
+        #[serde(default)]
+        updated_at: Option<String>,
+    }
+
+    #[derive(Serialize)]
+    struct FeishuBody<'a> {
+        status: u8,
+        comment: &'a str,
+    }
+
+    #[derive(Deserialize)]
+    struct FeishuAnswer {
+        code: i64,
+    }
+
+    /// The body this contestant sends for `provider`, for the check against the library's.
+    pub(crate) fn body(provider: &str) -> Vec<u8> {
+        if provider == "engagelab" {
+            serde_json::to_vec(&EngageLabBody {
+                title: "Printer jammed (updated)",
+                description: "A4 paper is stuck in the output tray; a technician is on the way.",
+                priority: "high",
+                custom_fields: EngageLabFields {
+                    device_sn: "PRN-2024-001",
+                },
+                tags: &["printer", "hardware"],
+            })
+        } else {
+            serde_json::to_vec(&FeishuBody {
+                status: 2,
+                comment: "Picked up by the on-call agent.",
+            })
+        }
+        .expect("JSON")
+    }
+
+    /// One update: build, send, check, decode.
+    pub(crate) async fn update(
+        client: &Client,
+        provider: &str,
+        base: &str,
+        id: &str,
+        auth: &HeaderValue,
+        user_agent: &HeaderValue,
+    ) {
+        let url = if provider == "engagelab" {
+            format!("{base}/api/v2/accounts/tickets/{id}")
+        } else {
+            format!("{base}/open-apis/helpdesk/v1/tickets/{id}")
+        };
+        let mut headers = HeaderMap::with_capacity(4);
+        headers.insert(header::AUTHORIZATION, auth.clone());
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(header::USER_AGENT, user_agent.clone());
+        let response = client
+            .request(Method::PUT, url)
+            .headers(headers)
+            .body(body(provider))
+            .send()
+            .await
+            .expect("an answer");
+        assert!(response.status().is_success());
+        let bytes = response.bytes().await.expect("a body");
+        if provider == "engagelab" {
+            let answer: EngageLabAnswer = serde_json::from_slice(&bytes).expect("JSON");
+            assert_eq!(answer.code, 0);
+            std::hint::black_box(answer.data.and_then(|d| d.updated_at));
+        } else {
+            let answer: FeishuAnswer = serde_json::from_slice(&bytes).expect("JSON");
+            assert_eq!(answer.code, 0);
+        }
+    }
 }
