@@ -48,7 +48,7 @@ pub use reqwest::Url;
 pub use crate::auth::Credentials;
 pub use crate::base_url::{BaseUrl, Route, encode_segment};
 pub use crate::classify::CodeClass;
-pub use crate::preview::{PreparedRequest, sensitive_header};
+pub use crate::preview::{PreparedRequest, body_capacity, sensitive_header};
 pub use crate::retry::{Executed, RetryPolicy};
 pub use crate::transport::{
     HttpOptions, RawResponse, Transport, build_client, default_headers, excerpt,
