@@ -213,6 +213,53 @@ impl Config {
     }
 
     /// How the user writes `key` of `provider` in this source.
+    /// The keys set for `provider`, sorted, each as (key, value, where it was found: an
+    /// environment variable, a TOML key or a map key). For tools that show a configuration:
+    /// values may be secrets, so redact them before display.
+    pub fn provider_entries(&self, provider: &str) -> Vec<(String, String, String)> {
+        let mut out: Vec<(String, String, String)> = match &self.origin {
+            Origin::Env => {
+                let prefix = env_var(provider, "");
+                self.env
+                    .iter()
+                    .filter_map(|(var, value)| {
+                        let key = var.strip_prefix(&prefix)?.to_ascii_lowercase();
+                        Some((key, value.clone(), var.clone()))
+                    })
+                    .collect()
+            }
+            _ => self
+                .sections
+                .get(provider)
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone(), self.describe(provider, k)))
+                .collect(),
+        };
+        out.sort();
+        out
+    }
+
+    /// Sets `key` of `provider`'s section, replacing any value already set (for tools that
+    /// must force one setting, such as a command that runs its own retries).
+    pub fn set(&mut self, provider: &str, key: &str, value: impl Into<String>) {
+        let value = value.into();
+        match &self.origin {
+            Origin::Env => {
+                let var = env_var(provider, key);
+                self.env.retain(|(name, _)| *name != var);
+                self.env.push((var, value));
+                self.env.sort();
+            }
+            _ => {
+                self.sections
+                    .entry(provider.to_owned())
+                    .or_default()
+                    .insert(key.to_owned(), value);
+            }
+        }
+    }
+
     pub(crate) fn describe(&self, provider: &str, key: &str) -> String {
         match &self.origin {
             Origin::Env => env_var(provider, key),

@@ -226,3 +226,43 @@ fn a_local_registry_takes_custom_providers_and_refuses_duplicates() {
     assert!(registry.register("acme", build).is_err());
     assert!(registry.register("Bad Name", build).is_err());
 }
+
+#[test]
+fn provider_entries_and_set_work_for_every_source() {
+    let mut env = Config::from_env_vars([
+        ("TICKET_PROVIDER", "engagelab"),
+        ("TICKET_ENGAGELAB_API_KEY", "k"),
+        ("TICKET_ENGAGELAB_MAX_RETRIES", "3"),
+        ("TICKET_FEISHU_HELPDESK_ID", "h"),
+    ]);
+    env.set("engagelab", "max_retries", "0");
+    assert_eq!(
+        env.provider_entries("engagelab"),
+        [
+            (
+                "api_key".to_owned(),
+                "k".to_owned(),
+                "TICKET_ENGAGELAB_API_KEY".to_owned()
+            ),
+            (
+                "max_retries".to_owned(),
+                "0".to_owned(),
+                "TICKET_ENGAGELAB_MAX_RETRIES".to_owned()
+            ),
+        ]
+    );
+    let mut toml =
+        Config::from_toml_str("provider = \"feishu\"\n[feishu]\nhelpdesk_id = \"h\"\n").unwrap();
+    toml.set("feishu", "max_retries", "0");
+    let entries = toml.provider_entries("feishu");
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].0, "helpdesk_id");
+    assert_eq!(
+        entries[0].2,
+        "`[feishu] helpdesk_id` in the TOML configuration"
+    );
+    assert_eq!(
+        (entries[1].0.as_str(), entries[1].1.as_str()),
+        ("max_retries", "0")
+    );
+}

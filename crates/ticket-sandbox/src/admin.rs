@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fault::{Fault, Scope};
 use crate::model::{EngageLabTicket, FeishuTicket};
+use crate::ratelimit::Provider;
 use crate::server::{ADMIN_PREFIX, ReceivedRequest};
 use crate::state::Shared;
 use crate::util::{json_response, percent_decode};
@@ -18,6 +19,22 @@ struct InjectRequest {
     scope: Scope,
     #[serde(default = "one")]
     times: u32,
+}
+
+/// Body of `PUT /__sandbox/rate_limit`: a provider left out keeps its setting; `null` or 0
+/// turns it off.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimitRequest {
+    #[serde(default, deserialize_with = "present")]
+    engagelab: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "present")]
+    feishu: Option<Option<u32>>,
+}
+
+/// Tells a key given as `null` (`Some(None)`) from a missing one (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
+    Option::<u32>::deserialize(d).map(Some)
 }
 
 fn one() -> u32 {
@@ -102,6 +119,20 @@ pub(crate) fn handle(shared: &Shared, req: &ReceivedRequest) -> Response<Body> {
                 }
                 shared.inject(inject.fault, inject.scope, inject.times);
                 json_response(StatusCode::OK, &shared.pending_faults())
+            }
+            Err(reason) => err(StatusCode::BAD_REQUEST, &reason),
+        },
+        (&Method::GET, ["comments"]) => json_response(StatusCode::OK, &shared.comment_counts()),
+        (&Method::GET, ["rate_limit"]) => json_response(StatusCode::OK, &shared.rate_limits()),
+        (&Method::PUT, ["rate_limit"]) => match parse::<RateLimitRequest>(req) {
+            Ok(body) => {
+                if let Some(limit) = body.engagelab {
+                    shared.set_rate_limit(Provider::EngageLab, limit);
+                }
+                if let Some(limit) = body.feishu {
+                    shared.set_rate_limit(Provider::Feishu, limit);
+                }
+                json_response(StatusCode::OK, &shared.rate_limits())
             }
             Err(reason) => err(StatusCode::BAD_REQUEST, &reason),
         },
@@ -205,7 +236,7 @@ fn ticket_route(
 }
 
 /// The listing served by `GET /__sandbox`.
-const ROUTES: [&str; 14] = [
+const ROUTES: [&str; 17] = [
     "GET /__sandbox",
     "GET /__sandbox/stats",
     "DELETE /__sandbox/stats",
@@ -213,6 +244,9 @@ const ROUTES: [&str; 14] = [
     "GET /__sandbox/faults",
     "POST /__sandbox/faults {\"fault\":{\"kind\":...},\"scope\":...,\"times\":1}",
     "DELETE /__sandbox/faults",
+    "GET /__sandbox/comments",
+    "GET /__sandbox/rate_limit",
+    "PUT /__sandbox/rate_limit {\"engagelab\":200,\"feishu\":null}",
     "GET /__sandbox/tokens",
     "POST /__sandbox/tokens/expire",
     "GET /__sandbox/requests",

@@ -74,6 +74,7 @@ pub enum Scope {
 
 /// A fault still waiting in a queue, as listed by [`crate::Sandbox::pending_faults`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PendingFault {
     /// The fault.
     pub fault: Fault,
@@ -81,6 +82,17 @@ pub struct PendingFault {
     pub scope: Scope,
     /// How many more matching requests will get it.
     pub remaining: u32,
+}
+
+impl PendingFault {
+    /// A queued fault (for comparisons in tests).
+    pub fn new(fault: Fault, scope: Scope, remaining: u32) -> Self {
+        Self {
+            fault,
+            scope,
+            remaining,
+        }
+    }
 }
 
 /// The admin-route / serde form of [`Fault`].

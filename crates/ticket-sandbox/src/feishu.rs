@@ -26,6 +26,9 @@ const FIELDS: [&str; 7] = [
     "solved",
     "channel",
 ];
+/// Keys of `customized_fields` items that the official SDK models carry and the server
+/// ignores on update.
+const IGNORED_FIELD_KEYS: [&str; 4] = ["display_name", "position", "required", "editable"];
 /// The documented 400 message.
 const BAD_REQUEST_MSG: &str = "Bad request, please check your request body";
 
@@ -121,15 +124,32 @@ fn check_bearer(shared: &Shared, req: &ReceivedRequest) -> Option<Response<Body>
 }
 
 /// Checks `X-Lark-Helpdesk-Authorization`; `Some` is the error response to send.
+///
+/// The documented value is `base64(id:token)`; the official Node SDK's helper sends
+/// `Bearer base64(id:token)`. Both are accepted; the second is counted in
+/// `Stats::noncanonical_helpdesk_auth`.
 fn check_helpdesk(shared: &Shared, req: &ReceivedRequest) -> Option<Response<Body>> {
     let creds = &shared.config.credentials;
     let expected = format!(
         "{}:{}",
         creds.feishu_helpdesk_id, creds.feishu_helpdesk_token
     );
-    let ok = header_str(req, "x-lark-helpdesk-authorization")
-        .and_then(|v| STANDARD.decode(v.trim()).ok())
+    let value = header_str(req, "x-lark-helpdesk-authorization").map(str::trim);
+    let (encoded, canonical) = match value {
+        Some(v) => match v.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+                (Some(rest.trim()), false)
+            }
+            _ => (Some(v), true),
+        },
+        None => (None, true),
+    };
+    let ok = encoded
+        .and_then(|v| STANDARD.decode(v).ok())
         .is_some_and(|decoded| decoded == expected.as_bytes());
+    if ok && !canonical {
+        shared.count_noncanonical_helpdesk_auth();
+    }
     (!ok).then(|| {
         error(
             StatusCode::FORBIDDEN,
@@ -178,15 +198,21 @@ pub(crate) fn handle_ticket(
         Ok(update) => update,
         Err(reason) => return bad_request(&reason),
     };
+    let has_comment = update.comment.is_some();
     match shared.update_feishu(&id, |ticket| update.apply(ticket)) {
-        Some(()) => json_response(
-            StatusCode::OK,
-            &Envelope {
-                code: 0,
-                msg: "success",
-                data: Empty {},
-            },
-        ),
+        Some(()) => {
+            if has_comment {
+                shared.count_comment();
+            }
+            json_response(
+                StatusCode::OK,
+                &Envelope {
+                    code: 0,
+                    msg: "success",
+                    data: Empty {},
+                },
+            )
+        }
         None => ticket_not_found(),
     }
 }
@@ -331,6 +357,9 @@ fn customized_field(i: usize, item: &Value) -> Result<FeishuCustomizedField, Str
         .ok_or_else(|| format!("customized_fields[{i}]: must be an object"))?;
     let mut field = FeishuCustomizedField::default();
     for (key, value) in obj {
+        if IGNORED_FIELD_KEYS.contains(&key.as_str()) {
+            continue;
+        }
         let text = value
             .as_str()
             .ok_or_else(|| format!("customized_fields[{i}].{key}: must be a string"))?
@@ -453,6 +482,19 @@ mod tests {
     }
 
     #[test]
+    fn ignores_the_official_models_extra_field_keys() {
+        let body = json!({"customized_fields": [{
+            "id": "1", "value": "v", "display_name": "Device", "position": "3",
+            "required": false, "editable": true
+        }]});
+        let update = validate(&body).unwrap();
+        assert_eq!(
+            update.customized_fields.unwrap(),
+            [FeishuCustomizedField::new(Some("1"), None, Some("v"))]
+        );
+    }
+
+    #[test]
     fn refuses_bad_bodies() {
         let cases = [
             (json!({}), "at least one field"),
@@ -472,6 +514,10 @@ mod tests {
             (
                 json!({"customized_fields": [{"id": "1", "x": "y"}]}),
                 "customized_fields[0].x",
+            ),
+            (
+                json!({"customized_fields": [{"id": "1", "displayname": "y"}]}),
+                "customized_fields[0].displayname",
             ),
             (
                 json!({"customized_fields": [{"value": "v"}]}),

@@ -55,10 +55,12 @@ mod engagelab;
 mod fault;
 mod feishu;
 mod model;
+mod ratelimit;
 mod server;
 mod state;
 mod util;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -73,6 +75,7 @@ pub use model::{
     Credentials, EngageLabAttachment, EngageLabTicket, FeishuCustomizedField, FeishuTicket,
     RecordedRequest, Stats,
 };
+pub use ratelimit::Provider;
 
 use state::{Config, Shared};
 
@@ -81,6 +84,12 @@ pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(2 * 60 * 60);
 
 /// How many requests the log keeps by default.
 pub const DEFAULT_REQUEST_LOG_CAPACITY: usize = 1000;
+
+/// How many bytes (bodies, headers, paths) the request log keeps by default: 16 MiB.
+pub const DEFAULT_REQUEST_LOG_MAX_BYTES: usize = 16 * 1024 * 1024;
+
+/// How long a client has to send a complete request head by default.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Options for a [`Sandbox`]; create with [`Sandbox::builder`].
 #[derive(Debug, Clone)]
@@ -99,6 +108,9 @@ impl Default for SandboxBuilder {
                 seed_engagelab: Vec::new(),
                 seed_feishu: Vec::new(),
                 request_log_capacity: DEFAULT_REQUEST_LOG_CAPACITY,
+                request_log_max_bytes: DEFAULT_REQUEST_LOG_MAX_BYTES,
+                header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
+                rate_limits: Vec::new(),
             },
         }
     }
@@ -133,6 +145,35 @@ impl SandboxBuilder {
     /// How many requests the request log keeps (default [`DEFAULT_REQUEST_LOG_CAPACITY`]).
     pub fn request_log_capacity(mut self, capacity: usize) -> Self {
         self.config.request_log_capacity = capacity;
+        self
+    }
+
+    /// How many bytes the request log keeps (default [`DEFAULT_REQUEST_LOG_MAX_BYTES`]): the
+    /// oldest entries are dropped first, and a single request larger than the limit is kept
+    /// with its body cut short (`RecordedRequest::body_truncated`). 0 keeps nothing.
+    pub fn request_log_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.config.request_log_max_bytes = max_bytes;
+        self
+    }
+
+    /// How long a client has to send a complete request head (default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`]): counted from the connection's start for its first
+    /// request, and from the first byte of each later one. A connection that misses it is
+    /// closed. Idle keep-alive connections are never closed. `None` waits forever.
+    pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// Turns on the rate-limit mode for `provider`: a token bucket of `per_second` requests a
+    /// second (holding at most one second's worth, full at start) in front of its ticket
+    /// routes. A request finding it empty is refused as the vendor does: Feishu HTTP 429, code
+    /// 99991400, `x-ogw-ratelimit-limit: <per_second>`, `x-ogw-ratelimit-reset: <secs>`;
+    /// EngageLab HTTP 429, code 42901, `Retry-After: <secs>` (whole seconds until a token is
+    /// free, at least 1). 0 turns it off. Injected faults are served before the bucket is asked.
+    pub fn rate_limit(mut self, provider: Provider, per_second: u32) -> Self {
+        self.config.rate_limits.retain(|(p, _)| *p != provider);
+        self.config.rate_limits.push((provider, per_second));
         self
     }
 
@@ -293,6 +334,35 @@ impl Sandbox {
         self.shared.feishu_ticket(id)
     }
 
+    /// How many comments each Feishu ticket holds, for every ticket with at least one: an
+    /// update applied twice shows as 2.
+    pub fn comment_counts(&self) -> BTreeMap<String, usize> {
+        self.shared.comment_counts()
+    }
+
+    /// How many comments the Feishu ticket `id` holds (0 when there is no such ticket).
+    pub fn comment_count(&self, id: &str) -> usize {
+        self.shared
+            .feishu_ticket(id)
+            .map_or(0, |t| t.comments.len())
+    }
+
+    /// Sets or clears (`None` or 0) the rate-limit mode of `provider` (see
+    /// [`SandboxBuilder::rate_limit`]); the bucket starts full.
+    pub fn set_rate_limit(&self, provider: Provider, per_second: Option<u32>) {
+        self.shared.set_rate_limit(provider, per_second);
+    }
+
+    /// The rate-limit mode of each provider, requests per second (`None` when off).
+    pub fn rate_limits(&self) -> BTreeMap<String, Option<u32>> {
+        self.shared.rate_limits()
+    }
+
+    /// The request log's size in bytes, as counted against its byte limit.
+    pub fn request_log_bytes(&self) -> usize {
+        self.shared.request_log_bytes()
+    }
+
     /// Queues `fault` for the next `times` requests matching `scope`. Each scope has its own
     /// FIFO queue; a request takes from its ticket scope first, then from its provider scope.
     /// Faults are served before any other check (auth, validation). `times == 0` does nothing.
@@ -347,7 +417,7 @@ impl Sandbox {
     }
 
     /// Restores the state the sandbox started with: seeded tickets, fresh tokens, no faults,
-    /// zero counters, empty request log.
+    /// zero counters, empty request log, the configured rate limits with full buckets.
     pub fn reset(&self) {
         self.shared.reset();
     }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ticket_sandbox::Sandbox;
+use ticket_sandbox::{Provider, Sandbox};
 
 /// A stateful loopback emulator of the EngageLab LiveDesk and Feishu Helpdesk ticket APIs.
 #[derive(Debug, Parser)]
@@ -26,6 +26,30 @@ struct Args {
     /// Lifetime of Feishu access tokens, in seconds.
     #[arg(long, value_name = "N", default_value_t = 7200)]
     token_ttl_secs: u64,
+    /// Rate-limit mode: `R/s` for both providers, or `engagelab=R/s` / `feishu=R/s` for one
+    /// (repeatable). Refusals are answered as each vendor does (429 and its headers).
+    #[arg(long = "rate-limit", value_name = "[PROVIDER=]R/s", value_parser = parse_rate_limit)]
+    rate_limit: Vec<(Option<Provider>, u32)>,
+    /// Seconds a client has to send a complete request head (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    header_read_timeout_secs: u64,
+    /// Bytes the request log keeps.
+    #[arg(long, value_name = "N", default_value_t = ticket_sandbox::DEFAULT_REQUEST_LOG_MAX_BYTES)]
+    request_log_max_bytes: usize,
+}
+
+fn parse_rate_limit(text: &str) -> Result<(Option<Provider>, u32), String> {
+    let (provider, rate) = match text.split_once('=') {
+        Some((p, r)) => (Some(p.parse::<Provider>()?), r),
+        None => (None, text),
+    };
+    let number = rate.trim().strip_suffix("/s").unwrap_or(rate.trim());
+    match number.parse::<u32>() {
+        Ok(n) if n > 0 => Ok((provider, n)),
+        _ => Err(format!(
+            "{rate:?} must be R/s with R a positive integer, such as 200/s"
+        )),
+    }
 }
 
 #[tokio::main]
@@ -36,7 +60,19 @@ async fn main() -> ExitCode {
     tokio::task::yield_now().await;
     let mut builder = Sandbox::builder()
         .bind(SocketAddr::new(args.bind, args.port))
-        .token_ttl(Duration::from_secs(args.token_ttl_secs));
+        .token_ttl(Duration::from_secs(args.token_ttl_secs))
+        .header_read_timeout(
+            (args.header_read_timeout_secs > 0)
+                .then(|| Duration::from_secs(args.header_read_timeout_secs)),
+        )
+        .request_log_max_bytes(args.request_log_max_bytes);
+    for (provider, per_second) in &args.rate_limit {
+        for p in [Provider::EngageLab, Provider::Feishu] {
+            if provider.is_none_or(|only| only == p) {
+                builder = builder.rate_limit(p, *per_second);
+            }
+        }
+    }
     for id in args.seed_engagelab {
         builder = builder.seed_engagelab_default(id);
     }
@@ -90,6 +126,11 @@ fn print_banner(sandbox: &Sandbox) {
         c.feishu_helpdesk_authorization()
     );
     println!();
+    for (provider, limit) in sandbox.rate_limits() {
+        if let Some(per_second) = limit {
+            println!("Rate limit {provider}: {per_second}/s");
+        }
+    }
     println!(
         "Admin      {} (GET it for the route list)",
         sandbox.admin_url()

@@ -5,7 +5,10 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 /// The credentials the sandbox accepts. Every default is an obviously fake fixed string.
+///
+/// Start from [`Credentials::default`] and change the fields you need.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Credentials {
     /// EngageLab API key (user part of `Authorization: Basic`).
     pub engagelab_api_key: String,
@@ -63,16 +66,28 @@ impl Credentials {
 
 /// One EngageLab ticket attachment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EngageLabAttachment {
     /// The attachment's URL.
     pub file_url: String,
 }
 
+impl EngageLabAttachment {
+    /// An attachment with this URL.
+    pub fn new(file_url: impl Into<String>) -> Self {
+        Self {
+            file_url: file_url.into(),
+        }
+    }
+}
+
 /// An EngageLab LiveDesk ticket as the sandbox stores it (and as `GET` returns it).
 ///
-/// Deserializing accepts partial JSON: missing fields take the [`Default`] values.
+/// Deserializing accepts partial JSON: missing fields take the [`Default`] values. Start from
+/// [`EngageLabTicket::default`] and change the fields you need.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct EngageLabTicket {
     /// Ticket id (the sandbox sets it to the id the ticket is stored under).
     pub ticket_id: String,
@@ -114,6 +129,7 @@ impl Default for EngageLabTicket {
 /// One Feishu customized field (`customized_field_display_item`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct FeishuCustomizedField {
     /// Field id.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -126,11 +142,24 @@ pub struct FeishuCustomizedField {
     pub value: Option<String>,
 }
 
+impl FeishuCustomizedField {
+    /// A field with the given parts (any may be absent).
+    pub fn new(id: Option<&str>, key_name: Option<&str>, value: Option<&str>) -> Self {
+        Self {
+            id: id.map(str::to_owned),
+            key_name: key_name.map(str::to_owned),
+            value: value.map(str::to_owned),
+        }
+    }
+}
+
 /// A Feishu Helpdesk ticket as the sandbox stores it (and as `GET` returns it under `data.ticket`).
 ///
-/// Deserializing accepts partial JSON: missing fields take the [`Default`] values.
+/// Deserializing accepts partial JSON: missing fields take the [`Default`] values. Start from
+/// [`FeishuTicket::default`] and change the fields you need.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct FeishuTicket {
     /// Ticket id (the sandbox sets it to the id the ticket is stored under).
     pub ticket_id: String,
@@ -186,6 +215,16 @@ pub struct Stats {
     pub connections: u64,
     /// Injected faults applied.
     pub faults_applied: u64,
+    /// Ticket requests refused by the rate-limit mode (not counting injected rate-limit faults).
+    #[serde(default)]
+    pub rate_limited: u64,
+    /// Feishu requests accepted with a non-canonical `X-Lark-Helpdesk-Authorization` value
+    /// (`Bearer <base64>`, as the official Node SDK's helper sends it).
+    #[serde(default)]
+    pub noncanonical_helpdesk_auth: u64,
+    /// Feishu comments appended to tickets (one per accepted update carrying `comment`).
+    #[serde(default)]
+    pub comments_applied: u64,
 }
 
 impl Stats {
@@ -211,11 +250,26 @@ pub struct RecordedRequest {
     pub query: Option<String>,
     /// Headers in received order; names are lower case, values lossily decoded as UTF-8.
     pub headers: Vec<(String, String)>,
-    /// The body bytes.
+    /// The body bytes (cut short when `body_truncated`).
     pub body: Vec<u8>,
+    /// Whether the body was cut to keep the request log within its byte limit.
+    pub body_truncated: bool,
 }
 
 impl RecordedRequest {
+    /// Roughly how many bytes this entry holds, for the request log's byte limit.
+    pub(crate) fn size(&self) -> usize {
+        self.method.len()
+            + self.path.len()
+            + self.query.as_ref().map_or(0, String::len)
+            + self
+                .headers
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>()
+            + self.body.len()
+    }
+
     /// The first value of a header (name compared case-insensitively).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

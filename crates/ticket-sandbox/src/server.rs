@@ -2,10 +2,12 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use hyper::body::{Frame, Incoming};
@@ -14,6 +16,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
@@ -21,6 +24,7 @@ use tokio::time::Sleep;
 
 use crate::fault::{Fault, Scope};
 use crate::model::RecordedRequest;
+use crate::ratelimit::Provider;
 use crate::state::{RouteKind, Shared};
 use crate::util::{html_response, percent_decode};
 use crate::{admin, engagelab, feishu};
@@ -63,23 +67,137 @@ pub(crate) async fn serve(
     conns.shutdown().await;
 }
 
+/// Per-connection bookkeeping for the header read timeout.
+///
+/// hyper's own `header_read_timeout` also runs while a keep-alive connection waits idle for its
+/// next request, which would close pooled client connections after every pause. This one only
+/// runs from a connection's start until its first request head is parsed, and then from the
+/// first byte of each later request until its head is parsed.
+struct HeaderClock {
+    timeout: Option<Duration>,
+    /// True between requests, when the next byte read starts a request head.
+    idle: AtomicBool,
+    deadline: watch::Sender<Option<Instant>>,
+}
+
+impl HeaderClock {
+    fn new(timeout: Option<Duration>) -> Arc<Self> {
+        let (deadline, _) = watch::channel(timeout.map(|t| Instant::now() + t));
+        Arc::new(Self {
+            timeout,
+            idle: AtomicBool::new(false),
+            deadline,
+        })
+    }
+
+    fn bytes_read(&self) {
+        if self.idle.swap(false, Ordering::AcqRel) {
+            if let Some(t) = self.timeout {
+                self.deadline.send_replace(Some(Instant::now() + t));
+            }
+        }
+    }
+
+    fn head_parsed(&self) {
+        self.idle.store(false, Ordering::Release);
+        self.deadline.send_replace(None);
+    }
+
+    fn request_done(&self) {
+        self.idle.store(true, Ordering::Release);
+    }
+
+    /// Resolves when a running deadline passes.
+    async fn expired(&self) {
+        let mut rx = self.deadline.subscribe();
+        loop {
+            let deadline = *rx.borrow_and_update();
+            match deadline {
+                Some(at) => {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(at.into()) => return,
+                        changed = rx.changed() => if changed.is_err() { std::future::pending::<()>().await },
+                    }
+                }
+                None => {
+                    if rx.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The TCP stream, telling the [`HeaderClock`] when bytes arrive.
+struct ClockedStream {
+    inner: TcpStream,
+    clock: Arc<HeaderClock>,
+}
+
+impl AsyncRead for ClockedStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(res, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.clock.bytes_read();
+        }
+        res
+    }
+}
+
+impl AsyncWrite for ClockedStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 /// Serves one connection; dropping the connection future closes the socket, which is how
-/// [`Fault::DropConnection`] and [`Fault::TruncatedBody`] end it.
+/// [`Fault::DropConnection`], [`Fault::TruncatedBody`] and the header read timeout end it.
 async fn serve_connection(stream: TcpStream, shared: Shared, mut shutdown: watch::Receiver<()>) {
     let _ = stream.set_nodelay(true);
     let kill = Arc::new(Notify::new());
+    let clock = HeaderClock::new(shared.config.header_read_timeout);
     let svc_kill = Arc::clone(&kill);
+    let svc_clock = Arc::clone(&clock);
     let service = service_fn(move |req| {
         let shared = shared.clone();
         let kill = Arc::clone(&svc_kill);
-        async move { Ok::<_, Infallible>(handle(shared, kill, req).await) }
+        let clock = Arc::clone(&svc_clock);
+        async move {
+            clock.head_parsed();
+            let resp = handle(shared, kill, req).await;
+            clock.request_done();
+            Ok::<_, Infallible>(resp)
+        }
     });
-    // No header-read timeout: hyper's default (30 s) also closes idle keep-alive connections,
-    // which would make connection counts depend on pauses between requests.
+    let io = ClockedStream {
+        inner: stream,
+        clock: Arc::clone(&clock),
+    };
+    // Title-case header names (`X-Tt-Logid`, `Content-Type`): the vendors' own spelling, which
+    // some SDKs look up case-sensitively.
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(None)
-        .serve_connection(TokioIo::new(stream), service);
+        .title_case_headers(true)
+        .serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     tokio::select! {
         res = conn.as_mut() => {
@@ -88,6 +206,9 @@ async fn serve_connection(stream: TcpStream, shared: Shared, mut shutdown: watch
             }
         }
         () = kill.notified() => {}
+        () = clock.expired() => {
+            tracing::debug!("ticket-sandbox: request head not received in time; closing");
+        }
         _ = shutdown.changed() => {}
     }
 }
@@ -198,6 +319,7 @@ async fn handle(shared: Shared, kill: Arc<Notify>, req: Request<Incoming>) -> Re
             })
             .collect(),
         body: body.to_vec(),
+        body_truncated: false,
     });
     shared.record(kind, recorded);
 
@@ -226,6 +348,25 @@ async fn handle(shared: Shared, kill: Arc<Notify>, req: Request<Incoming>) -> Re
             if let Some(resp) = apply_fault(&shared, kind, fault, &kill).await {
                 return with_logid(&shared, kind, resp);
             }
+        }
+    }
+
+    let provider = match &route {
+        Route::EngageLabTicket(_) => Some(Provider::EngageLab),
+        Route::FeishuTicket(_) => Some(Provider::Feishu),
+        _ => None,
+    };
+    if let Some(provider) = provider {
+        if let Err((per_second, wait)) = shared.take_rate_token(provider) {
+            // Whole seconds, as both vendors state them, rounded up and at least 1.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let resp = rate_limited(
+                provider == Provider::Feishu,
+                StatusCode::TOO_MANY_REQUESTS,
+                secs.max(1),
+                per_second,
+            );
+            return with_logid(&shared, kind, resp);
         }
     }
 
@@ -297,10 +438,14 @@ async fn apply_fault(
             feishu,
             StatusCode::TOO_MANY_REQUESTS,
             reset_secs,
+            FAULT_RATE_LIMIT,
         )),
-        Fault::RateLimitLegacy400 { reset_secs } => {
-            Some(rate_limited(feishu, StatusCode::BAD_REQUEST, reset_secs))
-        }
+        Fault::RateLimitLegacy400 { reset_secs } => Some(rate_limited(
+            feishu,
+            StatusCode::BAD_REQUEST,
+            reset_secs,
+            FAULT_RATE_LIMIT,
+        )),
         Fault::ServerError { status } => {
             let status = StatusCode::from_u16(status)
                 .ok()
@@ -359,11 +504,16 @@ async fn apply_fault(
     }
 }
 
-fn rate_limited(feishu: bool, status: StatusCode, reset_secs: u64) -> Response<Body> {
+/// The `x-ogw-ratelimit-limit` an injected rate-limit fault states.
+const FAULT_RATE_LIMIT: u32 = 50;
+
+/// A rate-limit refusal as the vendor sends it. Feishu states its limit (`limit`, requests per
+/// second) and the wait; EngageLab only the wait, as `Retry-After`.
+fn rate_limited(feishu: bool, status: StatusCode, reset_secs: u64, limit: u32) -> Response<Body> {
     if feishu {
         let mut resp = feishu::error(status, 99_991_400, "request trigger frequency limit");
         let headers = resp.headers_mut();
-        headers.insert("x-ogw-ratelimit-limit", HeaderValue::from_static("50"));
+        headers.insert("x-ogw-ratelimit-limit", HeaderValue::from(limit));
         headers.insert("x-ogw-ratelimit-reset", HeaderValue::from(reset_secs));
         resp
     } else {

@@ -1,12 +1,13 @@
 //! The shared mutable state behind one sandbox.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::fault::{Fault, PendingFault, Scope};
 use crate::model::{Credentials, EngageLabTicket, FeishuTicket, RecordedRequest, Stats};
+use crate::ratelimit::{Bucket, Provider};
 use crate::util::{rfc3339_now, unix_millis_now};
 
 /// How long a refresh token lives, as reported by the token endpoint (not enforced).
@@ -20,6 +21,9 @@ pub(crate) struct Config {
     pub(crate) seed_engagelab: Vec<(String, EngageLabTicket)>,
     pub(crate) seed_feishu: Vec<(String, FeishuTicket)>,
     pub(crate) request_log_capacity: usize,
+    pub(crate) request_log_max_bytes: usize,
+    pub(crate) header_read_timeout: Option<Duration>,
+    pub(crate) rate_limits: Vec<(Provider, u32)>,
 }
 
 /// The kind of route a request hit, for counting.
@@ -91,6 +95,10 @@ struct Inner {
     fault_order: Vec<Scope>,
     stats: Stats,
     log: VecDeque<RecordedRequest>,
+    /// Sum of [`RecordedRequest::size`] over `log`.
+    log_bytes: usize,
+    /// The rate-limit mode's buckets, by [`Provider::index`].
+    buckets: [Option<Bucket>; 2],
 }
 
 /// Shared state; cheap to clone.
@@ -293,15 +301,88 @@ impl Shared {
             RouteKind::Admin => stats.admin_requests += 1,
             RouteKind::Other => stats.other_requests += 1,
         }
-        if let Some(request) = request {
-            if cap == 0 {
+        if let Some(mut request) = request {
+            let max_bytes = self.config.request_log_max_bytes;
+            if cap == 0 || max_bytes == 0 {
                 return;
             }
-            while inner.log.len() >= cap {
-                inner.log.pop_front();
+            let size = request.size();
+            if size > max_bytes {
+                // Keep the request, not all of its body.
+                let cut = request.body.len().saturating_sub(size - max_bytes);
+                request.body.truncate(cut);
+                request.body_truncated = true;
             }
+            let size = request.size();
+            while inner.log.len() >= cap
+                || (inner.log_bytes + size > max_bytes && !inner.log.is_empty())
+            {
+                if let Some(old) = inner.log.pop_front() {
+                    inner.log_bytes -= old.size();
+                }
+            }
+            inner.log_bytes += size;
             inner.log.push_back(request);
         }
+    }
+
+    /// The request log's current size in bytes (as counted against its limit).
+    pub(crate) fn request_log_bytes(&self) -> usize {
+        self.lock().log_bytes
+    }
+
+    // ---- rate limit, comments, flags ------------------------------------------------------
+
+    /// Takes a token from `provider`'s bucket. `Err((per_second, wait))` when the request must
+    /// be refused; `Ok` when no rate limit is set or a token was available.
+    pub(crate) fn take_rate_token(&self, provider: Provider) -> Result<(), (u32, Duration)> {
+        let mut inner = self.lock();
+        let Some(bucket) = inner.buckets[provider.index()].as_mut() else {
+            return Ok(());
+        };
+        let per_second = bucket.per_second();
+        match bucket.take(Instant::now()) {
+            Ok(()) => Ok(()),
+            Err(wait) => {
+                inner.stats.rate_limited += 1;
+                Err((per_second, wait))
+            }
+        }
+    }
+
+    pub(crate) fn set_rate_limit(&self, provider: Provider, per_second: Option<u32>) {
+        self.lock().buckets[provider.index()] = per_second.filter(|n| *n > 0).map(Bucket::new);
+    }
+
+    pub(crate) fn rate_limits(&self) -> BTreeMap<String, Option<u32>> {
+        let inner = self.lock();
+        [Provider::EngageLab, Provider::Feishu]
+            .into_iter()
+            .map(|p| {
+                (
+                    p.to_string(),
+                    inner.buckets[p.index()].as_ref().map(Bucket::per_second),
+                )
+            })
+            .collect()
+    }
+
+    pub(crate) fn count_noncanonical_helpdesk_auth(&self) {
+        self.lock().stats.noncanonical_helpdesk_auth += 1;
+    }
+
+    pub(crate) fn count_comment(&self) {
+        self.lock().stats.comments_applied += 1;
+    }
+
+    /// Comments stored per Feishu ticket, for every ticket with at least one.
+    pub(crate) fn comment_counts(&self) -> BTreeMap<String, usize> {
+        self.lock()
+            .feishu
+            .iter()
+            .filter(|(_, t)| !t.comments.is_empty())
+            .map(|(id, t)| (id.clone(), t.comments.len()))
+            .collect()
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -317,7 +398,9 @@ impl Shared {
     }
 
     pub(crate) fn clear_requests(&self) {
-        self.lock().log.clear();
+        let mut inner = self.lock();
+        inner.log.clear();
+        inner.log_bytes = 0;
     }
 }
 
@@ -352,6 +435,14 @@ impl Inner {
             fault_order: Vec::new(),
             stats: Stats::default(),
             log: VecDeque::new(),
+            log_bytes: 0,
+            buckets: {
+                let mut buckets = [None, None];
+                for (provider, per_second) in &config.rate_limits {
+                    buckets[provider.index()] = (*per_second > 0).then(|| Bucket::new(*per_second));
+                }
+                buckets
+            },
         }
     }
 }

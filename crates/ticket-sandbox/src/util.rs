@@ -1,96 +1,74 @@
 //! Small helpers: percent-decoding, timestamps, response building.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use time::{OffsetDateTime, UtcOffset};
 
 use axum::body::Body;
 use hyper::{Response, StatusCode, header};
 use serde::Serialize;
 
+/// Every byte but the RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`) is escaped.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-decodes one raw path segment. `None` when a `%` escape is malformed or the result is
 /// not UTF-8. `+` is left alone (it only means a space in form bodies).
 pub(crate) fn percent_decode(raw: &str) -> Option<String> {
+    // `percent-encoding` passes a malformed escape through as text; the vendors refuse it, so
+    // check every `%` is followed by two hex digits first.
     let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hi = hex_value(*bytes.get(i + 1)?)?;
-            let lo = hex_value(*bytes.get(i + 2)?)?;
-            out.push(hi << 4 | lo);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let well_formed = bytes.iter().enumerate().all(|(i, b)| {
+        *b != b'%'
+            || bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    percent_decode_str(raw)
+        .decode_utf8()
+        .ok()
+        .map(std::borrow::Cow::into_owned)
 }
 
 /// Percent-encodes a ticket id as one path segment (everything but unreserved characters).
 pub(crate) fn percent_encode_segment(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Seconds since the Unix epoch, now.
-fn unix_now() -> std::time::Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
+    utf8_percent_encode(id, SEGMENT).to_string()
 }
 
 /// Milliseconds since the Unix epoch, now.
 pub(crate) fn unix_millis_now() -> i64 {
-    i64::try_from(unix_now().as_millis()).unwrap_or(i64::MAX)
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// Now as RFC 3339 in UTC with an explicit offset and second precision:
 /// `2025-11-04T10:30:00+00:00`.
 pub(crate) fn rfc3339_now() -> String {
-    rfc3339_from_unix(i64::try_from(unix_now().as_secs()).unwrap_or(i64::MAX))
+    rfc3339(OffsetDateTime::now_utc())
 }
 
-/// Formats Unix seconds as RFC 3339 UTC with `+00:00`.
+/// Formats Unix seconds as RFC 3339 UTC with `+00:00` (the epoch when out of range).
+#[cfg(test)]
 pub(crate) fn rfc3339_from_unix(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+00:00",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    rfc3339(OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH))
 }
 
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// `time`'s well-known RFC 3339 format writes UTC as `Z`; EngageLab writes `+00:00`.
+fn rfc3339(at: OffsetDateTime) -> String {
+    let at = at.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
 }
 
 /// A JSON response with `application/json; charset=utf-8`.

@@ -225,13 +225,11 @@ async fn admin_seed_read_and_use_tickets() {
 #[tokio::test]
 async fn admin_faults_stats_tokens_and_reset() {
     let sb = Sandbox::builder()
-        .seed_engagelab(
-            "keep",
-            EngageLabTicket {
-                title: "Original".into(),
-                ..Default::default()
-            },
-        )
+        .seed_engagelab("keep", {
+            let mut t = EngageLabTicket::default();
+            t.title = "Original".into();
+            t
+        })
         .start()
         .await
         .unwrap();

@@ -36,11 +36,9 @@ fn looks_like_rfc3339_utc(s: &str) -> bool {
 
 #[tokio::test]
 async fn update_success_is_byte_exact_and_applied() {
-    let old = EngageLabTicket {
-        updated_at: "2000-01-01T00:00:00+00:00".to_owned(),
-        tags: vec!["old".to_owned()],
-        ..EngageLabTicket::default()
-    };
+    let mut old = EngageLabTicket::default();
+    old.updated_at = "2000-01-01T00:00:00+00:00".to_owned();
+    old.tags = vec!["old".to_owned()];
     let sb = Sandbox::builder()
         .seed_engagelab("tk_20251104_789abc", old)
         .start()
@@ -93,12 +91,10 @@ async fn update_success_is_byte_exact_and_applied() {
 
 #[tokio::test]
 async fn optional_fields_are_kept_when_absent() {
-    let seeded = EngageLabTicket {
-        priority: "urgent".to_owned(),
-        tags: vec!["keep".to_owned()],
-        ticket_type: Some("task".to_owned()),
-        ..EngageLabTicket::default()
-    };
+    let mut seeded = EngageLabTicket::default();
+    seeded.priority = "urgent".to_owned();
+    seeded.tags = vec!["keep".to_owned()];
+    seeded.ticket_type = Some("task".to_owned());
     let sb = Sandbox::builder()
         .seed_engagelab("t1", seeded)
         .start()
@@ -372,11 +368,9 @@ async fn percent_encoded_ids_arrive_as_one_segment() {
 
 #[tokio::test]
 async fn custom_credentials_are_used() {
-    let creds = ticket_sandbox::Credentials {
-        engagelab_api_key: "k2".to_owned(),
-        engagelab_api_secret: "s2".to_owned(),
-        ..Default::default()
-    };
+    let mut creds = ticket_sandbox::Credentials::default();
+    creds.engagelab_api_key = "k2".to_owned();
+    creds.engagelab_api_secret = "s2".to_owned();
     let sb = Sandbox::builder()
         .credentials(creds)
         .seed_engagelab_default("t")

@@ -362,26 +362,10 @@ async fn scopes_are_fifo_and_ticket_scope_wins() {
     assert_eq!(
         sb.pending_faults(),
         [
-            PendingFault {
-                fault: Fault::ServerError { status: 500 },
-                scope: Scope::EngageLab,
-                remaining: 1
-            },
-            PendingFault {
-                fault: Fault::ServerError { status: 503 },
-                scope: Scope::EngageLab,
-                remaining: 2
-            },
-            PendingFault {
-                fault: Fault::NonJsonBody,
-                scope: Scope::Ticket("el".to_owned()),
-                remaining: 1
-            },
-            PendingFault {
-                fault: Fault::NotFoundHttp200,
-                scope: Scope::Ticket("fs".to_owned()),
-                remaining: 1
-            },
+            PendingFault::new(Fault::ServerError { status: 500 }, Scope::EngageLab, 1),
+            PendingFault::new(Fault::ServerError { status: 503 }, Scope::EngageLab, 2),
+            PendingFault::new(Fault::NonJsonBody, Scope::Ticket("el".to_owned()), 1),
+            PendingFault::new(Fault::NotFoundHttp200, Scope::Ticket("fs".to_owned()), 1),
         ]
     );
     // Ticket "el" takes its own fault first.

@@ -22,15 +22,13 @@ const VENDOR_EXAMPLE: &str = r#"{
 
 #[tokio::test]
 async fn update_success_is_byte_exact_and_applied() {
-    let seeded = FeishuTicket {
-        status: 2,
-        tag_names: vec!["old".to_owned()],
-        comments: vec!["first".to_owned()],
-        solved: 2,
-        channel: 7,
-        updated_at: 1,
-        ..FeishuTicket::default()
-    };
+    let mut seeded = FeishuTicket::default();
+    seeded.status = 2;
+    seeded.tag_names = vec!["old".to_owned()];
+    seeded.comments = vec!["first".to_owned()];
+    seeded.solved = 2;
+    seeded.channel = 7;
+    seeded.updated_at = 1;
     let sb = Sandbox::builder()
         .seed_feishu("6945345902185807891", seeded)
         .start()
@@ -47,11 +45,11 @@ async fn update_success_is_byte_exact_and_applied() {
     assert_eq!(t.comments, ["first", "good"]);
     assert_eq!(
         t.customized_fields,
-        [FeishuCustomizedField {
-            id: Some("123".to_owned()),
-            key_name: Some("key".to_owned()),
-            value: Some("value".to_owned()),
-        }]
+        [FeishuCustomizedField::new(
+            Some("123"),
+            Some("key"),
+            Some("value")
+        )]
     );
     assert_eq!((t.ticket_type, t.solved, t.channel), (1, 1, 1));
     assert!(t.updated_at > 1);

@@ -1,0 +1,171 @@
+//! Sending one update: the shared rate limiter, the shared server-wait gate, and retries that
+//! never repeat a comment that may already have landed.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use ticket_facade::{Sent, TicketError, TicketId, TicketUpdate, TicketUpdater, UpdateReceipt};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// When the server says wait, every worker waits here, not each on its own.
+#[derive(Debug, Default)]
+pub(crate) struct Gate {
+    until: Mutex<Option<Instant>>,
+}
+
+impl Gate {
+    /// Waits until no pause is running.
+    pub(crate) async fn wait(&self) {
+        loop {
+            let until = *self.until.lock().await;
+            match until {
+                Some(at) if at > Instant::now() => tokio::time::sleep_until(at).await,
+                _ => return,
+            }
+        }
+    }
+
+    /// Pauses everyone for `wait` from now (a longer pause already running is kept).
+    pub(crate) async fn pause(&self, wait: Duration) {
+        let at = Instant::now() + wait;
+        let mut until = self.until.lock().await;
+        if until.is_none_or(|u| u < at) {
+            *until = Some(at);
+        }
+    }
+}
+
+/// What every worker shares.
+pub(crate) struct Shared {
+    pub(crate) updater: Arc<dyn ticket_facade::TicketUpdater>,
+    pub(crate) limiter: Option<DefaultDirectRateLimiter>,
+    pub(crate) gate: Gate,
+    pub(crate) max_retries: u32,
+    /// Rate-limit answers received.
+    pub(crate) rate_limited: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        updater: Arc<dyn TicketUpdater>,
+        rate: Option<NonZeroU32>,
+        max_retries: u32,
+    ) -> Self {
+        let limiter = rate.map(|r| {
+            // A small burst (1/20 s of requests) absorbs timer jitter without overrunning a
+            // server bucket that holds a second's worth.
+            let burst = NonZeroU32::new((r.get() / 20).max(1)).unwrap_or(NonZeroU32::MIN);
+            RateLimiter::direct(Quota::per_second(r).allow_burst(burst))
+        });
+        Self {
+            updater,
+            limiter,
+            gate: Gate::default(),
+            max_retries,
+            rate_limited: AtomicU64::new(0),
+        }
+    }
+}
+
+/// How one update ended.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The server confirmed it.
+    Applied(UpdateReceipt),
+    /// It did not land (or landing again is harmless and retries ran out).
+    Failed(TicketError),
+    /// It may or may not have landed, and it carries a comment: re-sending could post the
+    /// comment twice, so it is not retried.
+    Unknown(TicketError),
+}
+
+/// Whether the update may have been applied although the call failed.
+pub(crate) fn may_have_landed(err: &TicketError) -> bool {
+    match err {
+        TicketError::Transport { sent, .. } | TicketError::Timeout { sent, .. } => {
+            *sent == Sent::Maybe
+        }
+        TicketError::MalformedResponse { .. } => true,
+        TicketError::Provider(details) => details.status >= 500,
+        _ => false,
+    }
+}
+
+/// Sends one update, retrying what can be retried. Returns the outcome, the attempts made and
+/// the time spent in requests (waits for the rate limiter, the gate and backoff excluded).
+pub(crate) async fn send(
+    shared: &Shared,
+    id: &TicketId,
+    update: &TicketUpdate,
+) -> (Outcome, u32, Duration) {
+    let mut busy = Duration::ZERO;
+    let carries_comment = update.comment().is_some();
+    let mut attempts = 0u32;
+    let mut other_retries = 0u32;
+    let mut rate_retries = 0u32;
+    loop {
+        shared.gate.wait().await;
+        if let Some(limiter) = &shared.limiter {
+            limiter.until_ready().await;
+            shared.gate.wait().await;
+        }
+        attempts += 1;
+        let started = std::time::Instant::now();
+        let result = shared.updater.update(id, update).await;
+        busy += started.elapsed();
+        let err = match result {
+            Ok(receipt) => return (Outcome::Applied(receipt), attempts, busy),
+            Err(err) => err,
+        };
+        if let TicketError::RateLimited { retry_after, .. } = &err {
+            // Refused at the gateway: certainly not applied, so always safe to repeat.
+            shared.rate_limited.fetch_add(1, Ordering::Relaxed);
+            shared
+                .gate
+                .pause(retry_after.unwrap_or(Duration::from_secs(1)))
+                .await;
+            rate_retries += 1;
+            if rate_retries <= RATE_LIMIT_RETRIES {
+                continue;
+            }
+            return (Outcome::Failed(err), attempts, busy);
+        }
+        let landed = may_have_landed(&err);
+        if landed && carries_comment {
+            return (Outcome::Unknown(err), attempts, busy);
+        }
+        if err.is_retryable() && other_retries < shared.max_retries {
+            other_retries += 1;
+            tokio::time::sleep(backoff(other_retries)).await;
+            continue;
+        }
+        // Out of retries, or not retryable. Without a comment a re-send is harmless, so an
+        // update that may have landed is reported as failed (and goes to the failures file).
+        return (Outcome::Failed(err), attempts, busy);
+    }
+}
+
+/// How many rate-limit refusals one update may meet before it counts as failed.
+const RATE_LIMIT_RETRIES: u32 = 100;
+
+/// 200 ms, 400 ms, 800 ms … capped at 10 s.
+fn backoff(retry: u32) -> Duration {
+    let ms = 200u64.saturating_mul(1u64 << retry.saturating_sub(1).min(6));
+    Duration::from_millis(ms.min(10_000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_millis(200));
+        assert_eq!(backoff(2), Duration::from_millis(400));
+        assert_eq!(backoff(30), Duration::from_millis(10_000));
+    }
+}

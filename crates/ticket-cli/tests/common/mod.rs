@@ -1,0 +1,108 @@
+//! Helpers: a sandbox on its own runtime, and `helpdesk` processes configured for it.
+#![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use ticket_sandbox::{Sandbox, SandboxBuilder};
+use tokio::runtime::Runtime;
+
+/// Every credential the sandbox accepts, as the strings a leak check looks for.
+pub fn secrets(sb: &Sandbox) -> Vec<String> {
+    let c = sb.credentials();
+    vec![
+        c.engagelab_api_secret.clone(),
+        c.engagelab_authorization(),
+        c.feishu_user_access_token.clone(),
+        c.feishu_helpdesk_token.clone(),
+        c.feishu_helpdesk_authorization(),
+    ]
+}
+
+/// A running sandbox; the test thread stays free to run processes.
+pub struct Env {
+    pub sb: Sandbox,
+    pub rt: Runtime,
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn start(builder: SandboxBuilder) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sb = rt.block_on(builder.start()).unwrap();
+        Self {
+            sb,
+            rt,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The environment that configures `provider` against this sandbox.
+    pub fn vars(&self, provider: &str) -> Vec<(String, String)> {
+        let c = self.sb.credentials();
+        let base = self.sb.base_url();
+        let mut v = vec![("TICKET_PROVIDER".to_owned(), provider.to_owned())];
+        let mut put = |k: &str, val: &str| v.push((k.to_owned(), val.to_owned()));
+        match provider {
+            "feishu" => {
+                put("TICKET_FEISHU_BASE_URL", &base);
+                put("TICKET_FEISHU_HELPDESK_ID", &c.feishu_helpdesk_id);
+                put("TICKET_FEISHU_HELPDESK_TOKEN", &c.feishu_helpdesk_token);
+                put(
+                    "TICKET_FEISHU_USER_ACCESS_TOKEN",
+                    &c.feishu_user_access_token,
+                );
+            }
+            _ => {
+                put("TICKET_ENGAGELAB_BASE_URL", &base);
+                put("TICKET_ENGAGELAB_API_KEY", &c.engagelab_api_key);
+                put("TICKET_ENGAGELAB_API_SECRET", &c.engagelab_api_secret);
+            }
+        }
+        v
+    }
+
+    /// `helpdesk` configured for `provider` from a clean environment.
+    pub fn helpdesk(&self, provider: &str) -> Command {
+        let mut cmd = Command::cargo_bin("helpdesk").unwrap();
+        cmd.env_clear().envs(self.vars(provider));
+        cmd
+    }
+
+    /// The same as a plain `std::process::Command`, for tests that signal the process.
+    pub fn helpdesk_std(&self, provider: &str) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("helpdesk"));
+        cmd.env_clear().envs(self.vars(provider));
+        cmd
+    }
+
+    /// Requests the sandbox received on either provider's routes.
+    pub fn vendor_requests(&self) -> u64 {
+        let s = self.sb.stats();
+        s.engagelab_requests + s.feishu_requests + s.token_refresh_requests
+    }
+}
+
+/// Writes `lines` as a JSON Lines file.
+pub fn write_lines(path: &Path, lines: &[String]) {
+    let mut text = lines.join("\n");
+    text.push('\n');
+    std::fs::write(path, text).unwrap();
+}
+
+/// The journal's records.
+pub fn journal(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
