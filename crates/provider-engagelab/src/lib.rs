@@ -55,7 +55,10 @@ use ticket_core::{
 };
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
-use ticket_http::{CodeClass, PreparedRequest, RawResponse, Route, Secrets, Transport};
+use ticket_http::{
+    CodeClass, PreparedRequest, RawResponse, Route, Secrets, Transport, body_capacity,
+    default_headers,
+};
 use time::OffsetDateTime;
 
 pub use crate::config::EngageLabConfig;
@@ -140,13 +143,18 @@ impl EngageLabClient {
             None => Transport::new(PROVIDER, config.http.clone(), REQUEST_ID_HEADERS)?,
         }
         .with_secrets(secrets);
-        let mut headers = HeaderMap::with_capacity(3);
+        let mut headers = HeaderMap::with_capacity(4);
         headers.insert(header::AUTHORIZATION, auth);
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        // The client would add the same `user-agent` last; carrying it here spares reqwest
+        // growing and filling every request's map. Same header, same place on the wire.
+        if let Some(agent) = default_headers(&config.http)?.remove(header::USER_AGENT) {
+            headers.insert(header::USER_AGENT, agent);
+        }
         Ok(Self {
             route: config.base_url.route(TICKETS_PATH),
             transport,
@@ -167,7 +175,8 @@ impl EngageLabClient {
         update: &TicketUpdate,
     ) -> Result<(PreparedRequest, Plan), TicketError> {
         let plan = update.plan(PROVIDER, &CAPABILITIES, wire::MAPPED_KEYS)?;
-        let body = serde_json::to_vec(&wire::UpdateTicketBody::new(update)?)
+        let mut body = Vec::with_capacity(body_capacity(update));
+        serde_json::to_writer(&mut body, &wire::UpdateTicketBody::new(update)?)
             .map_err(|e| TicketError::invalid("update", format!("cannot encode as JSON: {e}")))?;
         Ok((
             PreparedRequest::new(Method::PUT, self.route.url(id), self.headers.clone(), body),

@@ -74,7 +74,8 @@ use ticket_core::{
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use ticket_http::{
-    CodeClass, PreparedRequest, RawResponse, Route, Transport, sensitive_header, strip_scheme,
+    CodeClass, PreparedRequest, RawResponse, Route, Transport, body_capacity, default_headers,
+    sensitive_header, strip_scheme,
 };
 
 pub use crate::config::{FeishuConfig, Region};
@@ -158,13 +159,18 @@ impl FeishuClient {
         }
         .with_secrets(secrets);
         let helpdesk = sensitive_header(helpdesk, "the helpdesk credentials")?;
-        let mut headers = HeaderMap::with_capacity(3);
+        let mut headers = HeaderMap::with_capacity(4);
         headers.insert(HeaderName::from_static(HELPDESK_AUTH_HEADER), helpdesk);
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=utf-8"),
         );
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        // The client would add the same `user-agent` last; carrying it here spares reqwest
+        // growing and filling every request's map. Same header, same place on the wire.
+        if let Some(agent) = default_headers(&config.http)?.remove(header::USER_AGENT) {
+            headers.insert(header::USER_AGENT, agent);
+        }
         Ok(Self {
             route: config.base_url.route(TICKETS_PATH),
             bearer: Mutex::new(None),
@@ -188,7 +194,8 @@ impl FeishuClient {
         token: Option<&SecretString>,
     ) -> Result<(PreparedRequest, Plan), TicketError> {
         let plan = update.plan(PROVIDER, &CAPABILITIES, wire::MAPPED_KEYS)?;
-        let body = serde_json::to_vec(&wire::UpdateTicketBody::new(update, &plan)?)
+        let mut body = Vec::with_capacity(body_capacity(update));
+        serde_json::to_writer(&mut body, &wire::UpdateTicketBody::new(update, &plan)?)
             .map_err(|e| TicketError::invalid("update", format!("cannot encode as JSON: {e}")))?;
         let mut headers = HeaderMap::with_capacity(self.headers.len() + 1);
         headers.insert(header::AUTHORIZATION, self.bearer(token)?);

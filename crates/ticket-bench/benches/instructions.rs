@@ -24,11 +24,12 @@ use std::sync::Arc;
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use provider_feishu::{FeishuClient, FeishuConfig};
 use secrecy::SecretString;
-use ticket_bench::{fixtures, server::FixedServer};
+use ticket_bench::{fixtures, hand, server::FixedServer};
 use ticket_core::{TicketId, TicketUpdate, TicketUpdater};
 use ticket_facade::Config;
 use ticket_http::reqwest::Method;
-use ticket_http::{HttpOptions, PreparedRequest, build_client};
+use ticket_http::reqwest::header::{self, HeaderValue};
+use ticket_http::{HttpOptions, PreparedRequest};
 
 const KEY: &str = "sandbox-engagelab-key";
 const SECRET: &str = "sandbox-engagelab-secret";
@@ -91,6 +92,7 @@ fn facade(name: &str, base: &str) -> Arc<dyn TicketUpdater> {
 fn main() {
     let variant = env("VARIANT", "provider");
     let name = env("PROVIDER", "engagelab");
+    let per_call = env("BUILD", "call") == "call";
     let n: usize = env("N", "10").parse().expect("N is a number");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -107,21 +109,45 @@ fn main() {
         } else {
             client
         };
-        let raw = build_client(&HttpOptions::default()).expect("a reqwest client");
+        // The floor and the hand-written contestant use a bare client: reqwest's defaults
+        // plus the same security settings, and no default headers of ours. Every header
+        // (`user-agent` included) is in the request, so the bytes on the wire are the
+        // library's own (checked below).
+        let bare = hand::bare_client();
+        let user_agent = HeaderValue::from_str(&HttpOptions::default().user_agent).expect("text");
+        let mut floor_headers = request.headers().clone();
+        floor_headers.insert(header::USER_AGENT, user_agent.clone());
         let url = ticket_http::Url::parse(request.url()).expect("a URL");
+        let auth = request.headers()[header::AUTHORIZATION].clone();
+        assert_eq!(hand::body(&name), request.body().as_ref(), "the same body");
+        let fixture = if name == "engagelab" {
+            fixtures::engagelab_small
+        } else {
+            fixtures::feishu_small
+        };
         for _ in 0..n {
-            if variant == "raw" {
-                let response = raw
-                    .request(Method::PUT, url.clone())
-                    .headers(request.headers().clone())
-                    .body(request.body().clone())
-                    .send()
-                    .await
-                    .expect("an answer");
-                assert!(response.status().is_success());
-                response.bytes().await.expect("a body");
-            } else {
-                client.update(&id, &update).await.expect("an update");
+            match variant.as_str() {
+                "raw" => {
+                    let response = bare
+                        .request(Method::PUT, url.clone())
+                        .headers(floor_headers.clone())
+                        .body(request.body().clone())
+                        .send()
+                        .await
+                        .expect("an answer");
+                    assert!(response.status().is_success());
+                    response.bytes().await.expect("a body");
+                }
+                "hand" => {
+                    hand::update(&bare, &name, &base, id.as_str(), &auth, &user_agent).await;
+                }
+                _ if per_call => {
+                    let update = fixture();
+                    client.update(&id, &update).await.expect("an update");
+                }
+                _ => {
+                    client.update(&id, &update).await.expect("an update");
+                }
             }
         }
         println!(

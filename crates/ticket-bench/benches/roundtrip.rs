@@ -17,7 +17,8 @@
 //! | `ROUNDTRIP_MEMORY` | 100000 | updates of the memory section, per provider |
 //!
 //! Without the `--bench` argument that `cargo bench` passes (as under `cargo test --benches`)
-//! the defaults shrink to a smoke test of a few seconds.
+//! the defaults shrink to a smoke test (tiny sizes, no waiting for a quiet machine): that is
+//! what CI runs.
 //!
 //! # Sections
 //!
@@ -27,12 +28,14 @@
 //!   HTTP/1.1, the provider's success body for any request), per provider:
 //!   (a) `raw reqwest`, the floor: a hand-written `reqwest` PUT whose URL (a parsed `Url`),
 //!   headers and body are built once (taken from the provider's own `prepare`, so the bytes
-//!   on the wire are the same), on a client from
-//!   `ticket_http::build_client(&HttpOptions::default())` (the providers' own client
-//!   configuration); it checks the status and reads the body;
+//!   on the wire are the same, `user-agent` included), on a bare reqwest client
+//!   (`ticket_bench::hand::bare_client`: no default headers of ours, no timeout); it checks
+//!   the status and reads the body;
 //!   (b) `provider`: `TicketUpdater::update` on the concrete provider client;
 //!   (c) `facade`: `TicketUpdater::update` on the `Arc<dyn TicketUpdater>` that
 //!   `ticket_facade::connect` builds from a `Config`;
+//!   (d) `hand-written`: reqwest + serde by hand on the bare client, request built and
+//!   answer decoded per call (`ticket_bench::hand`);
 //!   Every client uses `RetryPolicy::default()`. Sequentially and with 64 in flight; each
 //!   round cuts every variant's requests into blocks that alternate between the variants, and
 //!   waits first for other processes to go quiet. Layouts: `single` (server and client on one
@@ -52,14 +55,14 @@ use std::time::{Duration, Instant};
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use provider_feishu::{FeishuClient, FeishuConfig};
 use secrecy::SecretString;
-use ticket_bench::fixtures;
 use ticket_bench::server::FixedServer;
 use ticket_bench::stats::{self, CpuClock, LoadProbe, RunStats};
+use ticket_bench::{fixtures, hand};
 use ticket_core::{TicketId, TicketUpdate, TicketUpdater};
 use ticket_facade::Config;
-use ticket_http::reqwest::header::HeaderMap;
+use ticket_http::reqwest::header::{HeaderMap, HeaderValue};
 use ticket_http::reqwest::{self, Method, Url};
-use ticket_http::{Bytes, HttpOptions, RetryPolicy, build_client};
+use ticket_http::{Bytes, HttpOptions, RetryPolicy};
 use ticket_sandbox::Sandbox;
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
@@ -151,6 +154,15 @@ enum Caller {
     Feishu(FeishuClient, TicketId, TicketUpdate),
     /// (c) the facade's `Arc<dyn TicketUpdater>`.
     Facade(Arc<dyn TicketUpdater>, TicketId, TicketUpdate),
+    /// (d) reqwest + serde by hand, on the bare client.
+    Hand {
+        client: reqwest::Client,
+        provider: &'static str,
+        base: String,
+        id: TicketId,
+        auth: HeaderValue,
+        user_agent: HeaderValue,
+    },
 }
 
 impl Caller {
@@ -190,6 +202,17 @@ impl Caller {
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string()),
+            Caller::Hand {
+                client,
+                provider,
+                base,
+                id,
+                auth,
+                user_agent,
+            } => {
+                hand::update(client, provider, base, id.as_str(), auth, user_agent).await;
+                Ok(())
+            }
         }
     }
 }
@@ -259,10 +282,33 @@ fn raw(provider: &str, base_url: &str) -> Caller {
             .expect("prepare"),
     };
     Caller::Raw {
-        client: build_client(&options()).expect("a reqwest client"),
+        client: hand::bare_client(),
         url: Url::parse(request.url()).expect("a URL"),
         headers: request.headers().clone(),
         body: request.body().clone(),
+    }
+}
+
+/// The hand-written contestant for `provider`: the credentials' header value from the
+/// provider's own `prepare` (computed once, as a hand-written client would).
+fn hand_written(provider: &str, base_url: &str) -> Caller {
+    let Caller::Raw { headers, .. } = raw(provider, base_url) else {
+        unreachable!("raw builds a Raw caller")
+    };
+    Caller::Hand {
+        client: hand::bare_client(),
+        provider: if provider == "engagelab" {
+            "engagelab"
+        } else {
+            "feishu"
+        },
+        base: base_url.to_owned(),
+        id: match provider {
+            "engagelab" => fixtures::engagelab_id(),
+            _ => fixtures::feishu_id(),
+        },
+        auth: headers[reqwest::header::AUTHORIZATION].clone(),
+        user_agent: headers[reqwest::header::USER_AGENT].clone(),
     }
 }
 
@@ -299,6 +345,7 @@ fn variants(provider: &str, base_url: &str, update: TicketUpdate) -> Variants {
                 update.clone(),
             )),
         ),
+        ("d hand-written", Arc::new(hand_written(provider, base_url))),
     ];
     list
 }
@@ -632,7 +679,9 @@ fn overhead_section(settings: &Settings) {
             .collect();
         let mut loads = Vec::new();
         for r in 0..settings.rounds {
-            stats::wait_for_quiet(QUIET_CORES, QUIET_WAIT);
+            if !settings.smoke {
+                stats::wait_for_quiet(QUIET_CORES, QUIET_WAIT);
+            }
             let probe = LoadProbe::now();
             for (mi, &mode) in modes.iter().enumerate() {
                 let n = match mode {
@@ -791,7 +840,9 @@ fn sandbox_section(settings: &Settings) {
         for (server, provider, caller) in &callers {
             let runs: Vec<RunStats> = (0..rounds)
                 .map(|_| {
-                    stats::wait_for_quiet(QUIET_CORES, QUIET_WAIT);
+                    if !settings.smoke {
+                        stats::wait_for_quiet(QUIET_CORES, QUIET_WAIT);
+                    }
                     measure_stats(&rt, caller, mode, n, settings.inflight, CpuClock::Process)
                 })
                 .collect();

@@ -1,4 +1,5 @@
-//! What the workspace's benchmarks share: the update fixtures ([`fixtures`]), a minimal
+//! What the workspace's benchmarks share: the update fixtures ([`fixtures`]), the
+//! hand-written reqwest + serde contestant and the bare client ([`hand`]), a minimal
 //! fixed-response HTTP server ([`server`]), and latency statistics and RSS readings
 //! ([`stats`]).
 //!
@@ -7,9 +8,12 @@
 //! - `cargo bench -p ticket-bench --bench build_cost`: Criterion, `prepare` per provider.
 //! - `cargo bench -p ticket-bench --bench roundtrip`: round-trip overhead against the raw
 //!   `reqwest` floor, sandbox throughput, and RSS over 100,000 updates.
+//! - `cargo bench -p ticket-bench --bench instructions`: instructions per update under
+//!   callgrind (`scripts/instructions.sh` runs every contestant).
 //!
 //! Nothing here asserts on time: the figures are printed, and recorded in `BENCHMARKS.md`.
 
 pub mod fixtures;
+pub mod hand;
 pub mod server;
 pub mod stats;

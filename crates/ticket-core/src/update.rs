@@ -497,12 +497,19 @@ impl TicketUpdateBuilder {
         }
 
         if let Some(tags) = &update.tags {
-            let mut seen = HashSet::new();
-            for tag in tags {
+            // A handful of tags is the common case: a scan of the earlier ones is cheaper
+            // than a hash set; a long list gets the set. Either way the first repeated tag
+            // (in order) is the one reported.
+            let mut seen = (tags.len() > SCAN_LIMIT).then(|| HashSet::with_capacity(tags.len()));
+            for (i, tag) in tags.iter().enumerate() {
                 if tag.trim().is_empty() {
                     return Err(TicketError::invalid("tags", "a tag must not be blank"));
                 }
-                if !seen.insert(tag.as_str()) {
+                let repeated = match &mut seen {
+                    Some(seen) => !seen.insert(tag.as_str()),
+                    None => tags[..i].contains(tag),
+                };
+                if repeated {
                     return Err(TicketError::invalid(
                         "tags",
                         format!("tag {tag:?} is given twice"),
@@ -512,9 +519,11 @@ impl TicketUpdateBuilder {
         }
 
         if !pending_custom.is_empty() {
+            // As for tags: scan the earlier fields when there are few, hash sets otherwise.
+            let hashed = pending_custom.len() > SCAN_LIMIT;
             let mut keys = HashSet::new();
             let mut ids = HashSet::new();
-            let mut fields = Vec::with_capacity(pending_custom.len());
+            let mut fields: Vec<CustomField> = Vec::with_capacity(pending_custom.len());
             for (id, key, value) in pending_custom {
                 let field = match (id, key) {
                     (id, Some(key)) => {
@@ -533,7 +542,12 @@ impl TicketUpdateBuilder {
                     }
                 };
                 if let Some(key) = field.key() {
-                    if !keys.insert(key.to_owned()) {
+                    let repeated = if hashed {
+                        !keys.insert(key.to_owned())
+                    } else {
+                        fields.iter().any(|f| f.key() == Some(key))
+                    };
+                    if repeated {
                         return Err(TicketError::invalid(
                             "custom_fields",
                             format!("key {key:?} is given twice"),
@@ -541,7 +555,14 @@ impl TicketUpdateBuilder {
                     }
                 }
                 if let Some(id) = field.id() {
-                    if !ids.insert(id.to_string()) {
+                    let repeated = if hashed {
+                        !ids.insert(id.to_string())
+                    } else {
+                        fields
+                            .iter()
+                            .any(|f| f.id().is_some_and(|other| same_id(other, id)))
+                    };
+                    if repeated {
                         return Err(TicketError::invalid(
                             "custom_fields.id",
                             format!("id {id:?} is given twice"),
@@ -586,5 +607,20 @@ impl TicketUpdateBuilder {
         }
 
         Ok(update)
+    }
+}
+
+/// Up to this many tags or custom fields, [`TicketUpdateBuilder::build`] finds repeats by
+/// scanning the earlier ones (no allocation); above it, with a hash set.
+const SCAN_LIMIT: usize = 16;
+
+/// Whether two custom field ids are the same id: equal in their decimal or text form (so
+/// `5` and `"5"` are one id, as the hash set of their text forms says for long lists).
+fn same_id(a: &CustomFieldId, b: &CustomFieldId) -> bool {
+    match (a, b) {
+        (CustomFieldId::Number(x), CustomFieldId::Number(y)) => x == y,
+        (CustomFieldId::Text(x), CustomFieldId::Text(y)) => x == y,
+        (CustomFieldId::Number(n), CustomFieldId::Text(t))
+        | (CustomFieldId::Text(t), CustomFieldId::Number(n)) => *t == n.to_string(),
     }
 }

@@ -199,3 +199,41 @@ fn error_codes_may_be_text_and_providers_may_judge_retries() {
     let gateway = TicketError::Provider(Box::new(ServerError::new("acme", 503, "down")));
     assert!(!gateway.with_retryable(false).is_retryable());
 }
+
+/// `build` finds repeats by scanning a short list and with a hash set in a long one: both
+/// report the first repeat, in order, with the same error.
+#[test]
+fn repeats_are_found_in_short_and_long_lists_alike() {
+    for len in [2usize, 3, 16, 17, 40] {
+        let mut tags: Vec<String> = (0..len).map(|i| format!("tag-{i}")).collect();
+        tags.push(format!("tag-{}", len / 2));
+        tags.push("tag-0".to_owned());
+        let err = TicketUpdate::builder().tags(tags).build().unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("tag \"tag-{}\"", len / 2)),
+            "{len}: {err}"
+        );
+
+        let mut by_key = TicketUpdate::builder();
+        let mut by_id = TicketUpdate::builder();
+        for i in 0..len {
+            by_key = by_key.custom_field(format!("k{i}"), i as i64);
+            by_id = by_id.custom_field_by_id(i as u64, i as i64);
+        }
+        let by_key = by_key.custom_field("k1", 0).build().unwrap_err();
+        assert_eq!(field_of(by_key), "custom_fields", "{len}");
+        // A number and its decimal text are one id, in either order.
+        let by_id = by_id.custom_field_by_id("1", 0).build().unwrap_err();
+        assert_eq!(field_of(by_id), "custom_fields.id", "{len}");
+        let mut text_first = TicketUpdate::builder().custom_field_by_id("1", 0);
+        for i in 1..len {
+            text_first = text_first.custom_field_by_id(i as u64 + 1, 0);
+        }
+        let text_first = text_first.custom_field_by_id(1u64, 0).build().unwrap_err();
+        assert_eq!(field_of(text_first), "custom_fields.id", "{len}");
+        // No repeat: fine at every length.
+        let distinct: Vec<String> = (0..len).map(|i| format!("tag-{i}")).collect();
+        assert!(TicketUpdate::builder().tags(distinct).build().is_ok());
+    }
+}

@@ -130,3 +130,32 @@ fn host_header(url: &Url) -> Option<String> {
         None => host.to_owned(),
     })
 }
+
+/// A capacity for the JSON body of `update` that holds a typical body without growing: its
+/// texts, tags and custom fields (keys, ids, text values) plus room for keys, quotes and
+/// punctuation. An estimate, not a limit: a body with many escapes still grows as needed.
+pub fn body_capacity(update: &ticket_core::TicketUpdate) -> usize {
+    let texts = [update.title(), update.description(), update.comment()]
+        .iter()
+        .flatten()
+        .map(|t| t.len() + 24)
+        .sum::<usize>();
+    let tags = update.tags().map_or(0, |tags| {
+        tags.iter().map(|t| t.len() + 3).sum::<usize>() + 12
+    });
+    let custom = update.custom_fields().map_or(0, |fields| {
+        fields
+            .iter()
+            .map(|f| {
+                let id = if f.id().is_some() { 40 } else { 0 };
+                let text = f.value().as_str().map_or(24, str::len);
+                f.key().map_or(0, str::len) + id + text + 32
+            })
+            .sum::<usize>()
+            + 20
+    });
+    let attachments = update.attachments().map_or(0, |list| {
+        list.iter().map(|a| a.file_url().len() + 20).sum::<usize>() + 20
+    });
+    96 + texts + tags + custom + attachments
+}
