@@ -168,8 +168,11 @@ impl FeishuClient {
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         // The client would add the same `user-agent` last; carrying it here spares reqwest
         // growing and filling every request's map. Same header, same place on the wire.
-        if let Some(agent) = default_headers(&config.http)?.remove(header::USER_AGENT) {
-            headers.insert(header::USER_AGENT, agent);
+        // A caller's own client keeps its own `user-agent`.
+        if config.client.is_none() {
+            if let Some(agent) = default_headers(&config.http)?.remove(header::USER_AGENT) {
+                headers.insert(header::USER_AGENT, agent);
+            }
         }
         Ok(Self {
             route: config.base_url.route(TICKETS_PATH),
