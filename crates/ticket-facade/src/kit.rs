@@ -55,13 +55,10 @@ pub trait JsonApi: Send + Sync + 'static {
     fn body(&self, update: &TicketUpdate, plan: &Plan) -> Result<Value, TicketError>;
 
     /// Reads one answer: when the update landed (if the API says), or the matching error.
-    /// `secrets` must be scrubbed from any text quoted back (pass them on to
-    /// [`RawResponse::message`], [`RawResponse::malformed`] or [`json_error`]).
-    fn decode(
-        &self,
-        response: &RawResponse,
-        secrets: &[&str],
-    ) -> Result<Option<OffsetDateTime>, TicketError>;
+    /// Nothing to scrub by hand: the client registers the credentials' secrets with its
+    /// transport, and every error (and any text quoted from the answer) passes through that
+    /// one scrubbing point ([`Secrets`]).
+    fn decode(&self, response: &RawResponse) -> Result<Option<OffsetDateTime>, TicketError>;
 }
 
 /// A [`TicketUpdater`] for a [`JsonApi`]: one connection pool, the route, the credentials and
@@ -100,8 +97,15 @@ impl<A: JsonApi> JsonClient<A> {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        // Every form of the credentials' secrets is scrubbed from every error, excerpt,
+        // request id and log line of this client's transport.
+        let secrets = Secrets::new();
+        for secret in credentials.secrets() {
+            secrets.add(secret);
+        }
         Ok(Self {
-            transport: Transport::new(A::PROVIDER, http, A::REQUEST_ID_HEADERS)?,
+            transport: Transport::new(A::PROVIDER, http, A::REQUEST_ID_HEADERS)?
+                .with_secrets(secrets),
             route: BaseUrl::parse(base_url)?.route_template(template)?,
             headers,
             credentials,
@@ -123,14 +127,19 @@ impl<A: JsonApi> JsonClient<A> {
         let plan = update.plan(A::PROVIDER, &A::CAPABILITIES, A::MAPPED_KEYS)?;
         let body = serde_json::to_vec(&self.api.body(update, &plan)?)
             .map_err(|e| TicketError::invalid("update", format!("cannot encode as JSON: {e}")))?;
-        let request =
+        let mut request =
             PreparedRequest::new(A::METHOD, self.route.url(id), self.headers.clone(), body);
+        // An update carrying a field that is not idempotent (a comment) is retried only when
+        // it certainly did not apply.
+        if !A::CAPABILITIES.is_idempotent(plan.carried) {
+            request = request.not_idempotent();
+        }
         Ok((request, plan))
     }
 
-    /// Decodes one answer with the API's decoder and the credentials' secrets.
+    /// Decodes one answer with the API's decoder.
     pub fn decode(&self, response: &RawResponse) -> Result<Option<OffsetDateTime>, TicketError> {
-        self.api.decode(response, &self.credentials.secrets())
+        self.api.decode(response)
     }
 }
 
@@ -180,13 +189,9 @@ pub struct ErrorShape<'a> {
 /// The [`TicketError`] for a non-success `response`: the code and message found per `shape`
 /// (a body that is not JSON falls back to the status), the kind from the HTTP status (401,
 /// 403, 404, 429), `Retry-After` kept for rate limits, the statuses of
-/// [`ErrorShape::retryable`] marked retryable, and `secrets` scrubbed from the message.
-pub fn json_error(
-    response: &RawResponse,
-    provider: &str,
-    shape: ErrorShape<'_>,
-    secrets: &[&str],
-) -> TicketError {
+/// [`ErrorShape::retryable`] marked retryable, and the response's secrets scrubbed from the
+/// message.
+pub fn json_error(response: &RawResponse, provider: &str, shape: ErrorShape<'_>) -> TicketError {
     let body: Option<Value> = serde_json::from_slice(&response.body).ok();
     let find = |pointers: &[&str]| {
         pointers.iter().find_map(|p| {
@@ -203,7 +208,7 @@ pub fn json_error(
     });
     let said = find(shape.message).and_then(|v| v.as_str().map(str::to_owned));
     let said = said.or_else(|| code.as_ref().and_then(|c| c.as_str()).map(str::to_owned));
-    let message = response.message(said.as_deref(), secrets);
+    let message = response.message(said.as_deref(), &[]);
     let retry_after: Option<Duration> = response.header_seconds("retry-after");
     let err = response.to_error(provider, None, code, message, retry_after);
     if shape.retryable.contains(&response.status) {
@@ -220,7 +225,6 @@ pub fn rfc3339_at(
     body: &Value,
     pointer: &str,
     provider: &str,
-    secrets: &[&str],
 ) -> Result<Option<OffsetDateTime>, TicketError> {
     match body.pointer(pointer).and_then(Value::as_str) {
         None => Ok(None),
@@ -230,7 +234,7 @@ pub fn rfc3339_at(
                 response.malformed(
                     provider,
                     format!("`{pointer}` {text:?} is not RFC 3339 ({e})"),
-                    secrets,
+                    &[],
                 )
             }),
     }

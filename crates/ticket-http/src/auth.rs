@@ -3,10 +3,8 @@
 //! A provider builds one [`Credentials`] per client: the header goes on every request (marked
 //! sensitive, so previews and `reqwest`/`hyper` debug output redact it), and
 //! [`Credentials::secrets`] lists the raw secret, its base64 forms and the full header value,
-//! to pass wherever an answer's text is quoted ([`RawResponse::message`](crate::RawResponse::message),
-//! [`RawResponse::malformed`](crate::RawResponse::malformed), [`excerpt`](crate::excerpt)).
-//! When the workspace gains a central scrubbing registry in this crate, these are the secrets
-//! to register: nothing else in a provider needs to change.
+//! to register with the transport's [`Secrets`](crate::Secrets), the one scrubbing point every
+//! error, excerpt, request id and log line passes through (the kit's `JsonClient` does it).
 
 use std::fmt;
 
@@ -16,7 +14,7 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use ticket_core::TicketError;
 
-use crate::sensitive_header;
+use crate::{clean_secret, sensitive_header, strip_scheme};
 
 /// One credential header (`Authorization: Basic …`, `Authorization: Bearer …` or a custom
 /// one) and the secret texts to scrub from anything quoted back. `Debug` shows the header
@@ -39,10 +37,8 @@ impl Credentials {
                 "the user of {what} must be non-empty and must not contain `:`"
             )));
         }
-        let password = password.expose_secret();
-        if password.is_empty() {
-            return Err(TicketError::config(format!("{what} is empty")));
-        }
+        // Trimmed like every other secret; inner whitespace is refused (`clean_secret`).
+        let password = &clean_secret(password.expose_secret(), what)?;
         let pair = format!("{user}:{password}");
         let encoded = BASE64.encode(&pair);
         let value = sensitive_header(format!("Basic {encoded}"), what)?;
@@ -60,10 +56,8 @@ impl Credentials {
 
     /// `Authorization: Bearer <token>`. Scrubbed: the token.
     pub fn bearer(token: &SecretString, what: &str) -> Result<Self, TicketError> {
-        let token = token.expose_secret();
-        if token.is_empty() {
-            return Err(TicketError::config(format!("{what} is empty")));
-        }
+        // Trimmed, and a pasted `Bearer ` scheme dropped (it would be sent twice).
+        let token = &strip_scheme(&clean_secret(token.expose_secret(), what)?, "Bearer");
         Ok(Self {
             name: header::AUTHORIZATION,
             value: sensitive_header(format!("Bearer {token}"), what)?,
@@ -78,10 +72,7 @@ impl Credentials {
         secret: &SecretString,
         what: &str,
     ) -> Result<Self, TicketError> {
-        let raw = secret.expose_secret();
-        if raw.is_empty() {
-            return Err(TicketError::config(format!("{what} is empty")));
-        }
+        let raw = &clean_secret(secret.expose_secret(), what)?;
         Ok(Self {
             name: HeaderName::from_static(name),
             value: sensitive_header(raw.to_owned(), what)?,

@@ -123,13 +123,17 @@ impl RetryPolicy {
 }
 
 /// Whether `err` proves that the request did not apply: it never left, or the server refused it
-/// before acting (a rate limit).
+/// before acting (a rate limit, or another 4xx answer).
 fn certainly_not_applied(err: &TicketError) -> bool {
     match err {
         TicketError::Transport { sent, .. } | TicketError::Timeout { sent, .. } => {
             *sent == Sent::No
         }
         TicketError::RateLimited { .. } => true,
+        // A 4xx answer is the server refusing the request (a 408, or a status its provider
+        // marks retryable such as Zendesk's 409 edit conflict): nothing was applied. A 5xx
+        // may come after the update was applied.
+        TicketError::Provider(details) => (400..500).contains(&details.status),
         _ => false,
     }
 }

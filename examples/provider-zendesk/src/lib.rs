@@ -61,7 +61,8 @@ impl JsonApi for Zendesk {
         Field::Comment,
         Field::CommentVisibility,
     ]))
-    .requiring_per_custom_field(FieldSet::of(&[Field::CustomFieldIds]));
+    .requiring_per_custom_field(FieldSet::of(&[Field::CustomFieldIds]))
+    .not_idempotent(FieldSet::of(&[Field::Comment]));
     const MAPPED_KEYS: &'static [&'static str] = &[
         "subject",
         "priority",
@@ -116,16 +117,12 @@ impl JsonApi for Zendesk {
         Ok(json!({ "ticket": t }))
     }
 
-    fn decode(
-        &self,
-        r: &RawResponse,
-        secrets: &[&str],
-    ) -> Result<Option<OffsetDateTime>, TicketError> {
+    fn decode(&self, r: &RawResponse) -> Result<Option<OffsetDateTime>, TicketError> {
         if r.is_success() {
             let body: Option<Value> = kit::serde_json::from_slice(&r.body).ok();
             return match body.filter(|b| b.get("ticket").is_some_and(Value::is_object)) {
-                Some(body) => kit::rfc3339_at(r, &body, "/ticket/updated_at", PROVIDER, secrets),
-                None => Err(r.malformed(PROVIDER, "no `ticket` object in the answer", secrets)),
+                Some(body) => kit::rfc3339_at(r, &body, "/ticket/updated_at", PROVIDER),
+                None => Err(r.malformed(PROVIDER, "no `ticket` object in the answer", &[])),
             };
         }
         let shape = ErrorShape {
@@ -133,7 +130,7 @@ impl JsonApi for Zendesk {
             message: &["/description", "/error/message"],
             retryable: &[409],
         };
-        Err(kit::json_error(r, PROVIDER, shape, secrets))
+        Err(kit::json_error(r, PROVIDER, shape))
     }
 }
 
