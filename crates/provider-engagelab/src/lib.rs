@@ -153,10 +153,10 @@ impl EngageLabClient {
         // The client would add the same `user-agent` last; carrying it here spares reqwest
         // growing and filling every request's map. Same header, same place on the wire.
         // A caller's own client keeps its own `user-agent`.
-        if config.client.is_none() {
-            if let Some(agent) = default_headers(&config.http)?.remove(header::USER_AGENT) {
-                headers.insert(header::USER_AGENT, agent);
-            }
+        if config.client.is_none()
+            && let Some(agent) = default_headers(&config.http)?.remove(header::USER_AGENT)
+        {
+            headers.insert(header::USER_AGENT, agent);
         }
         Ok(Self {
             route: config.base_url.route(TICKETS_PATH),
@@ -253,9 +253,10 @@ impl EngageLabClient {
             Some(serde_json::Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
-        if let (Some(requested), Some(confirmed)) = (id, &confirmation.ticket_id) {
-            if confirmed != requested.as_str() {
-                return Err(scrub(response.malformed(
+        if let (Some(requested), Some(confirmed)) = (id, &confirmation.ticket_id)
+            && confirmed != requested.as_str()
+        {
+            return Err(scrub(response.malformed(
                     PROVIDER,
                     format!(
                         "EngageLab confirmed an update of ticket {confirmed:?}, not of the requested {:?}; the requested ticket may not have been updated",
@@ -263,7 +264,6 @@ impl EngageLabClient {
                     ),
                     &secrets,
                 )));
-            }
         }
         if let Some(value) = data.updated_at {
             let (at, exact) = updated_at::read(&value);

@@ -169,10 +169,10 @@ impl FeishuClient {
         // The client would add the same `user-agent` last; carrying it here spares reqwest
         // growing and filling every request's map. Same header, same place on the wire.
         // A caller's own client keeps its own `user-agent`.
-        if config.client.is_none() {
-            if let Some(agent) = default_headers(&config.http)?.remove(header::USER_AGENT) {
-                headers.insert(header::USER_AGENT, agent);
-            }
+        if config.client.is_none()
+            && let Some(agent) = default_headers(&config.http)?.remove(header::USER_AGENT)
+        {
+            headers.insert(header::USER_AGENT, agent);
         }
         Ok(Self {
             route: config.base_url.route(TICKETS_PATH),
@@ -222,10 +222,10 @@ impl FeishuClient {
             .bearer
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((cached, value)) = cache.as_ref() {
-            if cached.expose_secret() == token.expose_secret() {
-                return Ok(value.clone());
-            }
+        if let Some((cached, value)) = cache.as_ref()
+            && cached.expose_secret() == token.expose_secret()
+        {
+            return Ok(value.clone());
         }
         // A token given with its scheme (`Bearer u-…`) or a trailing newline is sent once,
         // cleanly; the transport scrubs it from everything it returns.

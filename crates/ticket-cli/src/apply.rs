@@ -239,16 +239,16 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
                 eprintln!("line {n}: {reason}");
             }
             Checked::Valid => {
-                if let (Some(prev), Some(hash)) = (previous.get(&n), hash) {
-                    if prev.hash != hash {
-                        invalid += 1;
-                        invalid_lines.insert(n);
-                        eprintln!(
-                            "line {n}: changed since the journal recorded it (ticket {}); resume needs the same file",
-                            prev.ticket_id
-                        );
-                        return true;
-                    }
+                if let (Some(prev), Some(hash)) = (previous.get(&n), hash)
+                    && prev.hash != hash
+                {
+                    invalid += 1;
+                    invalid_lines.insert(n);
+                    eprintln!(
+                        "line {n}: changed since the journal recorded it (ticket {}); resume needs the same file",
+                        prev.ticket_id
+                    );
+                    return true;
                 }
                 total += 1;
             }
@@ -473,16 +473,16 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    if let Some(j) = &journal {
-        if let Err(e) = j.sync() {
-            eprintln!("helpdesk: cannot sync the journal: {e}");
-        }
+    if let Some(j) = &journal
+        && let Err(e) = j.sync()
+    {
+        eprintln!("helpdesk: cannot sync the journal: {e}");
     }
-    if let Some(f) = &failures {
-        if let Ok(mut f) = f.lock() {
-            let _ = f.flush();
-            let _ = f.sync_data();
-        }
+    if let Some(f) = &failures
+        && let Ok(mut f) = f.lock()
+    {
+        let _ = f.flush();
+        let _ = f.sync_data();
     }
     if let Ok(Err(e)) = read_result {
         eprintln!("helpdesk: reading {} failed midway: {e}", args.file);
@@ -523,22 +523,22 @@ fn spool_stdin() -> std::io::Result<tempfile::NamedTempFile> {
 }
 
 fn write_failure(failures: Option<&Mutex<File>>, raw: &str) {
-    if let Some(f) = failures {
-        if let Ok(mut f) = f.lock() {
-            let mut line = raw.to_owned();
-            line.push('\n');
-            if let Err(e) = f.write_all(line.as_bytes()) {
-                eprintln!("helpdesk: cannot write the failures file: {e}");
-            }
+    if let Some(f) = failures
+        && let Ok(mut f) = f.lock()
+    {
+        let mut line = raw.to_owned();
+        line.push('\n');
+        if let Err(e) = f.write_all(line.as_bytes()) {
+            eprintln!("helpdesk: cannot write the failures file: {e}");
         }
     }
 }
 
 fn journal_write(journal: Option<&Journal>, record: &Record) {
-    if let Some(j) = journal {
-        if let Err(e) = j.write(record) {
-            eprintln!("helpdesk: cannot write the journal: {e}");
-        }
+    if let Some(j) = journal
+        && let Err(e) = j.write(record)
+    {
+        eprintln!("helpdesk: cannot write the journal: {e}");
     }
 }
 

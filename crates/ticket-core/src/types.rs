@@ -606,13 +606,13 @@ impl CustomField {
     /// Sets the provider's id of this custom field. A text id must not be blank.
     pub fn with_id(mut self, id: impl Into<CustomFieldId>) -> Result<Self, TicketError> {
         let id = id.into();
-        if let CustomFieldId::Text(text) = &id {
-            if text.trim().is_empty() {
-                return Err(TicketError::invalid(
-                    "custom_fields.id",
-                    format!("the id of custom field {} must not be empty", self.label()),
-                ));
-            }
+        if let CustomFieldId::Text(text) = &id
+            && text.trim().is_empty()
+        {
+            return Err(TicketError::invalid(
+                "custom_fields.id",
+                format!("the id of custom field {} must not be empty", self.label()),
+            ));
         }
         self.id = Some(id);
         Ok(self)

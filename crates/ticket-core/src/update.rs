@@ -246,13 +246,13 @@ impl TicketUpdate {
         }
 
         let extra = self.provider_fields(provider);
-        if let Some(extra) = extra {
-            if let Some(key) = mapped_keys.iter().find(|k| extra.contains_key(**k)) {
-                return Err(TicketError::invalid(
-                    format!("provider_fields.{provider}.{key}"),
-                    "collides with a field mapped from the unified update; set the unified field instead",
-                ));
-            }
+        if let Some(extra) = extra
+            && let Some(key) = mapped_keys.iter().find(|k| extra.contains_key(**k))
+        {
+            return Err(TicketError::invalid(
+                format!("provider_fields.{provider}.{key}"),
+                "collides with a field mapped from the unified update; set the unified field instead",
+            ));
         }
 
         if caps.requires_any_field && carried.is_empty() && extra.is_none_or(Map::is_empty) {

@@ -69,12 +69,12 @@ pub(crate) fn proxies(
 /// Registers the password of the configured proxy (never printed by `Debug`, but a server or
 /// proxy could echo it) with `secrets`.
 pub(crate) fn register_proxy_password(options: &HttpOptions, secrets: &crate::Secrets) {
-    if let Some(Ok(url)) = options.proxy.as_deref().map(Url::parse) {
-        if let Some(password) = url.password() {
-            secrets.add(password);
-            if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
-                secrets.add(&decoded);
-            }
+    if let Some(Ok(url)) = options.proxy.as_deref().map(Url::parse)
+        && let Some(password) = url.password()
+    {
+        secrets.add(password);
+        if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
+            secrets.add(&decoded);
         }
     }
 }

@@ -109,13 +109,13 @@ pub(crate) fn handle(shared: &Shared, req: &ReceivedRequest) -> Response<Body> {
         }
         (&Method::POST, ["faults"]) => match parse::<InjectRequest>(req) {
             Ok(inject) => {
-                if let Fault::ServerError { status } = inject.fault {
-                    if !(400..=599).contains(&status) {
-                        return err(
-                            StatusCode::BAD_REQUEST,
-                            "server_error status must be within 400..=599",
-                        );
-                    }
+                if let Fault::ServerError { status } = inject.fault
+                    && !(400..=599).contains(&status)
+                {
+                    return err(
+                        StatusCode::BAD_REQUEST,
+                        "server_error status must be within 400..=599",
+                    );
                 }
                 shared.inject(inject.fault, inject.scope, inject.times);
                 json_response(StatusCode::OK, &shared.pending_faults())

@@ -301,17 +301,18 @@ fn validate(value: &Value) -> Result<Update, String> {
         channel: int_field(obj, "channel")?,
         ..Update::default()
     };
-    if let Some(status) = update.status {
-        if !STATUSES.contains(&status) {
-            return Err(format!(
-                "status: must be one of 1, 2, 3, 4, 5, 50, 51 (got {status})"
-            ));
-        }
+    if let Some(status) = update.status
+        && !STATUSES.contains(&status)
+    {
+        return Err(format!(
+            "status: must be one of 1, 2, 3, 4, 5, 50, 51 (got {status})"
+        ));
     }
-    if let Some(solved) = update.solved {
-        if solved != 1 && solved != 2 {
-            return Err(format!("solved: must be 1 or 2 (got {solved})"));
-        }
+    if let Some(solved) = update.solved
+        && solved != 1
+        && solved != 2
+    {
+        return Err(format!("solved: must be 1 or 2 (got {solved})"));
     }
     if let Some(v) = obj.get("comment") {
         update.comment = Some(

@@ -91,10 +91,10 @@ impl HeaderClock {
     }
 
     fn bytes_read(&self) {
-        if self.idle.swap(false, Ordering::AcqRel) {
-            if let Some(t) = self.timeout {
-                self.deadline.send_replace(Some(Instant::now() + t));
-            }
+        if self.idle.swap(false, Ordering::AcqRel)
+            && let Some(t) = self.timeout
+        {
+            self.deadline.send_replace(Some(Instant::now() + t));
         }
     }
 
@@ -342,12 +342,12 @@ async fn handle(shared: Shared, kill: Arc<Notify>, req: Request<Incoming>) -> Re
         Route::FeishuToken => (Some(Scope::FeishuToken), None),
         Route::Admin | Route::Other => (None, None),
     };
-    if let Some(scope) = scope {
-        if let Some(fault) = shared.take_fault(scope, ticket_id) {
-            tracing::debug!(?fault, "ticket-sandbox: applying fault");
-            if let Some(resp) = apply_fault(&shared, kind, fault, &kill).await {
-                return with_logid(&shared, kind, resp);
-            }
+    if let Some(scope) = scope
+        && let Some(fault) = shared.take_fault(scope, ticket_id)
+    {
+        tracing::debug!(?fault, "ticket-sandbox: applying fault");
+        if let Some(resp) = apply_fault(&shared, kind, fault, &kill).await {
+            return with_logid(&shared, kind, resp);
         }
     }
 
@@ -356,18 +356,18 @@ async fn handle(shared: Shared, kill: Arc<Notify>, req: Request<Incoming>) -> Re
         Route::FeishuTicket(_) => Some(Provider::Feishu),
         _ => None,
     };
-    if let Some(provider) = provider {
-        if let Err((per_second, wait)) = shared.take_rate_token(provider) {
-            // Whole seconds, as both vendors state them, rounded up and at least 1.
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let resp = rate_limited(
-                provider == Provider::Feishu,
-                StatusCode::TOO_MANY_REQUESTS,
-                secs.max(1),
-                per_second,
-            );
-            return with_logid(&shared, kind, resp);
-        }
+    if let Some(provider) = provider
+        && let Err((per_second, wait)) = shared.take_rate_token(provider)
+    {
+        // Whole seconds, as both vendors state them, rounded up and at least 1.
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let resp = rate_limited(
+            provider == Provider::Feishu,
+            StatusCode::TOO_MANY_REQUESTS,
+            secs.max(1),
+            per_second,
+        );
+        return with_logid(&shared, kind, resp);
     }
 
     let resp = match route {
@@ -387,10 +387,10 @@ async fn handle(shared: Shared, kill: Arc<Notify>, req: Request<Incoming>) -> Re
 
 /// Adds `X-Tt-Logid` to every Feishu response.
 fn with_logid(shared: &Shared, kind: RouteKind, mut resp: Response<Body>) -> Response<Body> {
-    if matches!(kind, RouteKind::Feishu | RouteKind::FeishuToken) {
-        if let Ok(value) = HeaderValue::from_str(&shared.next_logid()) {
-            resp.headers_mut().insert("x-tt-logid", value);
-        }
+    if matches!(kind, RouteKind::Feishu | RouteKind::FeishuToken)
+        && let Ok(value) = HeaderValue::from_str(&shared.next_logid())
+    {
+        resp.headers_mut().insert("x-tt-logid", value);
     }
     resp
 }

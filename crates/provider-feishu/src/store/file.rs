@@ -156,10 +156,10 @@ impl FileTokenStore {
     }
 
     fn cas_blocking(&self, expected: &SecretString, new: &TokenSet) -> Result<bool, TicketError> {
-        if let Some(current) = self.load_blocking()? {
-            if current.refresh_token.expose_secret() != expected.expose_secret() {
-                return Ok(false);
-            }
+        if let Some(current) = self.load_blocking()?
+            && current.refresh_token.expose_secret() != expected.expose_secret()
+        {
+            return Ok(false);
         }
         let stored = Stored {
             refresh_token: new.refresh_token.expose_secret().to_owned(),
