@@ -12,7 +12,7 @@ pub const ENGAGELAB_TICKET: &str = "tk_20251104_789abc";
 pub const FEISHU_TICKET: &str = "6945345902185807891";
 
 /// The EngageLab success body of the vendor document.
-pub const ENGAGELAB_SUCCESS: &str = r#"{"code":0,"message":"Success","data":{"ticket_id":"tk_1","updated_at":"2025-11-04T10:30:00+08:00"}}"#;
+pub const ENGAGELAB_SUCCESS: &str = r#"{"code":0,"message":"Success","data":{"ticket_id":"tk_20251104_789abc","updated_at":"2025-11-04T10:30:00+08:00"}}"#;
 
 /// The Feishu success body of the vendor document.
 pub const FEISHU_SUCCESS: &str = r#"{"code":0,"msg":"success","data":{}}"#;
