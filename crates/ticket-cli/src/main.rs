@@ -365,13 +365,22 @@ fn providers() -> u8 {
         "feishu" => Some(ticket_facade::feishu::CAPABILITIES),
         _ => None,
     };
-    print!("{:<18}", "field");
+    const ANY: &str = "any field needed";
+    // The first column fits the longest field name (`comment.visibility`) and a space.
+    let width = Field::ALL
+        .iter()
+        .map(|f| f.as_str().len())
+        .chain([ANY.len()])
+        .max()
+        .unwrap_or(0)
+        + 2;
+    print!("{:<width$}", "field");
     for n in &names {
         print!("{n:<12}");
     }
     println!();
     for field in Field::ALL {
-        print!("{:<18}", field.as_str());
+        print!("{:<width$}", field.as_str());
         for n in &names {
             let cell = match caps(n) {
                 Some(c) if c.required.contains(field) => "required",
@@ -383,7 +392,7 @@ fn providers() -> u8 {
         }
         println!();
     }
-    print!("{:<18}", "any field needed");
+    print!("{ANY:<width$}");
     for n in &names {
         let cell = match caps(n) {
             Some(c) if c.requires_any_field => "yes",
