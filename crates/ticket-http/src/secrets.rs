@@ -92,12 +92,18 @@ impl Secrets {
     /// Registers a token received at run time (an access or refresh token). The last 16 are
     /// remembered; registering one already known does nothing.
     pub fn add_received(&self, token: &str) {
-        let forms = forms(token);
-        let Some(first) = forms.first() else {
-            return;
+        // The common case on the request path: the token is already known. Checked under the
+        // read lock before any form is computed (computing them costs ~14,000 instructions).
+        let known = |inner: &Inner| {
+            inner.fixed.iter().any(|f| f == token)
+                || inner.recent.iter().any(|r| r.first().is_some_and(|f| f == token))
         };
+        if token.is_empty() || known(&self.inner.read().unwrap_or_else(PoisonError::into_inner)) {
+            return;
+        }
+        let forms = forms(token);
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-        if inner.fixed.contains(first) || inner.recent.iter().any(|r| r.first() == Some(first)) {
+        if known(&inner) {
             return;
         }
         if inner.recent.len() == RECENT {
