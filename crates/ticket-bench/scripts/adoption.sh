@@ -2,8 +2,10 @@
 # Adoption cost: three minimal downstream binaries, each its own package outside the workspace
 # (so no feature unification), with the workspace's Cargo.lock (same versions):
 #   facade   helpdesk-ticket-facade, default features: one update from the environment
-#   one      helpdesk-ticket-facade, only the `engagelab` feature
-#   plain    reqwest (rustls) + serde + serde_json + tokio: the same PUT by hand
+#   one      helpdesk-ticket-facade, only the `engagelab` and `rustls` features (TLS is a
+#            feature of its own: without `rustls` the binary could not speak https)
+#   plain    reqwest (the workspace's version and TLS choice: 0.13, `rustls` = aws-lc-rs and
+#            the platform's roots) + serde + serde_json + tokio: the same PUT by hand
 # Prints, per binary: crates compiled (distinct packages in the normal + build graph, from
 # `cargo tree`, deterministic), the stripped release binary size, and the clean release build
 # time (`BUILD_TIME=1`: each in its own fresh target dir; only meaningful on an idle machine).
@@ -58,9 +60,9 @@ make() { # NAME DEPS MAIN
 TOKIO='tokio = { version = "1", default-features = false, features = ["rt"] }'
 make facade "ticket-facade = { path = \"$ROOT/crates/ticket-facade\", package = \"helpdesk-ticket-facade\" }
 $TOKIO" "$FACADE_MAIN"
-make one "ticket-facade = { path = \"$ROOT/crates/ticket-facade\", package = \"helpdesk-ticket-facade\", default-features = false, features = [\"engagelab\"] }
+make one "ticket-facade = { path = \"$ROOT/crates/ticket-facade\", package = \"helpdesk-ticket-facade\", default-features = false, features = [\"engagelab\", \"rustls\"] }
 $TOKIO" "$FACADE_MAIN"
-make plain "reqwest = { version = \"0.12\", default-features = false, features = [\"rustls-tls\", \"json\"] }
+make plain "reqwest = { version = \"0.13\", default-features = false, features = [\"rustls\", \"json\"] }
 serde = { version = \"1\", features = [\"derive\"] }
 serde_json = \"1\"
 $TOKIO" "$PLAIN_MAIN"

@@ -3,7 +3,7 @@
 //! and peak RSS as the file grows.
 //!
 //! ```sh
-//! cargo bench -p ticket-cli --bench apply -- --updates 10000 --rate 200 --rss-lines 10000,1000000
+//! cargo bench -p helpdesk-ticket-cli --bench apply -- --updates 10000 --rate 200 --rss-lines 10000,1000000
 //! ```
 //!
 //! Every figure of one run comes from that run; it prints Markdown rows for BENCHMARKS.md.
