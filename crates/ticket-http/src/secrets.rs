@@ -96,7 +96,10 @@ impl Secrets {
         // read lock before any form is computed (computing them costs ~14,000 instructions).
         let known = |inner: &Inner| {
             inner.fixed.iter().any(|f| f == token)
-                || inner.recent.iter().any(|r| r.first().is_some_and(|f| f == token))
+                || inner
+                    .recent
+                    .iter()
+                    .any(|r| r.first().is_some_and(|f| f == token))
         };
         if token.is_empty() || known(&self.inner.read().unwrap_or_else(PoisonError::into_inner)) {
             return;
