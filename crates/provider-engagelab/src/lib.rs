@@ -133,15 +133,12 @@ impl EngageLabClient {
         let secrets = Secrets::new();
         let (key, secret) = config.credentials();
         let auth = secrets.basic_auth(key, secret)?;
-        let transport = match &config.client {
-            Some(client) => Transport::with_client(
-                PROVIDER,
-                config.http.clone(),
-                REQUEST_ID_HEADERS,
-                client.clone(),
-            )?,
-            None => Transport::new(PROVIDER, config.http.clone(), REQUEST_ID_HEADERS)?,
-        }
+        let transport = Transport::with_optional_client(
+            PROVIDER,
+            config.http.clone(),
+            REQUEST_ID_HEADERS,
+            config.client.clone(),
+        )?
         .with_secrets(secrets);
         let mut headers = HeaderMap::with_capacity(4);
         headers.insert(header::AUTHORIZATION, auth);

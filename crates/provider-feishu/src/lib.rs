@@ -148,15 +148,12 @@ impl FeishuClient {
         // has one, so that its refreshes are scrubbed of them too).
         let secrets = config.token_source.secrets().unwrap_or_default();
         let helpdesk = secrets.add_pair(&config.helpdesk_id, config.helpdesk_token());
-        let transport = match &config.client {
-            Some(client) => Transport::with_client(
-                PROVIDER,
-                config.http.clone(),
-                REQUEST_ID_HEADERS,
-                client.clone(),
-            )?,
-            None => Transport::new(PROVIDER, config.http.clone(), REQUEST_ID_HEADERS)?,
-        }
+        let transport = Transport::with_optional_client(
+            PROVIDER,
+            config.http.clone(),
+            REQUEST_ID_HEADERS,
+            config.client.clone(),
+        )?
         .with_secrets(secrets);
         let helpdesk = sensitive_header(helpdesk, "the helpdesk credentials")?;
         let mut headers = HeaderMap::with_capacity(4);

@@ -401,6 +401,20 @@ impl Transport {
         Self::from_parts(provider, options, request_id_headers, client)
     }
 
+    /// [`with_client`](Self::with_client) when the caller handed in a `client`, else
+    /// [`new`](Self::new): what a provider config with an optional own client needs.
+    pub fn with_optional_client(
+        provider: impl Into<String>,
+        options: HttpOptions,
+        request_id_headers: &[&str],
+        client: Option<Client>,
+    ) -> Result<Self, TicketError> {
+        match client {
+            Some(client) => Self::with_client(provider, options, request_id_headers, client),
+            None => Self::new(provider, options, request_id_headers),
+        }
+    }
+
     /// Scrubs `secrets` from everything this transport returns or logs (see [`Secrets`]).
     /// The set is shared: secrets registered in it later are scrubbed too.
     #[must_use]
