@@ -6,18 +6,11 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use provider_feishu::{FeishuClient, FeishuConfig, RefreshingToken, UserTokenSource};
+use provider_feishu::{FeishuClient, FeishuConfig, RefreshingToken};
 use secrecy::ExposeSecret;
-use support::id;
-use ticket_facade::{Config, ErrorKind, TicketStatus, TicketUpdate, TicketUpdater};
+use support::{feishu_client, feishu_sandbox, id, in_progress, refreshing};
+use ticket_facade::{Config, ErrorKind, TicketUpdater};
 use ticket_sandbox::{Fault, Sandbox, Scope};
-
-fn update() -> TicketUpdate {
-    TicketUpdate::builder()
-        .status(TicketStatus::InProgress)
-        .build()
-        .unwrap()
-}
 
 /// A refreshing source whose rotated refresh tokens are collected in `rotated`.
 fn source(sb: &Sandbox, refresh_token: &str, rotated: &Arc<Mutex<Vec<String>>>) -> RefreshingToken {
@@ -36,31 +29,18 @@ fn source(sb: &Sandbox, refresh_token: &str, rotated: &Arc<Mutex<Vec<String>>>) 
         .unwrap()
 }
 
-fn client(sb: &Sandbox, source: Arc<dyn UserTokenSource>) -> Arc<dyn TicketUpdater> {
-    let c = sb.credentials();
-    let config = FeishuConfig::new(source, &c.feishu_helpdesk_id, &c.feishu_helpdesk_token)
-        .unwrap()
-        .with_base_url(&sb.base_url())
-        .unwrap();
-    Arc::new(FeishuClient::new(config).unwrap())
-}
-
 #[tokio::test]
 async fn an_expired_token_is_refreshed_once_and_the_update_lands() {
-    let sb = Sandbox::builder()
-        .seed_feishu_default("1")
-        .start()
-        .await
-        .unwrap();
+    let sb = feishu_sandbox("1", None).await;
     let rotated = Arc::new(Mutex::new(Vec::new()));
     let source = source(
         &sb,
         &sb.credentials().feishu_refresh_token.clone(),
         &rotated,
     );
-    let updater = client(&sb, Arc::new(source.clone()));
+    let updater = feishu_client(&sb, Arc::new(source.clone()));
     sb.inject(Fault::ExpireToken, Scope::Feishu, 1);
-    let receipt = updater.update(&id("1"), &update()).await.unwrap();
+    let receipt = updater.update(&id("1"), &in_progress()).await.unwrap();
     assert_eq!(receipt.attempts, 2);
     assert_eq!(source.refreshes().await, 1);
     assert_eq!(sb.feishu_ticket("1").unwrap().status, 2);
@@ -71,24 +51,20 @@ async fn an_expired_token_is_refreshed_once_and_the_update_lands() {
 
 #[tokio::test]
 async fn a_reused_refresh_token_is_refused() {
-    let sb = Sandbox::builder()
-        .seed_feishu_default("1")
-        .start()
-        .await
-        .unwrap();
+    let sb = feishu_sandbox("1", None).await;
     let first = sb.credentials().feishu_refresh_token.clone();
     let rotated = Arc::new(Mutex::new(Vec::new()));
     let fresh = source(&sb, &first, &rotated);
     sb.expire_access_tokens();
-    client(&sb, Arc::new(fresh))
-        .update(&id("1"), &update())
+    feishu_client(&sb, Arc::new(fresh))
+        .update(&id("1"), &in_progress())
         .await
         .unwrap();
     // A second process that still holds the old refresh token cannot use it.
     let stale = source(&sb, &first, &rotated);
     sb.expire_access_tokens();
-    let err = client(&sb, Arc::new(stale))
-        .update(&id("1"), &update())
+    let err = feishu_client(&sb, Arc::new(stale))
+        .update(&id("1"), &in_progress())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
@@ -110,23 +86,19 @@ async fn a_reused_refresh_token_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_updates_share_one_refresh() {
-    let sb = Sandbox::builder()
-        .seed_feishu_default("1")
-        .start()
-        .await
-        .unwrap();
+    let sb = feishu_sandbox("1", None).await;
     let rotated = Arc::new(Mutex::new(Vec::new()));
     let source = source(
         &sb,
         &sb.credentials().feishu_refresh_token.clone(),
         &rotated,
     );
-    let updater = client(&sb, Arc::new(source.clone()));
+    let updater = feishu_client(&sb, Arc::new(source.clone()));
     sb.expire_access_tokens();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let updater = Arc::clone(&updater);
-        tasks.spawn(async move { updater.update(&id("1"), &update()).await });
+        tasks.spawn(async move { updater.update(&id("1"), &in_progress()).await });
     }
     while let Some(result) = tasks.join_next().await {
         result.unwrap().unwrap();
@@ -138,25 +110,16 @@ async fn concurrent_updates_share_one_refresh() {
 
 #[tokio::test]
 async fn the_token_is_refreshed_before_it_expires() {
-    let sb = Sandbox::builder()
-        .seed_feishu_default("1")
-        .start()
-        .await
-        .unwrap();
+    let sb = feishu_sandbox("1", None).await;
     let c = sb.credentials().clone();
     // The current token has 1 ms left, inside the safety margin: refresh before using it.
-    let source = RefreshingToken::builder(
-        &c.feishu_app_id,
-        &c.feishu_app_secret,
-        &c.feishu_refresh_token,
-    )
-    .base_url(sb.base_url())
-    .access_token(&c.feishu_user_access_token, Some(Duration::from_millis(1)))
-    .build()
-    .unwrap();
+    let source = refreshing(&sb)
+        .access_token(&c.feishu_user_access_token, Some(Duration::from_millis(1)))
+        .build()
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let receipt = client(&sb, Arc::new(source.clone()))
-        .update(&id("1"), &update())
+    let receipt = feishu_client(&sb, Arc::new(source.clone()))
+        .update(&id("1"), &in_progress())
         .await
         .unwrap();
     assert_eq!(receipt.attempts, 1, "no request was refused");
@@ -166,11 +129,7 @@ async fn the_token_is_refreshed_before_it_expires() {
 
 #[tokio::test]
 async fn a_static_token_that_expires_is_a_clear_unauthenticated_error() {
-    let sb = Sandbox::builder()
-        .seed_feishu_default("1")
-        .start()
-        .await
-        .unwrap();
+    let sb = feishu_sandbox("1", None).await;
     let c = sb.credentials().clone();
     let config = FeishuConfig::with_static_token(
         &c.feishu_user_access_token,
@@ -182,7 +141,7 @@ async fn a_static_token_that_expires_is_a_clear_unauthenticated_error() {
     .unwrap();
     let updater = FeishuClient::new(config).unwrap();
     sb.expire_access_tokens();
-    let err = updater.update(&id("1"), &update()).await.unwrap_err();
+    let err = updater.update(&id("1"), &in_progress()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthenticated);
     assert_eq!(sb.stats().token_refresh_requests, 0);
     assert_eq!(sb.stats().feishu_requests, 1, "not retried");
@@ -190,11 +149,7 @@ async fn a_static_token_that_expires_is_a_clear_unauthenticated_error() {
 
 #[tokio::test]
 async fn the_facade_persists_rotated_refresh_tokens_to_the_configured_file() {
-    let sb = Sandbox::builder()
-        .seed_feishu_default("1")
-        .start()
-        .await
-        .unwrap();
+    let sb = feishu_sandbox("1", None).await;
     let c = sb.credentials().clone();
     let dir = std::env::temp_dir().join(format!("ticket-refresh-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -215,7 +170,7 @@ async fn the_facade_persists_rotated_refresh_tokens_to_the_configured_file() {
     // No access token configured: the first update refreshes, and the file gets the new one.
     ticket_facade::connect(&config())
         .unwrap()
-        .update(&id("1"), &update())
+        .update(&id("1"), &in_progress())
         .await
         .unwrap();
     let stored = || {
@@ -240,12 +195,12 @@ async fn the_facade_persists_rotated_refresh_tokens_to_the_configured_file() {
     }
     // A restart reads the file: it reuses the fresh access token without a refresh.
     let restarted = ticket_facade::connect(&config()).unwrap();
-    restarted.update(&id("1"), &update()).await.unwrap();
+    restarted.update(&id("1"), &in_progress()).await.unwrap();
     assert_eq!(sb.stats().token_refresh_requests, 1);
     // When that token is refused, it refreshes from the file's refresh token (not the dead
     // configured one) and saves the next one.
     sb.expire_access_tokens();
-    restarted.update(&id("1"), &update()).await.unwrap();
+    restarted.update(&id("1"), &in_progress()).await.unwrap();
     assert_eq!(sb.stats().token_refresh_requests, 2);
     assert_eq!(
         stored().refresh_token.expose_secret(),
@@ -286,22 +241,10 @@ async fn token_requests_reach(sb: &Sandbox, n: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_aborted_during_the_refresh_loses_nothing() {
-    let sb = Sandbox::builder()
-        .seed_feishu_default("1")
-        .start()
-        .await
-        .unwrap();
-    let c = sb.credentials().clone();
+    let sb = feishu_sandbox("1", None).await;
     // No access token yet: the first update refreshes, and the token endpoint takes its time.
-    let source = RefreshingToken::builder(
-        &c.feishu_app_id,
-        &c.feishu_app_secret,
-        &c.feishu_refresh_token,
-    )
-    .base_url(sb.base_url())
-    .build()
-    .unwrap();
-    let updater = client(&sb, Arc::new(source.clone()));
+    let source = refreshing(&sb).build().unwrap();
+    let updater = feishu_client(&sb, Arc::new(source.clone()));
     sb.inject(
         Fault::Latency(Duration::from_millis(300)),
         Scope::FeishuToken,
@@ -309,13 +252,13 @@ async fn an_update_aborted_during_the_refresh_loses_nothing() {
     );
     let task = {
         let updater = Arc::clone(&updater);
-        tokio::spawn(async move { updater.update(&id("1"), &update()).await })
+        tokio::spawn(async move { updater.update(&id("1"), &in_progress()).await })
     };
     token_requests_reach(&sb, 1).await;
     task.abort();
     assert!(task.await.unwrap_err().is_cancelled());
     // Feishu rotates whether or not the caller still waits; the source kept the answer.
-    let receipt = updater.update(&id("1"), &update()).await.unwrap();
+    let receipt = updater.update(&id("1"), &in_progress()).await.unwrap();
     assert_eq!(receipt.attempts, 1);
     assert_eq!(sb.stats().token_refresh_requests, 1, "exactly one refresh");
     assert_eq!(source.refreshes().await, 1);
@@ -329,23 +272,13 @@ async fn an_update_aborted_during_the_refresh_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_token_endpoint_costs_one_request_and_one_shared_failure() {
-    let sb = Sandbox::builder()
-        .seed_feishu_default("1")
-        .start()
-        .await
-        .unwrap();
-    let c = sb.credentials().clone();
+    let sb = feishu_sandbox("1", None).await;
     let timeout = Duration::from_millis(1500);
-    let source = RefreshingToken::builder(
-        &c.feishu_app_id,
-        &c.feishu_app_secret,
-        &c.feishu_refresh_token,
-    )
-    .base_url(sb.base_url())
-    .http_options(ticket_facade::HttpOptions::default().request_timeout(timeout))
-    .build()
-    .unwrap();
-    let updater = client(&sb, Arc::new(source.clone()));
+    let source = refreshing(&sb)
+        .http_options(ticket_facade::HttpOptions::default().request_timeout(timeout))
+        .build()
+        .unwrap();
+    let updater = feishu_client(&sb, Arc::new(source.clone()));
     sb.inject(
         Fault::Latency(Duration::from_secs(3600)),
         Scope::FeishuToken,
@@ -354,7 +287,7 @@ async fn a_hanging_token_endpoint_costs_one_request_and_one_shared_failure() {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let updater = Arc::clone(&updater);
-        tasks.spawn(async move { updater.update(&id("1"), &update()).await });
+        tasks.spawn(async move { updater.update(&id("1"), &in_progress()).await });
     }
     let mut failures = 0;
     while let Some(result) = tasks.join_next().await {

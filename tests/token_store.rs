@@ -20,16 +20,9 @@ use provider_feishu::{
     TokenSet, TokenStore,
 };
 use secrecy::{ExposeSecret, SecretString};
-use support::id;
-use ticket_facade::{Config, ErrorKind, TicketError, TicketStatus, TicketUpdate, TicketUpdater};
+use support::{feishu_sandbox, id, in_progress, refreshing};
+use ticket_facade::{Config, ErrorKind, TicketError, TicketUpdater};
 use ticket_sandbox::Sandbox;
-
-fn update() -> TicketUpdate {
-    TicketUpdate::builder()
-        .status(TicketStatus::InProgress)
-        .build()
-        .unwrap()
-}
 
 /// The facade settings of a refreshing Feishu token, as `TICKET_*` variables.
 fn env_vars(sb: &Sandbox, store: &[(&str, String)]) -> Vec<(String, String)> {
@@ -69,7 +62,7 @@ async fn update_loop(updater: Arc<dyn TicketUpdater>, run: Duration) -> (u64, Ve
     let started = Instant::now();
     let (mut ok, mut failed) = (0, Vec::new());
     while started.elapsed() < run {
-        match updater.update(&id("1"), &update()).await {
+        match updater.update(&id("1"), &in_progress()).await {
             Ok(_) => ok += 1,
             Err(e) => failed.push(e.to_string()),
         }
@@ -190,7 +183,7 @@ async fn die_before_save() {
         .unwrap();
     let _ = FeishuClient::new(config)
         .unwrap()
-        .update(&id("1"), &update())
+        .update(&id("1"), &in_progress())
         .await;
     panic!("the parent should have killed this process");
 }
@@ -198,12 +191,7 @@ async fn die_before_save() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn six_instances_on_one_token_file_refresh_once_per_expiry() {
     // Access tokens live one second: each is refreshed half a second after issue.
-    let sb = Sandbox::builder()
-        .seed_feishu_default("1")
-        .token_ttl(Duration::from_secs(1))
-        .start()
-        .await
-        .unwrap();
+    let sb = feishu_sandbox("1", Some(Duration::from_secs(1))).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("feishu-token.json");
     let vars = env_vars(
@@ -251,16 +239,7 @@ async fn six_instances_on_one_token_file_refresh_once_per_expiry() {
     assert_eq!(stats.token_refresh_refused, 0);
     // One refresh per expiry: at most one per half second of the whole run (six independent
     // instances would make about six times as many).
-    let expiries = elapsed.as_millis() / 500 + 1;
-    assert!(
-        u128::from(stats.token_refresh_requests) <= expiries,
-        "{} refreshes for {expiries} expiries",
-        stats.token_refresh_requests
-    );
-    assert!(
-        stats.token_refresh_requests >= 2,
-        "the tokens were refreshed"
-    );
+    assert_one_refresh_per_expiry(stats.token_refresh_requests, elapsed);
     // The file holds the chain's current refresh token.
     let stored = FileTokenStore::new(&file).unwrap().load_blocking().unwrap();
     assert_eq!(
@@ -271,11 +250,7 @@ async fn six_instances_on_one_token_file_refresh_once_per_expiry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_killed_between_the_answer_and_the_save_breaks_the_chain_loudly() {
-    let sb = Sandbox::builder()
-        .seed_feishu_default("1")
-        .start()
-        .await
-        .unwrap();
+    let sb = feishu_sandbox("1", None).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("feishu-token.json");
     let first = sb.credentials().feishu_refresh_token.clone();
@@ -295,7 +270,7 @@ async fn a_process_killed_between_the_answer_and_the_save_breaks_the_chain_loudl
     let stored = FileTokenStore::new(&file).unwrap().load_blocking().unwrap();
     assert_eq!(stored.unwrap().refresh_token.expose_secret(), first);
     let updater = ticket_facade::connect(&Config::from_env_vars(vars.clone())).unwrap();
-    let err = updater.update(&id("1"), &update()).await.unwrap_err();
+    let err = updater.update(&id("1"), &in_progress()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
     let text = err.to_string();
     assert!(
@@ -314,7 +289,7 @@ async fn a_process_killed_between_the_answer_and_the_save_breaks_the_chain_loudl
     std::fs::write(&file, sb.current_refresh_token()).unwrap();
     ticket_facade::connect(&Config::from_env_vars(vars))
         .unwrap()
-        .update(&id("1"), &update())
+        .update(&id("1"), &in_progress())
         .await
         .unwrap();
 }
@@ -377,12 +352,7 @@ fn start_redis() -> Option<Redis> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_redis_refresh_once_per_expiry() {
     let Some(redis) = start_redis() else { return };
-    let sb = Sandbox::builder()
-        .seed_feishu_default("1")
-        .token_ttl(Duration::from_secs(1))
-        .start()
-        .await
-        .unwrap();
+    let sb = feishu_sandbox("1", Some(Duration::from_secs(1))).await;
     let vars = env_vars(
         &sb,
         &[
@@ -407,16 +377,7 @@ async fn two_instances_on_redis_refresh_once_per_expiry() {
     let elapsed = started.elapsed();
     let stats = sb.stats();
     assert_eq!(stats.token_refresh_refused, 0);
-    let expiries = elapsed.as_millis() / 500 + 1;
-    assert!(
-        u128::from(stats.token_refresh_requests) <= expiries,
-        "{} refreshes for {expiries} expiries",
-        stats.token_refresh_requests
-    );
-    assert!(
-        stats.token_refresh_requests >= 2,
-        "the tokens were refreshed"
-    );
+    assert_one_refresh_per_expiry(stats.token_refresh_requests, elapsed);
     // The store holds the chain's current refresh token, compare-and-swap refuses a stale one.
     let store = provider_feishu::RedisTokenStore::new(&redis.url, "test:feishu:token").unwrap();
     let stored = store.load().await.unwrap().unwrap();
@@ -432,6 +393,18 @@ async fn two_instances_on_redis_refresh_once_per_expiry() {
             .await
             .unwrap()
     );
+}
+
+/// At most one refresh per expiry of the sandbox's one-second tokens (each is refreshed half a
+/// second after issue: independent instances would make several times as many), and at least
+/// two, so the run did exercise refreshing.
+fn assert_one_refresh_per_expiry(refreshes: u64, elapsed: Duration) {
+    let expiries = elapsed.as_millis() / 500 + 1;
+    assert!(
+        u128::from(refreshes) <= expiries,
+        "{refreshes} refreshes for {expiries} expiries"
+    );
+    assert!(refreshes >= 2, "the tokens were refreshed");
 }
 
 /// A store whose saves fail.
@@ -457,22 +430,10 @@ impl TokenStore for CannotSave {
 
 #[tokio::test]
 async fn a_save_that_fails_fails_the_update_and_keeps_the_token_in_memory() {
-    let sb = Sandbox::builder()
-        .seed_feishu_default("1")
-        .start()
-        .await
-        .unwrap();
+    let sb = feishu_sandbox("1", None).await;
     let c = sb.credentials().clone();
     let store = Arc::new(CannotSave::default());
-    let source = RefreshingToken::builder(
-        &c.feishu_app_id,
-        &c.feishu_app_secret,
-        &c.feishu_refresh_token,
-    )
-    .base_url(sb.base_url())
-    .store(store.clone())
-    .build()
-    .unwrap();
+    let source = refreshing(&sb).store(store.clone()).build().unwrap();
     let config = FeishuConfig::new(
         Arc::new(source),
         &c.feishu_helpdesk_id,
@@ -482,13 +443,13 @@ async fn a_save_that_fails_fails_the_update_and_keeps_the_token_in_memory() {
     .with_base_url(&sb.base_url())
     .unwrap();
     let updater = FeishuClient::new(config).unwrap();
-    let err = updater.update(&id("1"), &update()).await.unwrap_err();
+    let err = updater.update(&id("1"), &in_progress()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration, "{err}");
     assert!(err.to_string().contains("disk full"), "{err}");
     assert!(err.to_string().contains("could not be saved"), "{err}");
     assert_eq!(sb.stats().feishu_requests, 0, "the update was not sent");
     // The new token set is kept in memory: the next update works without another refresh.
-    updater.update(&id("1"), &update()).await.unwrap();
+    updater.update(&id("1"), &in_progress()).await.unwrap();
     assert_eq!(sb.stats().token_refresh_requests, 1);
     assert_eq!(store.attempts.load(Ordering::Relaxed), 1);
 }

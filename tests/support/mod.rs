@@ -113,3 +113,45 @@ mod base64_like {
         out
     }
 }
+
+/// The update the Feishu token tests send: a status change every seeded ticket accepts.
+pub fn in_progress() -> TicketUpdate {
+    TicketUpdate::builder()
+        .status(TicketStatus::InProgress)
+        .build()
+        .unwrap()
+}
+
+/// A sandbox seeded with the default Feishu ticket `ticket`, its tokens living `ttl` (the
+/// sandbox's default when `None`).
+pub async fn feishu_sandbox(ticket: &str, ttl: Option<Duration>) -> ticket_sandbox::Sandbox {
+    let mut builder = ticket_sandbox::Sandbox::builder().seed_feishu_default(ticket);
+    if let Some(ttl) = ttl {
+        builder = builder.token_ttl(ttl);
+    }
+    builder.start().await.unwrap()
+}
+
+/// A refreshing token source for `sb`'s app and its first refresh token, aimed at `sb`.
+pub fn refreshing(sb: &ticket_sandbox::Sandbox) -> provider_feishu::RefreshingTokenBuilder {
+    let c = sb.credentials();
+    provider_feishu::RefreshingToken::builder(
+        &c.feishu_app_id,
+        &c.feishu_app_secret,
+        &c.feishu_refresh_token,
+    )
+    .base_url(sb.base_url())
+}
+
+/// A Feishu client of `sb`'s helpdesk whose user tokens come from `source`.
+pub fn feishu_client(
+    sb: &ticket_sandbox::Sandbox,
+    source: Arc<dyn provider_feishu::UserTokenSource>,
+) -> Arc<dyn TicketUpdater> {
+    let c = sb.credentials();
+    let config = FeishuConfig::new(source, &c.feishu_helpdesk_id, &c.feishu_helpdesk_token)
+        .unwrap()
+        .with_base_url(&sb.base_url())
+        .unwrap();
+    Arc::new(FeishuClient::new(config).unwrap())
+}
