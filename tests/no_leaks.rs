@@ -4,26 +4,12 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use provider_feishu::{FeishuClient, FeishuConfig, RefreshingToken};
 use support::*;
 use ticket_facade::TicketUpdater;
 use ticket_http::test_server::{Reply, ScriptedServer};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 const APP_SECRET: &str = "app-secret-7b1d";
 const REFRESH_1: &str = "rt-first-0c4e";
@@ -32,16 +18,7 @@ const ACCESS_2: &str = "u-refreshed-2d8b";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_logs_and_errors_hold_no_secret() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
-    // reqwest logs through the `log` crate: bridge it into the subscriber too.
-    tracing_log::LogTracer::init().unwrap();
+    let capture = trace_logs();
 
     let mut errors = Vec::new();
     // A full update, and a failed one whose body echoes the credentials.
@@ -103,7 +80,7 @@ async fn trace_logs_and_errors_hold_no_secret() {
     assert_eq!(source.refreshes().await, 1);
     errors.push(format!("{source:?} {client:?}"));
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("ticket_http.send"), "our spans were captured");
     assert!(logs.contains("TRACE"), "TRACE-level events were captured");
     let mut secrets = secrets();

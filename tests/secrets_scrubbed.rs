@@ -8,47 +8,16 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use provider_feishu::{FeishuClient, FeishuConfig, RefreshingToken};
-use support::{fast, id, update_for};
+use support::{fast, id, trace_logs, update_for};
 use ticket_facade::TicketUpdater;
 use ticket_http::test_server::{Reply, ScriptedServer};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// TRACE logs of the whole test binary.
-fn logs() -> &'static Capture {
-    static CAPTURE: OnceLock<Capture> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        tracing_log::LogTracer::init().unwrap();
-        capture
-    })
-}
 
 const HELPDESK_ID: &str = "7012345678";
 
@@ -345,11 +314,11 @@ proptest! {
         secret in 0usize..8,
         status in prop::sample::select(vec![200u16, 302, 400, 401, 429, 500]),
     ) {
-        let capture = logs();
+        let capture = trace_logs();
         let text = inject(&creds, provider, secret, form);
-        let start = capture.0.lock().unwrap().len();
+        let start = capture.len();
         let (summary, texts) = run_case(&creds, provider, place, status, &text);
-        let logs = String::from_utf8_lossy(&capture.0.lock().unwrap()[start..]).into_owned();
+        let logs = capture.text_from(start);
         for form in creds.forms(provider) {
             for text in &texts {
                 prop_assert!(!text.contains(&form), "{form} leaked ({summary}) into {text}");

@@ -155,3 +155,52 @@ pub fn feishu_client(
         .unwrap();
     Arc::new(FeishuClient::new(config).unwrap())
 }
+
+/// A `Write` sink that keeps everything written to it.
+#[derive(Clone, Default)]
+pub struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Capture {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        self.text_from(0)
+    }
+
+    /// How many bytes have been written so far.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
+    /// What was written after the first `start` bytes.
+    pub fn text_from(&self, start: usize) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()[start..]).into_owned()
+    }
+}
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The TRACE logs of the whole test binary (ours, and reqwest's and hyper's through the `log`
+/// bridge), captured from the first call on.
+pub fn trace_logs() -> &'static Capture {
+    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        tracing_log::LogTracer::init().unwrap();
+        capture
+    })
+}
