@@ -284,7 +284,7 @@ impl FeishuClient {
 
     fn decode(&self, response: &RawResponse) -> Result<(), TicketError> {
         let secrets: [&str; 0] = [];
-        let envelope = serde_json::from_slice::<wire::Envelope>(&response.body);
+        let envelope = serde_json::from_slice::<wire::Envelope<'_>>(&response.body);
         let (code, msg, data) = match envelope {
             Ok(env) => (env.code, env.msg, env.data),
             Err(e) if response.is_success() => {
@@ -297,7 +297,7 @@ impl FeishuClient {
             Err(_) => (None, None, None),
         };
         if response.is_success() && code == Some(0) {
-            if data.as_ref().is_some_and(|d| !d.is_object()) {
+            if data.is_some_and(|d| d != wire::Data::Object) {
                 return Err(response.malformed(PROVIDER, "`data` is not an object", &secrets));
             }
             return Ok(());

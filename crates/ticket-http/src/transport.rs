@@ -207,11 +207,20 @@ pub fn default_headers(options: &HttpOptions) -> Result<HeaderMap, TicketError> 
 /// the connect and per-attempt timeouts of `options`, `TCP_NODELAY`, pooled keep-alive
 /// connections, and [`default_headers`].
 pub fn build_client(options: &HttpOptions) -> Result<Client, TicketError> {
+    client_for(options, Some(options.request_timeout))
+}
+
+/// [`build_client`], with reqwest's per-request timeout only when `timeout` is set
+/// ([`Transport::new`] bounds each attempt itself, which costs less).
+fn client_for(options: &HttpOptions, timeout: Option<Duration>) -> Result<Client, TicketError> {
     options.validate()?;
     let mut builder = Client::builder()
         .redirect(redirect::Policy::none())
-        .connect_timeout(options.connect_timeout)
-        .timeout(options.request_timeout)
+        .connect_timeout(options.connect_timeout);
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    let mut builder = builder
         .tcp_nodelay(true)
         .pool_max_idle_per_host(options.pool_max_idle_per_host)
         .pool_idle_timeout(options.pool_idle_timeout)
@@ -333,6 +342,9 @@ pub struct Transport {
     options: HttpOptions,
     request_id_headers: Vec<HeaderName>,
     secrets: Secrets,
+    /// The limit this transport puts on each attempt itself: `request_timeout` for its own
+    /// client (built without reqwest's per-request timeout), none for a caller's client.
+    attempt_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -355,8 +367,17 @@ impl Transport {
         options: HttpOptions,
         request_id_headers: &[&str],
     ) -> Result<Self, TicketError> {
-        let client = build_client(&options)?;
-        Self::from_parts(provider, options, request_id_headers, client)
+        // Each attempt is bounded in `send` (one tokio timer), not by reqwest's per-request
+        // timeout (a timer plus a wrapper around every response body).
+        let client = client_for(&options, None)?;
+        let attempt_timeout = Some(options.request_timeout);
+        Self::from_parts(
+            provider,
+            options,
+            request_id_headers,
+            client,
+            attempt_timeout,
+        )
     }
 
     fn from_parts(
@@ -364,6 +385,7 @@ impl Transport {
         options: HttpOptions,
         request_id_headers: &[&str],
         client: Client,
+        attempt_timeout: Option<Duration>,
     ) -> Result<Self, TicketError> {
         let request_id_headers = request_id_headers
             .iter()
@@ -382,6 +404,7 @@ impl Transport {
             options,
             request_id_headers,
             secrets,
+            attempt_timeout,
         })
     }
 
@@ -398,7 +421,7 @@ impl Transport {
         client: Client,
     ) -> Result<Self, TicketError> {
         options.validate()?;
-        Self::from_parts(provider, options, request_id_headers, client)
+        Self::from_parts(provider, options, request_id_headers, client, None)
     }
 
     /// [`with_client`](Self::with_client) when the caller handed in a `client`, else
@@ -462,11 +485,20 @@ impl Transport {
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        let result = self
-            .send_inner(request)
-            .instrument(span.clone())
-            .await
-            .map_err(|e| self.secrets.scrub_error(e));
+        let attempt = self.send_inner(request).instrument(span.clone());
+        let result = match self.attempt_timeout {
+            // The whole attempt, body read included, within `request_timeout`.
+            Some(limit) => match tokio::time::timeout(limit, attempt).await {
+                Ok(result) => result,
+                Err(_elapsed) => Err(TicketError::Timeout {
+                    provider: self.provider.clone(),
+                    after: limit,
+                    sent: Sent::Maybe,
+                }),
+            },
+            None => attempt.await,
+        }
+        .map_err(|e| self.secrets.scrub_error(e));
         match &result {
             Ok(resp) => {
                 span.record("status", resp.status);
@@ -599,4 +631,46 @@ pub(crate) fn excerpt_with(body: &[u8], secrets: &[&str], set: &Secrets) -> Stri
         .take(LIMIT)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use reqwest::{Method, Url};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that sends the head and part of the body, then stalls: the attempt's limit
+    /// covers the body read, and the timeout says the request may have been sent.
+    #[tokio::test]
+    async fn the_attempt_limit_covers_a_stalled_body() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/t", listener.local_addr().unwrap())).unwrap();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf).await.unwrap();
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"code\":")
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        });
+        let limit = Duration::from_millis(300);
+        let options = HttpOptions::default()
+            .request_timeout(limit)
+            .retry(RetryPolicy::disabled());
+        let transport = Transport::new("x", options, &[]).unwrap();
+        let request = PreparedRequest::new(Method::PUT, url, HeaderMap::new(), "{}");
+        // A generous guard, so that a limit not covering the body fails instead of hanging.
+        let err = tokio::time::timeout(Duration::from_secs(60), transport.send(&request))
+            .await
+            .expect("the attempt's own limit fired first")
+            .unwrap_err();
+        let TicketError::Timeout { after, sent, .. } = err else {
+            panic!("expected Timeout, got {err:?}");
+        };
+        assert_eq!((after, sent), (limit, Sent::Maybe));
+        server.abort();
+    }
 }
