@@ -337,7 +337,11 @@ impl TicketUpdater for EngageLabClient {
         let (request, plan) = self.prepare(id, update)?;
         let done = self
             .transport
-            .execute(&request, |response| self.decode_answer(id, response))
+            .execute(
+                request,
+                || Ok(self.prepare(id, update)?.0),
+                |response| self.decode_answer(id, response),
+            )
             .await?;
         Ok(UpdateReceipt::new(PROVIDER, id.clone())
             .with_updated_at(done.value.updated_at)

@@ -252,7 +252,12 @@ impl FeishuClient {
             .map_err(|e| (e, None))?;
         match self
             .transport
-            .execute_counting(&request, |r| self.decode_response(r, &token), attempts)
+            .execute_counting(
+                request,
+                || Ok(self.prepare(id, update, Some(&token))?.0),
+                |r| self.decode_response(r, &token),
+                attempts,
+            )
             .await
         {
             Ok(((), request_id)) => Ok((request_id, plan)),

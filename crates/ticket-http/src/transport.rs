@@ -477,6 +477,11 @@ impl Transport {
     /// The tracing span `ticket_http.send` records provider, method, URL, status and request
     /// id; never a header value or the body.
     pub async fn send(&self, request: &PreparedRequest) -> Result<RawResponse, TicketError> {
+        self.send_owned(request.clone()).await
+    }
+
+    /// [`send`](Self::send) without copying `request` (reqwest consumes what it sends).
+    pub async fn send_owned(&self, request: PreparedRequest) -> Result<RawResponse, TicketError> {
         let span = tracing::debug_span!(
             "ticket_http.send",
             provider = %self.provider,
@@ -512,12 +517,19 @@ impl Transport {
         result
     }
 
-    async fn send_inner(&self, request: &PreparedRequest) -> Result<RawResponse, TicketError> {
-        // A ready `Request` (parsed URL, one header-map clone) skips the builder's URL parse
-        // and header merge.
-        let mut outgoing = reqwest::Request::new(request.method.clone(), request.url.clone());
-        *outgoing.headers_mut() = request.headers.clone();
-        *outgoing.body_mut() = Some(request.body.clone().into());
+    async fn send_inner(&self, request: PreparedRequest) -> Result<RawResponse, TicketError> {
+        // A ready `Request` (parsed URL, the prepared header map moved in) skips the
+        // builder's URL parse and header merge.
+        let PreparedRequest {
+            method,
+            url,
+            headers,
+            body,
+            idempotent: _,
+        } = request;
+        let mut outgoing = reqwest::Request::new(method, url);
+        *outgoing.headers_mut() = headers;
+        *outgoing.body_mut() = Some(body.into());
         let mut response = self
             .client
             .execute(outgoing)
@@ -671,6 +683,57 @@ mod tests {
             panic!("expected Timeout, got {err:?}");
         };
         assert_eq!((after, sent), (limit, Sent::Maybe));
+        server.abort();
+    }
+
+    /// The first attempt sends the request given; a retry sends what `rebuild` returns, and
+    /// a `rebuild` failure ends the execution with that failure.
+    #[tokio::test]
+    async fn a_retry_sends_the_rebuilt_request_and_a_rebuild_error_ends_it() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/t", listener.local_addr().unwrap())).unwrap();
+        let server = tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await.unwrap();
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 503 Busy\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    )
+                    .await;
+            }
+        });
+        let options = HttpOptions::default().retry(
+            RetryPolicy::default()
+                .max_retries(2)
+                .initial_backoff(Duration::from_millis(1))
+                .jitter(false),
+        );
+        let transport = Transport::new("x", options, &[]).unwrap();
+        let request = PreparedRequest::new(Method::PUT, url, HeaderMap::new(), "{}");
+        let rebuilds = std::sync::atomic::AtomicU32::new(0);
+        let err = transport
+            .execute(
+                request,
+                || {
+                    rebuilds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    Err(TicketError::invalid("update", "cannot rebuild"))
+                },
+                |response| {
+                    assert_eq!(response.status, 503);
+                    Err::<(), _>(TicketError::Transport {
+                        provider: "x".into(),
+                        sent: Sent::No,
+                        message: "busy".into(),
+                        source: None,
+                    })
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("cannot rebuild"), "{err}");
+        assert_eq!(rebuilds.load(std::sync::atomic::Ordering::Relaxed), 1);
         server.abort();
     }
 }
