@@ -59,7 +59,20 @@ async fn transient_failures_are_retried_and_counted() {
                 .await
                 .unwrap_or_else(|e| panic!("{label}: {e}"));
             assert_eq!(receipt.attempts, 3, "{label}");
-            assert_eq!(server.requests().len(), 3, "{label}");
+            let requests = server.requests();
+            assert_eq!(requests.len(), 3, "{label}");
+            // A retry sends the request rebuilt by the provider: the same bytes.
+            let sent = |r: &ticket_http::test_server::RecordedRequest| {
+                (
+                    r.method.clone(),
+                    r.target.clone(),
+                    r.headers.clone(),
+                    r.body.clone(),
+                )
+            };
+            for retry in &requests[1..] {
+                assert_eq!(sent(retry), sent(&requests[0]), "{label}");
+            }
         }
     }
 }

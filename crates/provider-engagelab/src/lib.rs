@@ -221,7 +221,7 @@ impl EngageLabClient {
         if !response.is_success() {
             return Err(scrub(self.error_from(response, &secrets)));
         }
-        let envelope: wire::Envelope = serde_json::from_slice(&response.body).map_err(|e| {
+        let envelope: wire::Envelope<'_> = serde_json::from_slice(&response.body).map_err(|e| {
             scrub(response.malformed(
                 PROVIDER,
                 format!("not the documented success envelope ({e})"),
@@ -246,8 +246,8 @@ impl EngageLabClient {
             return Ok(confirmation);
         };
         confirmation.ticket_id = match data.ticket_id {
-            Some(serde_json::Value::String(text)) => Some(text),
-            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            Some(wire::Loose::Text(text)) => Some(text.into_owned()),
+            Some(wire::Loose::Other(serde_json::Value::Number(n))) => Some(n.to_string()),
             _ => None,
         };
         if let (Some(requested), Some(confirmed)) = (id, &confirmation.ticket_id)
@@ -263,12 +263,15 @@ impl EngageLabClient {
                 )));
         }
         if let Some(value) = data.updated_at {
-            let (at, exact) = updated_at::read(&value);
+            let (at, exact) = match &value {
+                wire::Loose::Text(text) => updated_at::read_text(text),
+                wire::Loose::Other(other) => updated_at::read(other),
+            };
             confirmation.updated_at = at;
             if !exact {
-                let raw = match &value {
-                    serde_json::Value::String(text) => text.clone(),
-                    other => other.to_string(),
+                let raw = match value {
+                    wire::Loose::Text(text) => text.into_owned(),
+                    wire::Loose::Other(other) => other.to_string(),
                 };
                 let raw = self.transport.secrets().scrub(&raw);
                 if at.is_none() {
@@ -334,7 +337,11 @@ impl TicketUpdater for EngageLabClient {
         let (request, plan) = self.prepare(id, update)?;
         let done = self
             .transport
-            .execute(&request, |response| self.decode_answer(id, response))
+            .execute(
+                request,
+                || Ok(self.prepare(id, update)?.0),
+                |response| self.decode_answer(id, response),
+            )
             .await?;
         Ok(UpdateReceipt::new(PROVIDER, id.clone())
             .with_updated_at(done.value.updated_at)

@@ -17,21 +17,24 @@ pub(crate) fn read(value: &Value) -> (Option<OffsetDateTime>, bool) {
             Some(n) => unix(n).map_or((None, false), |at| (Some(at), true)),
             None => (None, false),
         },
-        Value::String(text) => {
-            let text = text.trim();
-            if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
-                return (Some(at), true);
-            }
-            if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-                return match text.parse::<i64>().ok().and_then(unix) {
-                    Some(at) => (Some(at), true),
-                    None => (None, false),
-                };
-            }
-            (without_offset(text), false)
-        }
+        Value::String(text) => read_text(text),
         _ => (None, false),
     }
+}
+
+/// [`read`] for a string (the documented form).
+pub(crate) fn read_text(text: &str) -> (Option<OffsetDateTime>, bool) {
+    let text = text.trim();
+    if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
+        return (Some(at), true);
+    }
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return match text.parse::<i64>().ok().and_then(unix) {
+            Some(at) => (Some(at), true),
+            None => (None, false),
+        };
+    }
+    (without_offset(text), false)
 }
 
 /// `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS`, with an optional fraction and no offset,

@@ -1,7 +1,11 @@
 //! Serde structs that mirror EngageLab's JSON exactly, and the mapping from a `TicketUpdate`.
 
+use std::borrow::Cow;
+
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use ticket_core::{CustomField, TicketError, TicketUpdate};
 
@@ -85,20 +89,81 @@ impl<'a> UpdateTicketBody<'a> {
 }
 
 /// The response envelope, success or error: `{code, message, data}` or
-/// `{"error": {code, message}}`.
+/// `{"error": {code, message}}`. Only what the receipt needs is read: other keys (`message`
+/// of a success) are skipped unread.
 #[derive(Deserialize)]
-pub(crate) struct Envelope {
+pub(crate) struct Envelope<'a> {
     pub(crate) code: Option<i64>,
-    pub(crate) data: Option<SuccessData>,
+    #[serde(borrow)]
+    pub(crate) data: Option<SuccessData<'a>>,
     pub(crate) error: Option<ErrorBody>,
 }
 
 #[derive(Deserialize)]
-pub(crate) struct SuccessData {
+pub(crate) struct SuccessData<'a> {
     /// A string in the document; a number is read too.
-    pub(crate) ticket_id: Option<Value>,
+    #[serde(borrow)]
+    pub(crate) ticket_id: Option<Loose<'a>>,
     /// RFC 3339 in the document; other forms are read leniently (see `updated_at`).
-    pub(crate) updated_at: Option<Value>,
+    #[serde(borrow)]
+    pub(crate) updated_at: Option<Loose<'a>>,
+}
+
+/// A JSON value of any type, read without a `serde_json::Value` for the documented form: a
+/// string (borrowed from the body unless it has escapes), or any other value as a `Value`
+/// (numbers allocate nothing; objects and arrays are not expected here).
+#[derive(Debug, PartialEq)]
+pub(crate) enum Loose<'a> {
+    Text(Cow<'a, str>),
+    Other(Value),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Loose<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LooseVisitor(std::marker::PhantomData))
+    }
+}
+
+struct LooseVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for LooseVisitor<'a> {
+    type Value = Loose<'a>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Loose::Text(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Loose::Text(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Loose::Text(Cow::Owned(v)))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Loose::Other(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Loose::Other(Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Loose::Other(Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Loose::Other(Value::from(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Loose::Other(Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Loose::Other(Value::Null))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Value::deserialize(SeqAccessDeserializer::new(seq)).map(Loose::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Value::deserialize(MapAccessDeserializer::new(map)).map(Loose::Other)
+    }
 }
 
 #[derive(Deserialize)]
@@ -113,4 +178,47 @@ pub(crate) struct ErrorEnvelope {
     pub(crate) code: Option<i64>,
     pub(crate) message: Option<String>,
     pub(crate) error: Option<ErrorBody>,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `Loose` reads every JSON type as a `Value` would, strings as text (borrowed when
+    /// they have no escapes).
+    #[test]
+    fn loose_reads_every_json_type() {
+        let text = |json: &str| match serde_json::from_str::<Loose<'_>>(json).unwrap() {
+            Loose::Text(t) => Some((t.into_owned(), false)),
+            Loose::Other(_) => None,
+        };
+        assert_eq!(text(r#""a b""#), Some(("a b".to_owned(), false)));
+        assert_eq!(text(r#""a\"b""#), Some(("a\"b".to_owned(), false)));
+        let borrowed = r#""tk_1""#;
+        assert!(matches!(
+            serde_json::from_str::<Loose<'_>>(borrowed).unwrap(),
+            Loose::Text(Cow::Borrowed("tk_1"))
+        ));
+        for json in [
+            "1762223400",
+            "-5",
+            "18446744073709551615",
+            "1.5",
+            "true",
+            "null",
+            "[1,\"a\",{\"b\":null}]",
+            "{\"z\":1,\"a\":[true]}",
+        ] {
+            let expected: Value = serde_json::from_str(json).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Loose<'_>>(json).unwrap(),
+                Loose::Other(expected),
+                "{json}"
+            );
+        }
+        let seven = json!(7);
+        assert_eq!(Loose::deserialize(&seven).unwrap(), Loose::Other(json!(7)));
+    }
 }

@@ -128,7 +128,8 @@ pub struct FeishuClient {
     route: Route,
     /// The `Authorization` value of the last token used, so it is formatted once per token.
     bearer: Mutex<Option<(SecretString, HeaderValue)>>,
-    /// Every header but `Authorization`, computed once (the helpdesk header is sensitive).
+    /// Every header, computed once (the helpdesk header is sensitive); `Authorization` comes
+    /// first with a redacted placeholder value, replaced in place by each request's token.
     headers: HeaderMap,
 }
 
@@ -138,6 +139,13 @@ impl std::fmt::Debug for FeishuClient {
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
+}
+
+/// The `Authorization` value of a preview without a token.
+fn redacted_bearer() -> HeaderValue {
+    let mut value = HeaderValue::from_static("Bearer <redacted>");
+    value.set_sensitive(true);
+    value
 }
 
 impl FeishuClient {
@@ -156,7 +164,8 @@ impl FeishuClient {
         )?
         .with_secrets(secrets);
         let helpdesk = sensitive_header(helpdesk, "the helpdesk credentials")?;
-        let mut headers = HeaderMap::with_capacity(4);
+        let mut headers = HeaderMap::with_capacity(5);
+        headers.insert(header::AUTHORIZATION, redacted_bearer());
         headers.insert(HeaderName::from_static(HELPDESK_AUTH_HEADER), helpdesk);
         headers.insert(
             header::CONTENT_TYPE,
@@ -197,9 +206,10 @@ impl FeishuClient {
         let mut body = Vec::with_capacity(body_capacity(update));
         serde_json::to_writer(&mut body, &wire::UpdateTicketBody::new(update, &plan)?)
             .map_err(|e| TicketError::invalid("update", format!("cannot encode as JSON: {e}")))?;
-        let mut headers = HeaderMap::with_capacity(self.headers.len() + 1);
+        // A copy of the constant map, whose first entry gets this token: replacing a value
+        // keeps its place, so `Authorization` is still sent first.
+        let mut headers = self.headers.clone();
         headers.insert(header::AUTHORIZATION, self.bearer(token)?);
-        headers.extend(self.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
         let mut request = PreparedRequest::new(Method::PUT, self.route.url(id), headers, body);
         if !CAPABILITIES.is_idempotent(plan.carried) {
             request = request.not_idempotent();
@@ -211,9 +221,7 @@ impl FeishuClient {
     /// `None`), reused while the token stays the same.
     fn bearer(&self, token: Option<&SecretString>) -> Result<HeaderValue, TicketError> {
         let Some(token) = token else {
-            let mut value = HeaderValue::from_static("Bearer <redacted>");
-            value.set_sensitive(true);
-            return Ok(value);
+            return Ok(redacted_bearer());
         };
         let mut cache = self
             .bearer
@@ -252,7 +260,12 @@ impl FeishuClient {
             .map_err(|e| (e, None))?;
         match self
             .transport
-            .execute_counting(&request, |r| self.decode_response(r, &token), attempts)
+            .execute_counting(
+                request,
+                || Ok(self.prepare(id, update, Some(&token))?.0),
+                |r| self.decode_response(r, &token),
+                attempts,
+            )
             .await
         {
             Ok(((), request_id)) => Ok((request_id, plan)),
@@ -284,7 +297,7 @@ impl FeishuClient {
 
     fn decode(&self, response: &RawResponse) -> Result<(), TicketError> {
         let secrets: [&str; 0] = [];
-        let envelope = serde_json::from_slice::<wire::Envelope>(&response.body);
+        let envelope = serde_json::from_slice::<wire::Envelope<'_>>(&response.body);
         let (code, msg, data) = match envelope {
             Ok(env) => (env.code, env.msg, env.data),
             Err(e) if response.is_success() => {
@@ -297,7 +310,7 @@ impl FeishuClient {
             Err(_) => (None, None, None),
         };
         if response.is_success() && code == Some(0) {
-            if data.as_ref().is_some_and(|d| !d.is_object()) {
+            if data.is_some_and(|d| d != wire::Data::Object) {
                 return Err(response.malformed(PROVIDER, "`data` is not an object", &secrets));
             }
             return Ok(());

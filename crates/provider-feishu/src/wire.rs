@@ -121,10 +121,94 @@ impl<'a> UpdateTicketBody<'a> {
     }
 }
 
-/// The response envelope `{code, msg, data}`.
+/// The response envelope `{code, msg, data}`, read without copying: `msg` borrowed from the
+/// body (unless it has escapes), and of `data` only whether it is an object.
 #[derive(Deserialize)]
-pub(crate) struct Envelope {
+pub(crate) struct Envelope<'a> {
     pub(crate) code: Option<i64>,
-    pub(crate) msg: Option<String>,
-    pub(crate) data: Option<Value>,
+    #[serde(borrow)]
+    pub(crate) msg: Option<Cow<'a, str>>,
+    pub(crate) data: Option<Data>,
+}
+
+/// What the decoder needs of `data`: whether it is an object (its content is skipped).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Data {
+    Object,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Data {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::IgnoredAny;
+        // Any JSON value is accepted and skipped; only its kind is kept.
+        struct Kind;
+        impl<'de> serde::de::Visitor<'de> for Kind {
+            type Value = Data;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Data::Object)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Data, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Data::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Data, E> {
+                Ok(Data::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Data, E> {
+                Ok(Data::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Data, E> {
+                Ok(Data::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Data, E> {
+                Ok(Data::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Data, E> {
+                Ok(Data::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Data, E> {
+                Ok(Data::Other)
+            }
+        }
+        deserializer.deserialize_any(Kind)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The envelope reads `code` and `msg` (escapes included), and of `data` only its kind,
+    /// as `serde_json::Value::is_object` would tell it.
+    #[test]
+    fn the_envelope_reads_code_msg_and_the_kind_of_data() {
+        let env: Envelope<'_> =
+            serde_json::from_str(r#"{"code":0,"msg":"a\"b","data":{"x":[1,{"y":null}]}}"#).unwrap();
+        assert_eq!((env.code, env.msg.as_deref()), (Some(0), Some("a\"b")));
+        assert_eq!(env.data, Some(Data::Object));
+        for (data, kind) in [
+            ("{}", Some(Data::Object)),
+            ("null", None),
+            ("[]", Some(Data::Other)),
+            ("[{},2]", Some(Data::Other)),
+            ("\"x\"", Some(Data::Other)),
+            ("1", Some(Data::Other)),
+            ("-1", Some(Data::Other)),
+            ("1.5", Some(Data::Other)),
+            ("true", Some(Data::Other)),
+        ] {
+            let body = format!(r#"{{"code":0,"data":{data}}}"#);
+            let env: Envelope<'_> = serde_json::from_str(&body).unwrap();
+            let value: Value = serde_json::from_str(data).unwrap();
+            assert_eq!(env.data, kind, "{data}");
+            assert_eq!(env.data == Some(Data::Object), value.is_object(), "{data}");
+        }
+        assert!(serde_json::from_str::<Envelope<'_>>(r#"{"code":0,"data":{"x":}}"#).is_err());
+    }
 }

@@ -98,6 +98,20 @@ async fn success_sends_the_documented_headers_and_reads_the_log_id() {
         Some("application/json; charset=utf-8")
     );
     assert_eq!(req.body_text(), r#"{"status":2,"comment":"good"}"#);
+    // The client's headers go out once each, in the order the preview shows
+    // (`authorization` first; hyper places `host` and `content-length` itself).
+    let preview = client_for(server.url())
+        .preview(&id("6945345902185807891"), &update())
+        .unwrap();
+    let names = |headers: &[(String, String)]| {
+        headers
+            .iter()
+            .map(|(name, _)| name.clone())
+            .filter(|name| name != "host" && name != "content-length")
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&req.headers), names(&preview.headers));
+    assert_eq!(names(&req.headers)[0], "authorization");
 }
 
 #[tokio::test]

@@ -196,7 +196,12 @@ impl TicketUpdate {
         {
             unsupported = unsupported.with(Field::Comment);
         }
-        let dropped: Vec<Field> = unsupported.iter().collect();
+        // The sets are listed only when they are not empty (the common case).
+        let dropped: Vec<Field> = if unsupported.is_empty() {
+            Vec::new()
+        } else {
+            unsupported.iter().collect()
+        };
         if !dropped.is_empty() && self.policy == UnsupportedPolicy::Strict {
             return Err(TicketError::Unsupported {
                 provider: provider.to_owned(),
@@ -205,13 +210,9 @@ impl TicketUpdate {
         }
         let carried = set.difference(unsupported);
 
-        let missing: Vec<&str> = caps
-            .required
-            .difference(carried)
-            .iter()
-            .map(Field::as_str)
-            .collect();
+        let missing = caps.required.difference(carried);
         if !missing.is_empty() {
+            let missing: Vec<&str> = missing.iter().map(Field::as_str).collect();
             return Err(TicketError::invalid(
                 missing.join(", "),
                 format!("{provider} requires it on every update"),
@@ -467,7 +468,7 @@ impl TicketUpdateBuilder {
             ("description", &update.description),
             ("comment", &update.comment),
         ] {
-            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            if value.as_deref().is_some_and(blank) {
                 return Err(TicketError::invalid(field, "must not be blank"));
             }
         }
@@ -502,7 +503,7 @@ impl TicketUpdateBuilder {
             // (in order) is the one reported.
             let mut seen = (tags.len() > SCAN_LIMIT).then(|| HashSet::with_capacity(tags.len()));
             for (i, tag) in tags.iter().enumerate() {
-                if tag.trim().is_empty() {
+                if blank(tag) {
                     return Err(TicketError::invalid("tags", "a tag must not be blank"));
                 }
                 let repeated = match &mut seen {
@@ -623,4 +624,10 @@ fn same_id(a: &CustomFieldId, b: &CustomFieldId) -> bool {
         (CustomFieldId::Number(n), CustomFieldId::Text(t))
         | (CustomFieldId::Text(t), CustomFieldId::Number(n)) => *t == n.to_string(),
     }
+}
+
+/// Whether `text` is empty or only whitespace (what `text.trim().is_empty()` says, without
+/// scanning a non-blank text from both ends).
+fn blank(text: &str) -> bool {
+    text.chars().all(char::is_whitespace)
 }

@@ -164,7 +164,14 @@ impl<A: JsonApi> TicketUpdater for JsonClient<A> {
         update: &TicketUpdate,
     ) -> Result<UpdateReceipt, TicketError> {
         let (request, plan) = self.prepare(id, update)?;
-        let done = self.transport.execute(&request, |r| self.decode(r)).await?;
+        let done = self
+            .transport
+            .execute(
+                request,
+                || Ok(self.prepare(id, update)?.0),
+                |r| self.decode(r),
+            )
+            .await?;
         Ok(UpdateReceipt::new(A::PROVIDER, id.clone())
             .with_updated_at(done.value)
             .with_request_id(done.request_id)

@@ -180,16 +180,24 @@ impl Transport {
     /// Sends `request` and decodes each answer with `decode`, retrying per the transport's
     /// [`RetryPolicy`]. Decoding is part of each attempt, so that errors a provider reports
     /// inside a body (Feishu's 99991400 with HTTP 400 or 200) are retried like HTTP ones.
-    pub async fn execute<T, D>(
+    ///
+    /// `request` is sent as it is, without a copy (reqwest consumes what it sends); a retry
+    /// sends what `rebuild` returns, which must be the same request (a provider's `prepare`
+    /// again). A `rebuild` error ends the execution with that error.
+    pub async fn execute<T, D, R>(
         &self,
-        request: &PreparedRequest,
+        request: PreparedRequest,
+        rebuild: R,
         decode: D,
     ) -> Result<Executed<T>, TicketError>
     where
+        R: Fn() -> Result<PreparedRequest, TicketError>,
         D: Fn(&RawResponse) -> Result<T, TicketError>,
     {
         let attempts = AtomicU32::new(0);
-        let (value, request_id) = self.execute_counting(request, decode, &attempts).await?;
+        let (value, request_id) = self
+            .execute_counting(request, rebuild, decode, &attempts)
+            .await?;
         Ok(Executed {
             value,
             request_id,
@@ -200,21 +208,36 @@ impl Transport {
     /// [`execute`](Self::execute), adding each attempt to `attempts` (so that a caller that
     /// runs several executions, such as a retry after a token refresh, can report the total).
     /// Returns the decoded value and the request id.
-    pub async fn execute_counting<T, D>(
+    pub async fn execute_counting<T, D, R>(
         &self,
-        request: &PreparedRequest,
+        request: PreparedRequest,
+        rebuild: R,
         decode: D,
         attempts: &AtomicU32,
     ) -> Result<(T, Option<String>), TicketError>
     where
+        R: Fn() -> Result<PreparedRequest, TicketError>,
         D: Fn(&RawResponse) -> Result<T, TicketError>,
     {
         let policy = self.options().retry;
         let started = Instant::now();
         let guard = !request.is_idempotent() && !policy.retry_non_idempotent;
+        // The first attempt sends `request` itself; only a retry builds another.
+        let first = std::sync::Mutex::new(Some(request));
         let attempt = || async {
+            let ready = first
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            let request = match ready {
+                Some(request) => request,
+                None => rebuild()?,
+            };
             attempts.fetch_add(1, Ordering::Relaxed);
-            let response = self.send(request).await.map_err(|e| self.guard(guard, e))?;
+            let response = self
+                .send_owned(request)
+                .await
+                .map_err(|e| self.guard(guard, e))?;
             // Whatever the decoder made of the answer passes through the transport's secrets
             // before it is retried, logged or returned.
             let value =

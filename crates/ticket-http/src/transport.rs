@@ -207,11 +207,20 @@ pub fn default_headers(options: &HttpOptions) -> Result<HeaderMap, TicketError> 
 /// the connect and per-attempt timeouts of `options`, `TCP_NODELAY`, pooled keep-alive
 /// connections, and [`default_headers`].
 pub fn build_client(options: &HttpOptions) -> Result<Client, TicketError> {
+    client_for(options, Some(options.request_timeout))
+}
+
+/// [`build_client`], with reqwest's per-request timeout only when `timeout` is set
+/// ([`Transport::new`] bounds each attempt itself, which costs less).
+fn client_for(options: &HttpOptions, timeout: Option<Duration>) -> Result<Client, TicketError> {
     options.validate()?;
     let mut builder = Client::builder()
         .redirect(redirect::Policy::none())
-        .connect_timeout(options.connect_timeout)
-        .timeout(options.request_timeout)
+        .connect_timeout(options.connect_timeout);
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    let mut builder = builder
         .tcp_nodelay(true)
         .pool_max_idle_per_host(options.pool_max_idle_per_host)
         .pool_idle_timeout(options.pool_idle_timeout)
@@ -333,6 +342,9 @@ pub struct Transport {
     options: HttpOptions,
     request_id_headers: Vec<HeaderName>,
     secrets: Secrets,
+    /// The limit this transport puts on each attempt itself: `request_timeout` for its own
+    /// client (built without reqwest's per-request timeout), none for a caller's client.
+    attempt_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -355,8 +367,17 @@ impl Transport {
         options: HttpOptions,
         request_id_headers: &[&str],
     ) -> Result<Self, TicketError> {
-        let client = build_client(&options)?;
-        Self::from_parts(provider, options, request_id_headers, client)
+        // Each attempt is bounded in `send` (one tokio timer), not by reqwest's per-request
+        // timeout (a timer plus a wrapper around every response body).
+        let client = client_for(&options, None)?;
+        let attempt_timeout = Some(options.request_timeout);
+        Self::from_parts(
+            provider,
+            options,
+            request_id_headers,
+            client,
+            attempt_timeout,
+        )
     }
 
     fn from_parts(
@@ -364,6 +385,7 @@ impl Transport {
         options: HttpOptions,
         request_id_headers: &[&str],
         client: Client,
+        attempt_timeout: Option<Duration>,
     ) -> Result<Self, TicketError> {
         let request_id_headers = request_id_headers
             .iter()
@@ -382,6 +404,7 @@ impl Transport {
             options,
             request_id_headers,
             secrets,
+            attempt_timeout,
         })
     }
 
@@ -398,7 +421,7 @@ impl Transport {
         client: Client,
     ) -> Result<Self, TicketError> {
         options.validate()?;
-        Self::from_parts(provider, options, request_id_headers, client)
+        Self::from_parts(provider, options, request_id_headers, client, None)
     }
 
     /// [`with_client`](Self::with_client) when the caller handed in a `client`, else
@@ -454,6 +477,11 @@ impl Transport {
     /// The tracing span `ticket_http.send` records provider, method, URL, status and request
     /// id; never a header value or the body.
     pub async fn send(&self, request: &PreparedRequest) -> Result<RawResponse, TicketError> {
+        self.send_owned(request.clone()).await
+    }
+
+    /// [`send`](Self::send) without copying `request` (reqwest consumes what it sends).
+    pub async fn send_owned(&self, request: PreparedRequest) -> Result<RawResponse, TicketError> {
         let span = tracing::debug_span!(
             "ticket_http.send",
             provider = %self.provider,
@@ -462,11 +490,20 @@ impl Transport {
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        let result = self
-            .send_inner(request)
-            .instrument(span.clone())
-            .await
-            .map_err(|e| self.secrets.scrub_error(e));
+        let attempt = self.send_inner(request).instrument(span.clone());
+        let result = match self.attempt_timeout {
+            // The whole attempt, body read included, within `request_timeout`.
+            Some(limit) => match tokio::time::timeout(limit, attempt).await {
+                Ok(result) => result,
+                Err(_elapsed) => Err(TicketError::Timeout {
+                    provider: self.provider.clone(),
+                    after: limit,
+                    sent: Sent::Maybe,
+                }),
+            },
+            None => attempt.await,
+        }
+        .map_err(|e| self.secrets.scrub_error(e));
         match &result {
             Ok(resp) => {
                 span.record("status", resp.status);
@@ -480,12 +517,19 @@ impl Transport {
         result
     }
 
-    async fn send_inner(&self, request: &PreparedRequest) -> Result<RawResponse, TicketError> {
-        // A ready `Request` (parsed URL, one header-map clone) skips the builder's URL parse
-        // and header merge.
-        let mut outgoing = reqwest::Request::new(request.method.clone(), request.url.clone());
-        *outgoing.headers_mut() = request.headers.clone();
-        *outgoing.body_mut() = Some(request.body.clone().into());
+    async fn send_inner(&self, request: PreparedRequest) -> Result<RawResponse, TicketError> {
+        // A ready `Request` (parsed URL, the prepared header map moved in) skips the
+        // builder's URL parse and header merge.
+        let PreparedRequest {
+            method,
+            url,
+            headers,
+            body,
+            idempotent: _,
+        } = request;
+        let mut outgoing = reqwest::Request::new(method, url);
+        *outgoing.headers_mut() = headers;
+        *outgoing.body_mut() = Some(body.into());
         let mut response = self
             .client
             .execute(outgoing)
@@ -599,4 +643,97 @@ pub(crate) fn excerpt_with(body: &[u8], secrets: &[&str], set: &Secrets) -> Stri
         .take(LIMIT)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use reqwest::{Method, Url};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that sends the head and part of the body, then stalls: the attempt's limit
+    /// covers the body read, and the timeout says the request may have been sent.
+    #[tokio::test]
+    async fn the_attempt_limit_covers_a_stalled_body() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/t", listener.local_addr().unwrap())).unwrap();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf).await.unwrap();
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"code\":")
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        });
+        let limit = Duration::from_millis(300);
+        let options = HttpOptions::default()
+            .request_timeout(limit)
+            .retry(RetryPolicy::disabled());
+        let transport = Transport::new("x", options, &[]).unwrap();
+        let request = PreparedRequest::new(Method::PUT, url, HeaderMap::new(), "{}");
+        // A generous guard, so that a limit not covering the body fails instead of hanging.
+        let err = tokio::time::timeout(Duration::from_secs(60), transport.send(&request))
+            .await
+            .expect("the attempt's own limit fired first")
+            .unwrap_err();
+        let TicketError::Timeout { after, sent, .. } = err else {
+            panic!("expected Timeout, got {err:?}");
+        };
+        assert_eq!((after, sent), (limit, Sent::Maybe));
+        server.abort();
+    }
+
+    /// The first attempt sends the request given; a retry sends what `rebuild` returns, and
+    /// a `rebuild` failure ends the execution with that failure.
+    #[tokio::test]
+    async fn a_retry_sends_the_rebuilt_request_and_a_rebuild_error_ends_it() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/t", listener.local_addr().unwrap())).unwrap();
+        let server = tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await.unwrap();
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 503 Busy\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    )
+                    .await;
+            }
+        });
+        let options = HttpOptions::default().retry(
+            RetryPolicy::default()
+                .max_retries(2)
+                .initial_backoff(Duration::from_millis(1))
+                .jitter(false),
+        );
+        let transport = Transport::new("x", options, &[]).unwrap();
+        let request = PreparedRequest::new(Method::PUT, url, HeaderMap::new(), "{}");
+        let rebuilds = std::sync::atomic::AtomicU32::new(0);
+        let err = transport
+            .execute(
+                request,
+                || {
+                    rebuilds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    Err(TicketError::invalid("update", "cannot rebuild"))
+                },
+                |response| {
+                    assert_eq!(response.status, 503);
+                    Err::<(), _>(TicketError::Transport {
+                        provider: "x".into(),
+                        sent: Sent::No,
+                        message: "busy".into(),
+                        source: None,
+                    })
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("cannot rebuild"), "{err}");
+        assert_eq!(rebuilds.load(std::sync::atomic::Ordering::Relaxed), 1);
+        server.abort();
+    }
 }
