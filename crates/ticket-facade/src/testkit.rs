@@ -439,4 +439,15 @@ fn assert_request_matches(preview: &RequestPreview, sent: &RecordedRequest, prov
         sent.headers.len(),
         "[preview] {provider}: headers"
     );
+    let names = |headers: &[(String, String)]| {
+        headers
+            .iter()
+            .map(|(name, _)| name.to_ascii_lowercase())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(&preview.headers),
+        names(&sent.headers),
+        "[preview] {provider}: the headers' order on the wire"
+    );
 }

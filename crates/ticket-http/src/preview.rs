@@ -65,13 +65,11 @@ impl PreparedRequest {
         &self.body
     }
 
-    /// The request as sent, with the `defaults` it does not set added after its own headers,
-    /// and sensitive values redacted.
+    /// The request as sent, headers in the order they go on the wire: its own, then the
+    /// client's `defaults` it does not set (reqwest appends them), then `host` (hyper-util
+    /// appends it) and `content-length` (hyper writes it last); sensitive values redacted.
     pub(crate) fn render(&self, defaults: &HeaderMap) -> RequestPreview {
         let mut headers = Vec::with_capacity(self.headers.len() + defaults.len() + 2);
-        if let Some(host) = host_header(&self.url) {
-            headers.push(("host".to_owned(), host));
-        }
         for (name, value) in &self.headers {
             headers.push((name.as_str().to_owned(), render(value)));
         }
@@ -79,6 +77,9 @@ impl PreparedRequest {
             if !self.headers.contains_key(name) {
                 headers.push((name.as_str().to_owned(), render(value)));
             }
+        }
+        if let Some(host) = host_header(&self.url) {
+            headers.push(("host".to_owned(), host));
         }
         headers.push(("content-length".to_owned(), self.body.len().to_string()));
         RequestPreview::new(
