@@ -28,7 +28,10 @@ pub(crate) struct ApplyArgs {
     /// Updates in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
-    /// At most this many requests a second, shared by all workers (`R/s` or `R`).
+    /// At most this many requests a second, shared by all workers (`R/s` or `R`). Without it,
+    /// the first rate-limit answer that states the server's limit (Feishu's
+    /// `x-ogw-ratelimit-limit`) sets this rate for the rest of the run; EngageLab states none,
+    /// so there every refusal's wait is shared by all workers, and nothing more.
     #[arg(long, value_name = "R/s", value_parser = parse_rate)]
     rate: Option<NonZeroU32>,
     /// Append one JSON line per event to this file (needed for --resume).
@@ -501,7 +504,14 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         ),
     };
     let rate_limited = shared.rate_limited.load(Ordering::Relaxed);
-    let report = report(&tally, total, interrupted, elapsed, rate_limited);
+    let report = report(
+        &tally,
+        total,
+        interrupted,
+        elapsed,
+        rate_limited,
+        shared.adopted_rate(),
+    );
     match args.output {
         Output::Json => crate::print_json(&report),
         Output::Text => print_summary(&report),
@@ -605,7 +615,14 @@ async fn work(
     journal_write(journal, &record);
 }
 
-fn report(t: &Tally, total: u64, interrupted: bool, elapsed: Duration, rate_limited: u64) -> Value {
+fn report(
+    t: &Tally,
+    total: u64,
+    interrupted: bool,
+    elapsed: Duration,
+    rate_limited: u64,
+    adopted_rate: Option<u32>,
+) -> Value {
     let sent =
         t.applied + t.failed + t.unknown.iter().filter(|u| u["held"] == false).count() as u64;
     let secs = elapsed.as_secs_f64();
@@ -619,6 +636,7 @@ fn report(t: &Tally, total: u64, interrupted: bool, elapsed: Duration, rate_limi
         "skipped_already_applied": t.skipped,
         "errors": t.errors,
         "rate_limited_answers": rate_limited,
+        "adopted_rate_per_sec": adopted_rate,
         "interrupted": interrupted,
         "elapsed_ms": elapsed.as_millis() as u64,
         "rate_per_sec": if secs > 0.0 { (sent as f64 / secs * 10.0).round() / 10.0 } else { 0.0 },
@@ -629,7 +647,7 @@ fn report(t: &Tally, total: u64, interrupted: bool, elapsed: Duration, rate_limi
 fn print_summary(r: &Value) {
     let unknown = r["unknown"].as_array().map_or(0, Vec::len);
     println!(
-        "{} applied, {} failed, {} unknown, {} skipped (already applied), {} invalid; {} sent in {:.1} s ({}/s), latency p50 {} ms, p99 {} ms; {} rate-limit answers{}",
+        "{} applied, {} failed, {} unknown, {} skipped (already applied), {} invalid; {} sent in {:.1} s ({}/s), latency p50 {} ms, p99 {} ms; {} rate-limit answers{}{}",
         r["applied"],
         r["failed"],
         unknown,
@@ -641,6 +659,10 @@ fn print_summary(r: &Value) {
         r["latency_ms"]["p50"],
         r["latency_ms"]["p99"],
         r["rate_limited_answers"],
+        match r["adopted_rate_per_sec"].as_u64() {
+            Some(rate) => format!(" (paced at the server's stated limit, {rate}/s)"),
+            None => String::new(),
+        },
         if r["interrupted"] == true {
             "; interrupted"
         } else {

@@ -2,8 +2,8 @@
 //! never repeat a comment that may already have landed.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -42,11 +42,23 @@ impl Gate {
 /// What every worker shares.
 pub(crate) struct Shared {
     pub(crate) updater: Arc<dyn ticket_facade::TicketUpdater>,
-    pub(crate) limiter: Option<DefaultDirectRateLimiter>,
+    /// The rate limiter and its rate: `--rate` from the start, or else the first limit a
+    /// server states in a rate-limit answer (Feishu's `x-ogw-ratelimit-limit`).
+    limiter: OnceLock<(u32, DefaultDirectRateLimiter)>,
+    /// Whether the rate was given (`--rate`); then no server statement replaces it.
+    requested: bool,
     pub(crate) gate: Gate,
     pub(crate) max_retries: u32,
     /// Rate-limit answers received.
     pub(crate) rate_limited: AtomicU64,
+}
+
+/// A limiter of `r` requests a second shared by all workers. A small burst (1/20 s of
+/// requests) absorbs timer jitter without overrunning a server bucket that holds a second's
+/// worth.
+fn limiter(r: NonZeroU32) -> DefaultDirectRateLimiter {
+    let burst = NonZeroU32::new((r.get() / 20).max(1)).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::direct(Quota::per_second(r).allow_burst(burst))
 }
 
 impl Shared {
@@ -55,18 +67,34 @@ impl Shared {
         rate: Option<NonZeroU32>,
         max_retries: u32,
     ) -> Self {
-        let limiter = rate.map(|r| {
-            // A small burst (1/20 s of requests) absorbs timer jitter without overrunning a
-            // server bucket that holds a second's worth.
-            let burst = NonZeroU32::new((r.get() / 20).max(1)).unwrap_or(NonZeroU32::MIN);
-            RateLimiter::direct(Quota::per_second(r).allow_burst(burst))
-        });
+        let cell = OnceLock::new();
+        if let Some(r) = rate {
+            let _ = cell.set((r.get(), limiter(r)));
+        }
         Self {
             updater,
-            limiter,
+            limiter: cell,
+            requested: rate.is_some(),
             gate: Gate::default(),
             max_retries,
             rate_limited: AtomicU64::new(0),
+        }
+    }
+
+    /// The rate adopted from a server's stated limit (never set when `--rate` was given).
+    pub(crate) fn adopted_rate(&self) -> Option<u32> {
+        if self.requested {
+            return None;
+        }
+        self.limiter.get().map(|(rate, _)| *rate)
+    }
+
+    /// Without `--rate`, the first limit a server states becomes the rate of every worker.
+    fn adopt(&self, err: &TicketError) {
+        if !self.requested
+            && let Some(rate) = err.rate_limit().and_then(NonZeroU32::new)
+        {
+            self.limiter.get_or_init(|| (rate.get(), limiter(rate)));
         }
     }
 }
@@ -112,7 +140,7 @@ pub(crate) async fn send(
     let mut rate_retries = 0u32;
     loop {
         shared.gate.wait().await;
-        if let Some(limiter) = &shared.limiter {
+        if let Some((_, limiter)) = shared.limiter.get() {
             limiter.until_ready().await;
             shared.gate.wait().await;
         }
@@ -130,6 +158,7 @@ pub(crate) async fn send(
         if let TicketError::RateLimited { retry_after, .. } = &err {
             // Refused at the gateway: certainly not applied, so always safe to repeat.
             shared.rate_limited.fetch_add(1, Ordering::Relaxed);
+            shared.adopt(&err);
             shared
                 .gate
                 .pause(retry_after.unwrap_or(Duration::from_secs(1)))
