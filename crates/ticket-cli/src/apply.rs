@@ -13,7 +13,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 use ticket_facade::{TicketId, TicketUpdate, TicketUpdater};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
 
 use crate::journal::{self, Journal, Record};
 use crate::line::{line_hash, parse_line};
@@ -172,6 +173,13 @@ impl Histogram {
     }
 }
 
+/// Parsed lines go to the dispatcher in batches of this many, so the reader thread sleeps and
+/// wakes once a batch rather than once a line.
+const BATCH: usize = 64;
+/// Batches waiting for the dispatcher: enough that the reader seldom waits, few enough that
+/// memory stays flat.
+const BATCHES: usize = 4;
+
 struct Job {
     line: u64,
     text: String,
@@ -233,7 +241,11 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
     // Only the invalid lines are remembered, so memory does not grow with the file.
     let mut invalid_lines = std::collections::BTreeSet::new();
     let res = for_each_line(&path, |n, text| {
-        let hash = text.as_ref().ok().map(|t| line_hash(t));
+        // Only a resumed run compares hashes: computed for the lines the journal knows.
+        let hash = match (&text, previous.contains_key(&n)) {
+            (Ok(t), true) => Some(line_hash(t)),
+            _ => None,
+        };
         match check(updater.as_ref(), text) {
             Checked::Blank => {}
             Checked::Invalid(reason) => {
@@ -372,33 +384,53 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         })
     };
 
-    // The reader feeds the workers; it stops scheduling on Ctrl-C.
-    let (tx, rx) = mpsc::channel::<Job>(usize::from(args.concurrency) * 2);
-    let rx = Arc::new(tokio::sync::Mutex::new(rx));
-    let mut workers = Vec::new();
-    for _ in 0..args.concurrency {
-        let rx = Arc::clone(&rx);
+    // The reader parses each line again and feeds the dispatcher, which starts each update
+    // as a task of its own as soon as one of `--concurrency` permits is free. Both stop
+    // scheduling on Ctrl-C: an update not yet started is not started.
+    let (tx, mut rx) = mpsc::channel::<Vec<Job>>(BATCHES);
+    let dispatcher = {
+        let permits = Arc::new(Semaphore::new(usize::from(args.concurrency)));
+        let stop = Arc::clone(&stop);
         let shared = Arc::clone(&shared);
         let journal = journal.clone();
         let failures = failures.clone();
         let tally = Arc::clone(&tally);
         let done = Arc::clone(&done);
-        workers.push(tokio::spawn(async move {
-            loop {
-                let job = { rx.lock().await.recv().await };
-                let Some(job) = job else { break };
-                work(
-                    &shared,
-                    journal.as_deref(),
-                    failures.as_deref(),
-                    &tally,
-                    job,
-                )
-                .await;
-                done.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            let mut tasks = JoinSet::new();
+            'batches: while let Some(batch) = rx.recv().await {
+                for job in batch {
+                    let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                        break 'batches;
+                    };
+                    if stop.load(Ordering::SeqCst) {
+                        break 'batches;
+                    }
+                    while tasks.try_join_next().is_some() {}
+                    let shared = Arc::clone(&shared);
+                    let journal = journal.clone();
+                    let failures = failures.clone();
+                    let tally = Arc::clone(&tally);
+                    let done = Arc::clone(&done);
+                    tasks.spawn(async move {
+                        work(
+                            &shared,
+                            journal.as_deref(),
+                            failures.as_deref(),
+                            &tally,
+                            job,
+                        )
+                        .await;
+                        done.fetch_add(1, Ordering::Relaxed);
+                        drop(permit);
+                    });
+                }
             }
-        }));
-    }
+            // Stopped: the reader's next send fails, and it stops too.
+            drop(rx);
+            while tasks.join_next().await.is_some() {}
+        })
+    };
 
     let reader = {
         let stop = Arc::clone(&stop);
@@ -406,7 +438,8 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         let failures = failures.clone();
         let resend_unknown = args.resend_unknown;
         tokio::task::spawn_blocking(move || {
-            for_each_line(&path, |n, text| {
+            let mut batch = Vec::with_capacity(BATCH);
+            let result = for_each_line(&path, |n, text| {
                 if stop.load(Ordering::SeqCst) {
                     return false;
                 }
@@ -458,20 +491,26 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
                         _ => {}
                     }
                 }
-                tx.blocking_send(Job {
+                batch.push(Job {
                     line: n,
                     text: raw,
                     id,
                     update,
-                })
-                .is_ok()
-            })
+                });
+                if batch.len() < BATCH {
+                    return true;
+                }
+                tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                    .is_ok()
+            });
+            if !batch.is_empty() && !stop.load(Ordering::SeqCst) {
+                let _ = tx.blocking_send(batch);
+            }
+            result
         })
     };
     let read_result = reader.await;
-    for w in workers {
-        let _ = w.await;
-    }
+    let _ = dispatcher.await;
     ticker.abort();
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -544,8 +583,8 @@ fn write_failure(failures: Option<&Mutex<File>>, raw: &str) {
     }
 }
 
-fn journal_write(journal: Option<&Journal>, record: &Record) {
-    if let Some(j) = journal
+fn journal_write(journal: Option<&Journal>, record: Option<&Record>) {
+    if let (Some(j), Some(record)) = (journal, record)
         && let Err(e) = j.write(record)
     {
         eprintln!("helpdesk: cannot write the journal: {e}");
@@ -559,7 +598,8 @@ async fn work(
     tally: &Mutex<Tally>,
     job: Job,
 ) {
-    let mut record = Record {
+    // Without a journal there is no record to keep.
+    let mut record = journal.map(|_| Record {
         line: job.line,
         ticket_id: job.id.as_str().to_owned(),
         hash: line_hash(&job.text),
@@ -569,39 +609,44 @@ async fn work(
         attempts: 0,
         request_id: None,
         comment: job.update.comment().is_some(),
-    };
+    });
     // Written just before the first request leaves (after any wait for the rate limiter or
     // the gate): if the process dies from then on, the resumed run knows it may have landed.
     let (outcome, attempts, busy) = send::send(shared, &job.id, &job.update, || {
-        journal_write(journal, &record)
+        journal_write(journal, record.as_ref())
     })
     .await;
     let latency = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX);
-    record.attempts = attempts;
     let mut t = tally
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     t.latency.record(latency);
     match outcome {
         Outcome::Applied(receipt) => {
-            record.outcome = "applied".to_owned();
-            record.request_id = receipt.request_id;
+            if let Some(r) = &mut record {
+                r.outcome = "applied".to_owned();
+                r.request_id = receipt.request_id;
+            }
             t.applied += 1;
         }
         Outcome::Failed(err) => {
-            record.outcome = "failed".to_owned();
-            record.error_kind = Some(format!("{:?}", err.kind()));
-            record.error = Some(err.to_string());
-            record.request_id = err.server().and_then(|s| s.request_id.clone());
+            if let Some(r) = &mut record {
+                r.outcome = "failed".to_owned();
+                r.error_kind = Some(format!("{:?}", err.kind()));
+                r.error = Some(err.to_string());
+                r.request_id = err.server().and_then(|s| s.request_id.clone());
+            }
             *t.errors.entry(format!("{:?}", err.kind())).or_default() += 1;
             t.failed += 1;
             eprintln!("line {}: ticket {}: {err}", job.line, job.id);
             write_failure(failures, &job.text);
         }
         Outcome::Unknown(err) => {
-            record.outcome = "unknown".to_owned();
-            record.error_kind = Some(format!("{:?}", err.kind()));
-            record.error = Some(err.to_string());
+            if let Some(r) = &mut record {
+                r.outcome = "unknown".to_owned();
+                r.error_kind = Some(format!("{:?}", err.kind()));
+                r.error = Some(err.to_string());
+            }
             *t.errors.entry(format!("{:?}", err.kind())).or_default() += 1;
             t.unknown
                 .push(json!({"line": job.line, "ticket_id": job.id.as_str(), "held": false}));
@@ -612,7 +657,10 @@ async fn work(
         }
     }
     drop(t);
-    journal_write(journal, &record);
+    if let Some(r) = &mut record {
+        r.attempts = attempts;
+    }
+    journal_write(journal, record.as_ref());
 }
 
 fn report(

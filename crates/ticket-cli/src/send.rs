@@ -8,34 +8,48 @@ use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use ticket_facade::{Sent, TicketError, TicketId, TicketUpdate, TicketUpdater, UpdateReceipt};
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 /// When the server says wait, every worker waits here, not each on its own.
-#[derive(Debug, Default)]
+///
+/// The end of the current pause is one atomic (microseconds after the gate was made, 0 for
+/// none), so the check every request makes takes no lock.
+#[derive(Debug)]
 pub(crate) struct Gate {
-    until: Mutex<Option<Instant>>,
+    base: Instant,
+    until_micros: AtomicU64,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self {
+            base: Instant::now(),
+            until_micros: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Gate {
     /// Waits until no pause is running.
     pub(crate) async fn wait(&self) {
         loop {
-            let until = *self.until.lock().await;
-            match until {
-                Some(at) if at > Instant::now() => tokio::time::sleep_until(at).await,
-                _ => return,
+            let until = self.until_micros.load(Ordering::Acquire);
+            if until == 0 {
+                return;
             }
+            let at = self.base + Duration::from_micros(until);
+            if at <= Instant::now() {
+                return;
+            }
+            tokio::time::sleep_until(at).await;
         }
     }
 
     /// Pauses everyone for `wait` from now (a longer pause already running is kept).
-    pub(crate) async fn pause(&self, wait: Duration) {
-        let at = Instant::now() + wait;
-        let mut until = self.until.lock().await;
-        if until.is_none_or(|u| u < at) {
-            *until = Some(at);
-        }
+    pub(crate) fn pause(&self, wait: Duration) {
+        let at = (Instant::now() + wait).saturating_duration_since(self.base);
+        let micros = u64::try_from(at.as_micros()).unwrap_or(u64::MAX).max(1);
+        self.until_micros.fetch_max(micros, Ordering::AcqRel);
     }
 }
 
@@ -161,8 +175,7 @@ pub(crate) async fn send(
             shared.adopt(&err);
             shared
                 .gate
-                .pause(retry_after.unwrap_or(Duration::from_secs(1)))
-                .await;
+                .pause(retry_after.unwrap_or(Duration::from_secs(1)));
             rate_retries += 1;
             if rate_retries <= RATE_LIMIT_RETRIES {
                 continue;
@@ -196,6 +209,25 @@ fn backoff(retry: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_gate_holds_everyone_until_the_longest_pause_ends() {
+        let gate = Gate::default();
+        // No pause, or one that is over: no wait.
+        gate.wait().await;
+        gate.pause(Duration::ZERO);
+        gate.wait().await;
+        // An hour's pause is not shortened by a later, shorter one: still closed.
+        gate.pause(Duration::from_secs(3600));
+        gate.pause(Duration::from_secs(1));
+        let closed = tokio::time::timeout(Duration::from_millis(20), gate.wait()).await;
+        assert!(
+            closed.is_err(),
+            "the gate let a worker through during the pause"
+        );
+        let until = Duration::from_micros(gate.until_micros.load(Ordering::Acquire));
+        assert!(until >= Duration::from_secs(3600));
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {
