@@ -118,6 +118,65 @@ fn check(updater: &dyn TicketUpdater, text: Result<&str, String>) -> Checked {
     }
 }
 
+/// Lines the check pass reads before it checks them, on several threads.
+const CHECK_CHUNK: usize = 1024;
+
+/// The check pass: every line parsed and planned (the provider's preview), on as many threads
+/// as there are CPUs (at most 4), the results handed to `f` in line order. The file is read a
+/// chunk at a time, so memory stays flat.
+fn check_lines(
+    path: &Path,
+    updater: &dyn TicketUpdater,
+    mut f: impl FnMut(u64, &Result<String, String>, Checked),
+) -> std::io::Result<()> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(4);
+    let check_one = |text: &Result<String, String>| match text {
+        Ok(t) => check(updater, Ok(t)),
+        Err(e) => check(updater, Err(e.clone())),
+    };
+    let mut run = |chunk: &mut Vec<(u64, Result<String, String>)>| {
+        let results: Vec<Checked> = if threads < 2 || chunk.len() < 256 {
+            chunk.iter().map(|(_, t)| check_one(t)).collect()
+        } else {
+            let per = chunk.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let parts: Vec<_> = chunk
+                    .chunks(per)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|(_, t)| check_one(t))
+                                .collect::<Vec<Checked>>()
+                        })
+                    })
+                    .collect();
+                parts
+                    .into_iter()
+                    .flat_map(|h| {
+                        h.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect::<Vec<Checked>>()
+            })
+        };
+        for ((n, text), checked) in chunk.drain(..).zip(results) {
+            f(n, &text, checked);
+        }
+    };
+    let mut chunk = Vec::with_capacity(CHECK_CHUNK);
+    for_each_line(path, |n, text| {
+        chunk.push((n, text.map(str::to_owned)));
+        if chunk.len() == CHECK_CHUNK {
+            run(&mut chunk);
+        }
+        true
+    })?;
+    run(&mut chunk);
+    Ok(())
+}
+
 /// Counters shared by the workers.
 #[derive(Default)]
 struct Tally {
@@ -240,13 +299,13 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
     let mut invalid = 0u64;
     // Only the invalid lines are remembered, so memory does not grow with the file.
     let mut invalid_lines = std::collections::BTreeSet::new();
-    let res = for_each_line(&path, |n, text| {
+    let res = check_lines(&path, updater.as_ref(), |n, text, checked| {
         // Only a resumed run compares hashes: computed for the lines the journal knows.
-        let hash = match (&text, previous.contains_key(&n)) {
+        let hash = match (text, previous.contains_key(&n)) {
             (Ok(t), true) => Some(line_hash(t)),
             _ => None,
         };
-        match check(updater.as_ref(), text) {
+        match checked {
             Checked::Blank => {}
             Checked::Invalid(reason) => {
                 invalid += 1;
@@ -263,12 +322,11 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
                         "line {n}: changed since the journal recorded it (ticket {}); resume needs the same file",
                         prev.ticket_id
                     );
-                    return true;
+                    return;
                 }
                 total += 1;
             }
         }
-        true
     });
     if let Err(e) = res {
         eprintln!("helpdesk: cannot read {}: {e}", args.file);
