@@ -118,6 +118,33 @@ fn check(updater: &dyn TicketUpdater, text: Result<&str, String>) -> Checked {
     }
 }
 
+/// Ctrl-C presses, counted from when the listener is made.
+struct Interrupts {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    signal: tokio::signal::windows::CtrlC,
+}
+
+impl Interrupts {
+    fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?,
+            #[cfg(windows)]
+            signal: tokio::signal::windows::ctrl_c()?,
+        })
+    }
+
+    /// Waits for the next press; false if no more can come.
+    async fn next(&mut self) -> bool {
+        #[cfg(any(unix, windows))]
+        return self.signal.recv().await.is_some();
+        #[cfg(not(any(unix, windows)))]
+        return false;
+    }
+}
+
 /// Lines the check pass reads before it checks them, on several threads.
 const CHECK_CHUNK: usize = 1024;
 
@@ -377,25 +404,29 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
     let done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
 
-    // Ctrl-C: the first stops scheduling, the second aborts.
-    {
-        let stop = Arc::clone(&stop);
-        let journal = journal.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, Ordering::SeqCst);
-                eprintln!(
-                    "helpdesk: interrupted; finishing the updates in flight (Ctrl-C again to abort)"
-                );
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    if let Some(j) = &journal {
-                        let _ = j.sync();
+    // Ctrl-C: the first stops scheduling, the second aborts. One listener, registered before
+    // anything is sent, sees both: a second press that lands just after the first is not lost.
+    match Interrupts::new() {
+        Ok(mut interrupts) => {
+            let stop = Arc::clone(&stop);
+            let journal = journal.clone();
+            tokio::spawn(async move {
+                if interrupts.next().await {
+                    stop.store(true, Ordering::SeqCst);
+                    eprintln!(
+                        "helpdesk: interrupted; finishing the updates in flight (Ctrl-C again to abort)"
+                    );
+                    if interrupts.next().await {
+                        if let Some(j) = &journal {
+                            let _ = j.sync();
+                        }
+                        eprintln!("helpdesk: aborted");
+                        std::process::exit(i32::from(EXIT_INTERRUPTED));
                     }
-                    eprintln!("helpdesk: aborted");
-                    std::process::exit(i32::from(EXIT_INTERRUPTED));
                 }
-            }
-        });
+            });
+        }
+        Err(e) => eprintln!("helpdesk: cannot listen for Ctrl-C ({e}); it will kill the run"),
     }
 
     // Progress, and a regular journal sync.
