@@ -329,7 +329,9 @@ impl FeishuClient {
         let retry_after = response
             .header_seconds("x-ogw-ratelimit-reset")
             .or_else(|| response.header_seconds("retry-after"));
-        Err(response.to_error(PROVIDER, class, code.map(Into::into), message, retry_after))
+        Err(response
+            .to_error(PROVIDER, class, code.map(Into::into), message, retry_after)
+            .with_rate_limit(response.header_rate("x-ogw-ratelimit-limit")))
     }
 }
 

@@ -180,9 +180,11 @@ fn share(err: &TicketError) -> TicketError {
         TicketError::RateLimited {
             details,
             retry_after,
+            limit,
         } => TicketError::RateLimited {
             details: details.clone(),
             retry_after: *retry_after,
+            limit: *limit,
         },
         TicketError::Provider(s) => TicketError::Provider(s.clone()),
         TicketError::Transport {

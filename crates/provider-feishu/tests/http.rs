@@ -174,7 +174,36 @@ async fn rate_limit_on_429_and_on_the_older_400_keeps_the_reset() {
         .await;
         assert_eq!(err.kind(), ErrorKind::RateLimited, "HTTP {status}");
         assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+        assert_eq!(
+            err.rate_limit(),
+            Some(50),
+            "the stated limit, HTTP {status}"
+        );
         assert!(err.is_retryable());
+    }
+}
+
+#[tokio::test]
+async fn an_absurd_or_missing_stated_limit_is_ignored() {
+    for limit in [
+        Some("0"),
+        Some("1e9"),
+        Some("99999999999"),
+        Some("-3"),
+        None,
+    ] {
+        let mut reply = Reply::json(
+            429,
+            r#"{"code":99991400,"msg":"request trigger frequency limit"}"#,
+        )
+        .header("x-ogw-ratelimit-reset", "1");
+        if let Some(limit) = limit {
+            reply = reply.header("x-ogw-ratelimit-limit", limit);
+        }
+        let err = error_for(reply).await;
+        assert_eq!(err.kind(), ErrorKind::RateLimited, "{limit:?}");
+        assert_eq!(err.rate_limit(), None, "{limit:?}");
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
     }
 }
 

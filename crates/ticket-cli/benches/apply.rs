@@ -6,6 +6,9 @@
 //! cargo bench -p helpdesk-ticket-cli --bench apply -- --updates 10000 --rate 200 --rss-lines 10000,1000000
 //! ```
 //!
+//! `--repeats K` runs the unlimited comparison K times (the median ratio and its range are
+//! printed); `--unlimited-updates N` gives it its own size.
+//!
 //! Every figure of one run comes from that run; it prints Markdown rows for BENCHMARKS.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -27,6 +30,10 @@ struct Opts {
     updates: usize,
     rate: u32,
     rss_lines: Vec<usize>,
+    /// Rounds of the unlimited comparison (the library loop and `helpdesk` alternate).
+    repeats: usize,
+    /// Updates of the unlimited comparison (default: `updates`).
+    unlimited: Option<usize>,
 }
 
 fn opts() -> Opts {
@@ -34,6 +41,8 @@ fn opts() -> Opts {
         updates: 1000,
         rate: 200,
         rss_lines: vec![2000, 20_000],
+        repeats: 1,
+        unlimited: None,
     };
     let args: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -42,6 +51,10 @@ fn opts() -> Opts {
         match args[i].as_str() {
             "--updates" => o.updates = next.parse().expect("--updates N"),
             "--rate" => o.rate = next.parse().expect("--rate R"),
+            "--repeats" => o.repeats = next.parse().expect("--repeats K"),
+            "--unlimited-updates" => {
+                o.unlimited = Some(next.parse().expect("--unlimited-updates N"))
+            }
             "--rss-lines" => {
                 o.rss_lines = next
                     .split(',')
@@ -285,57 +298,66 @@ fn main() {
         );
     }
 
+    let un = o.unlimited.unwrap_or(o.updates);
+    let un_file = if un == o.updates {
+        file.clone()
+    } else {
+        let p = dir.path().join("unlimited.jsonl");
+        write_lines(&p, un);
+        p
+    };
+    let n = un as f64;
     println!(
-        "\n## Unlimited sandbox: {} updates, concurrency {CONCURRENCY}\n",
-        o.updates
+        "\n## Unlimited sandbox: {un} updates, concurrency {CONCURRENCY}, {} round(s)\n",
+        o.repeats
     );
-    println!("| run | seconds | updates/s |");
-    println!("|---|---|---|");
+    println!(
+        "| round | library loop (s) | `helpdesk apply`, whole process (s) | its send pass (s) | library loop in its own process, whole / loop (s) | `helpdesk` / library loop | both whole processes |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     let sb = rt.block_on(builder().start()).unwrap();
-    let (lib_secs, lib_failed) = rt.block_on(library_loop(&sb, o.updates));
-    assert_eq!(lib_failed, 0);
-    let cli = run_cli(&sb, &file, &[]);
-    assert_eq!(cli.report["applied"], o.updates);
-    println!("| library loop | {lib_secs:.2} | {:.0} |", n / lib_secs);
+    let mut ratios = Vec::new();
+    let mut proc_ratios = Vec::new();
+    for round in 1..=o.repeats {
+        let (lib_secs, lib_failed) = rt.block_on(library_loop(&sb, un));
+        assert_eq!(lib_failed, 0);
+        let cli = run_cli(&sb, &un_file, &[]);
+        assert_eq!(cli.report["applied"], un);
+        // The same loop in a process of its own, started and timed like `helpdesk`.
+        let start = Instant::now();
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--child-library-loop", &sb.base_url(), &un.to_string()])
+            .output()
+            .unwrap();
+        let proc_secs = start.elapsed().as_secs_f64();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut parts = text.split_whitespace();
+        let loop_secs: f64 = parts.next().unwrap().parse().unwrap();
+        assert_eq!(
+            parts.next(),
+            Some("0"),
+            "the library loop failed some updates"
+        );
+        let send_secs = cli.report["elapsed_ms"].as_f64().unwrap() / 1000.0;
+        ratios.push(lib_secs / cli.secs);
+        proc_ratios.push(proc_secs / cli.secs);
+        println!(
+            "| {round} | {lib_secs:.2} ({:.0}/s) | {:.2} ({:.0}/s) | {send_secs:.2} | {proc_secs:.2} / {loop_secs:.2} | {:.2} | {:.2} |",
+            n / lib_secs,
+            cli.secs,
+            n / cli.secs,
+            lib_secs / cli.secs,
+            proc_secs / cli.secs,
+        );
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[0], v[v.len() - 1])
+    };
+    let (m, lo, hi) = median(&mut ratios);
+    let (pm, plo, phi) = median(&mut proc_ratios);
     println!(
-        "| `helpdesk apply` (whole process: start, check pass, send pass) | {:.2} | {:.0} |",
-        cli.secs,
-        n / cli.secs
-    );
-    // The same loop in a process of its own, started and timed like `helpdesk`.
-    let start = Instant::now();
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--child-library-loop",
-            &sb.base_url(),
-            &o.updates.to_string(),
-        ])
-        .output()
-        .unwrap();
-    let proc_secs = start.elapsed().as_secs_f64();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut parts = text.split_whitespace();
-    let loop_secs: f64 = parts.next().unwrap().parse().unwrap();
-    assert_eq!(
-        parts.next(),
-        Some("0"),
-        "the library loop failed some updates"
-    );
-    println!(
-        "| library loop in its own process (whole process / its loop alone) | {proc_secs:.2} / {loop_secs:.2} | {:.0} / {:.0} |",
-        n / proc_secs,
-        n / loop_secs
-    );
-    println!(
-        "| `helpdesk apply`, its send pass alone (report's `elapsed_ms`) | {:.2} | {:.0} |",
-        cli.report["elapsed_ms"].as_f64().unwrap() / 1000.0,
-        n / (cli.report["elapsed_ms"].as_f64().unwrap() / 1000.0)
-    );
-    println!(
-        "\n`helpdesk apply` / library loop throughput: {:.2} (both whole processes: {:.2}; send pass / in-process loop: {:.2})",
-        lib_secs / cli.secs,
-        proc_secs / cli.secs,
-        lib_secs / (cli.report["elapsed_ms"].as_f64().unwrap() / 1000.0)
+        "\n`helpdesk apply` / library loop throughput: median {m:.2} (range {lo:.2}–{hi:.2}); both whole processes: median {pm:.2} (range {plo:.2}–{phi:.2})"
     );
 
     println!("\n## Peak RSS of `helpdesk apply` (unlimited sandbox)\n");

@@ -13,7 +13,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 use ticket_facade::{TicketId, TicketUpdate, TicketUpdater};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
 
 use crate::journal::{self, Journal, Record};
 use crate::line::{line_hash, parse_line};
@@ -28,7 +29,10 @@ pub(crate) struct ApplyArgs {
     /// Updates in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
-    /// At most this many requests a second, shared by all workers (`R/s` or `R`).
+    /// At most this many requests a second, shared by all workers (`R/s` or `R`). Without it,
+    /// the first rate-limit answer that states the server's limit (Feishu's
+    /// `x-ogw-ratelimit-limit`) sets this rate for the rest of the run; EngageLab states none,
+    /// so there every refusal's wait is shared by all workers, and nothing more.
     #[arg(long, value_name = "R/s", value_parser = parse_rate)]
     rate: Option<NonZeroU32>,
     /// Append one JSON line per event to this file (needed for --resume).
@@ -114,6 +118,92 @@ fn check(updater: &dyn TicketUpdater, text: Result<&str, String>) -> Checked {
     }
 }
 
+/// Ctrl-C presses, counted from when the listener is made.
+struct Interrupts {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    signal: tokio::signal::windows::CtrlC,
+}
+
+impl Interrupts {
+    fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?,
+            #[cfg(windows)]
+            signal: tokio::signal::windows::ctrl_c()?,
+        })
+    }
+
+    /// Waits for the next press; false if no more can come.
+    async fn next(&mut self) -> bool {
+        #[cfg(any(unix, windows))]
+        return self.signal.recv().await.is_some();
+        #[cfg(not(any(unix, windows)))]
+        return false;
+    }
+}
+
+/// Lines the check pass reads before it checks them, on several threads.
+const CHECK_CHUNK: usize = 1024;
+
+/// The check pass: every line parsed and planned (the provider's preview), on as many threads
+/// as there are CPUs (at most 4), the results handed to `f` in line order. The file is read a
+/// chunk at a time, so memory stays flat.
+fn check_lines(
+    path: &Path,
+    updater: &dyn TicketUpdater,
+    mut f: impl FnMut(u64, &Result<String, String>, Checked),
+) -> std::io::Result<()> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(4);
+    let check_one = |text: &Result<String, String>| match text {
+        Ok(t) => check(updater, Ok(t)),
+        Err(e) => check(updater, Err(e.clone())),
+    };
+    let mut run = |chunk: &mut Vec<(u64, Result<String, String>)>| {
+        let results: Vec<Checked> = if threads < 2 || chunk.len() < 256 {
+            chunk.iter().map(|(_, t)| check_one(t)).collect()
+        } else {
+            let per = chunk.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let parts: Vec<_> = chunk
+                    .chunks(per)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|(_, t)| check_one(t))
+                                .collect::<Vec<Checked>>()
+                        })
+                    })
+                    .collect();
+                parts
+                    .into_iter()
+                    .flat_map(|h| {
+                        h.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect::<Vec<Checked>>()
+            })
+        };
+        for ((n, text), checked) in chunk.drain(..).zip(results) {
+            f(n, &text, checked);
+        }
+    };
+    let mut chunk = Vec::with_capacity(CHECK_CHUNK);
+    for_each_line(path, |n, text| {
+        chunk.push((n, text.map(str::to_owned)));
+        if chunk.len() == CHECK_CHUNK {
+            run(&mut chunk);
+        }
+        true
+    })?;
+    run(&mut chunk);
+    Ok(())
+}
+
 /// Counters shared by the workers.
 #[derive(Default)]
 struct Tally {
@@ -168,6 +258,13 @@ impl Histogram {
         0.0
     }
 }
+
+/// Parsed lines go to the dispatcher in batches of this many, so the reader thread sleeps and
+/// wakes once a batch rather than once a line.
+const BATCH: usize = 64;
+/// Batches waiting for the dispatcher: enough that the reader seldom waits, few enough that
+/// memory stays flat.
+const BATCHES: usize = 4;
 
 struct Job {
     line: u64,
@@ -229,9 +326,13 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
     let mut invalid = 0u64;
     // Only the invalid lines are remembered, so memory does not grow with the file.
     let mut invalid_lines = std::collections::BTreeSet::new();
-    let res = for_each_line(&path, |n, text| {
-        let hash = text.as_ref().ok().map(|t| line_hash(t));
-        match check(updater.as_ref(), text) {
+    let res = check_lines(&path, updater.as_ref(), |n, text, checked| {
+        // Only a resumed run compares hashes: computed for the lines the journal knows.
+        let hash = match (text, previous.contains_key(&n)) {
+            (Ok(t), true) => Some(line_hash(t)),
+            _ => None,
+        };
+        match checked {
             Checked::Blank => {}
             Checked::Invalid(reason) => {
                 invalid += 1;
@@ -248,12 +349,11 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
                         "line {n}: changed since the journal recorded it (ticket {}); resume needs the same file",
                         prev.ticket_id
                     );
-                    return true;
+                    return;
                 }
                 total += 1;
             }
         }
-        true
     });
     if let Err(e) = res {
         eprintln!("helpdesk: cannot read {}: {e}", args.file);
@@ -304,25 +404,29 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
     let done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
 
-    // Ctrl-C: the first stops scheduling, the second aborts.
-    {
-        let stop = Arc::clone(&stop);
-        let journal = journal.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, Ordering::SeqCst);
-                eprintln!(
-                    "helpdesk: interrupted; finishing the updates in flight (Ctrl-C again to abort)"
-                );
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    if let Some(j) = &journal {
-                        let _ = j.sync();
+    // Ctrl-C: the first stops scheduling, the second aborts. One listener, registered before
+    // anything is sent, sees both: a second press that lands just after the first is not lost.
+    match Interrupts::new() {
+        Ok(mut interrupts) => {
+            let stop = Arc::clone(&stop);
+            let journal = journal.clone();
+            tokio::spawn(async move {
+                if interrupts.next().await {
+                    stop.store(true, Ordering::SeqCst);
+                    eprintln!(
+                        "helpdesk: interrupted; finishing the updates in flight (Ctrl-C again to abort)"
+                    );
+                    if interrupts.next().await {
+                        if let Some(j) = &journal {
+                            let _ = j.sync();
+                        }
+                        eprintln!("helpdesk: aborted");
+                        std::process::exit(i32::from(EXIT_INTERRUPTED));
                     }
-                    eprintln!("helpdesk: aborted");
-                    std::process::exit(i32::from(EXIT_INTERRUPTED));
                 }
-            }
-        });
+            });
+        }
+        Err(e) => eprintln!("helpdesk: cannot listen for Ctrl-C ({e}); it will kill the run"),
     }
 
     // Progress, and a regular journal sync.
@@ -369,33 +473,53 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         })
     };
 
-    // The reader feeds the workers; it stops scheduling on Ctrl-C.
-    let (tx, rx) = mpsc::channel::<Job>(usize::from(args.concurrency) * 2);
-    let rx = Arc::new(tokio::sync::Mutex::new(rx));
-    let mut workers = Vec::new();
-    for _ in 0..args.concurrency {
-        let rx = Arc::clone(&rx);
+    // The reader parses each line again and feeds the dispatcher, which starts each update
+    // as a task of its own as soon as one of `--concurrency` permits is free. Both stop
+    // scheduling on Ctrl-C: an update not yet started is not started.
+    let (tx, mut rx) = mpsc::channel::<Vec<Job>>(BATCHES);
+    let dispatcher = {
+        let permits = Arc::new(Semaphore::new(usize::from(args.concurrency)));
+        let stop = Arc::clone(&stop);
         let shared = Arc::clone(&shared);
         let journal = journal.clone();
         let failures = failures.clone();
         let tally = Arc::clone(&tally);
         let done = Arc::clone(&done);
-        workers.push(tokio::spawn(async move {
-            loop {
-                let job = { rx.lock().await.recv().await };
-                let Some(job) = job else { break };
-                work(
-                    &shared,
-                    journal.as_deref(),
-                    failures.as_deref(),
-                    &tally,
-                    job,
-                )
-                .await;
-                done.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            let mut tasks = JoinSet::new();
+            'batches: while let Some(batch) = rx.recv().await {
+                for job in batch {
+                    let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                        break 'batches;
+                    };
+                    if stop.load(Ordering::SeqCst) {
+                        break 'batches;
+                    }
+                    while tasks.try_join_next().is_some() {}
+                    let shared = Arc::clone(&shared);
+                    let journal = journal.clone();
+                    let failures = failures.clone();
+                    let tally = Arc::clone(&tally);
+                    let done = Arc::clone(&done);
+                    tasks.spawn(async move {
+                        work(
+                            &shared,
+                            journal.as_deref(),
+                            failures.as_deref(),
+                            &tally,
+                            job,
+                        )
+                        .await;
+                        done.fetch_add(1, Ordering::Relaxed);
+                        drop(permit);
+                    });
+                }
             }
-        }));
-    }
+            // Stopped: the reader's next send fails, and it stops too.
+            drop(rx);
+            while tasks.join_next().await.is_some() {}
+        })
+    };
 
     let reader = {
         let stop = Arc::clone(&stop);
@@ -403,7 +527,8 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         let failures = failures.clone();
         let resend_unknown = args.resend_unknown;
         tokio::task::spawn_blocking(move || {
-            for_each_line(&path, |n, text| {
+            let mut batch = Vec::with_capacity(BATCH);
+            let result = for_each_line(&path, |n, text| {
                 if stop.load(Ordering::SeqCst) {
                     return false;
                 }
@@ -455,20 +580,26 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
                         _ => {}
                     }
                 }
-                tx.blocking_send(Job {
+                batch.push(Job {
                     line: n,
                     text: raw,
                     id,
                     update,
-                })
-                .is_ok()
-            })
+                });
+                if batch.len() < BATCH {
+                    return true;
+                }
+                tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                    .is_ok()
+            });
+            if !batch.is_empty() && !stop.load(Ordering::SeqCst) {
+                let _ = tx.blocking_send(batch);
+            }
+            result
         })
     };
     let read_result = reader.await;
-    for w in workers {
-        let _ = w.await;
-    }
+    let _ = dispatcher.await;
     ticker.abort();
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -501,7 +632,14 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         ),
     };
     let rate_limited = shared.rate_limited.load(Ordering::Relaxed);
-    let report = report(&tally, total, interrupted, elapsed, rate_limited);
+    let report = report(
+        &tally,
+        total,
+        interrupted,
+        elapsed,
+        rate_limited,
+        shared.adopted_rate(),
+    );
     match args.output {
         Output::Json => crate::print_json(&report),
         Output::Text => print_summary(&report),
@@ -534,8 +672,8 @@ fn write_failure(failures: Option<&Mutex<File>>, raw: &str) {
     }
 }
 
-fn journal_write(journal: Option<&Journal>, record: &Record) {
-    if let Some(j) = journal
+fn journal_write(journal: Option<&Journal>, record: Option<&Record>) {
+    if let (Some(j), Some(record)) = (journal, record)
         && let Err(e) = j.write(record)
     {
         eprintln!("helpdesk: cannot write the journal: {e}");
@@ -549,7 +687,8 @@ async fn work(
     tally: &Mutex<Tally>,
     job: Job,
 ) {
-    let mut record = Record {
+    // Without a journal there is no record to keep.
+    let mut record = journal.map(|_| Record {
         line: job.line,
         ticket_id: job.id.as_str().to_owned(),
         hash: line_hash(&job.text),
@@ -559,39 +698,44 @@ async fn work(
         attempts: 0,
         request_id: None,
         comment: job.update.comment().is_some(),
-    };
+    });
     // Written just before the first request leaves (after any wait for the rate limiter or
     // the gate): if the process dies from then on, the resumed run knows it may have landed.
     let (outcome, attempts, busy) = send::send(shared, &job.id, &job.update, || {
-        journal_write(journal, &record)
+        journal_write(journal, record.as_ref())
     })
     .await;
     let latency = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX);
-    record.attempts = attempts;
     let mut t = tally
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     t.latency.record(latency);
     match outcome {
         Outcome::Applied(receipt) => {
-            record.outcome = "applied".to_owned();
-            record.request_id = receipt.request_id;
+            if let Some(r) = &mut record {
+                r.outcome = "applied".to_owned();
+                r.request_id = receipt.request_id;
+            }
             t.applied += 1;
         }
         Outcome::Failed(err) => {
-            record.outcome = "failed".to_owned();
-            record.error_kind = Some(format!("{:?}", err.kind()));
-            record.error = Some(err.to_string());
-            record.request_id = err.server().and_then(|s| s.request_id.clone());
+            if let Some(r) = &mut record {
+                r.outcome = "failed".to_owned();
+                r.error_kind = Some(format!("{:?}", err.kind()));
+                r.error = Some(err.to_string());
+                r.request_id = err.server().and_then(|s| s.request_id.clone());
+            }
             *t.errors.entry(format!("{:?}", err.kind())).or_default() += 1;
             t.failed += 1;
             eprintln!("line {}: ticket {}: {err}", job.line, job.id);
             write_failure(failures, &job.text);
         }
         Outcome::Unknown(err) => {
-            record.outcome = "unknown".to_owned();
-            record.error_kind = Some(format!("{:?}", err.kind()));
-            record.error = Some(err.to_string());
+            if let Some(r) = &mut record {
+                r.outcome = "unknown".to_owned();
+                r.error_kind = Some(format!("{:?}", err.kind()));
+                r.error = Some(err.to_string());
+            }
             *t.errors.entry(format!("{:?}", err.kind())).or_default() += 1;
             t.unknown
                 .push(json!({"line": job.line, "ticket_id": job.id.as_str(), "held": false}));
@@ -602,10 +746,20 @@ async fn work(
         }
     }
     drop(t);
-    journal_write(journal, &record);
+    if let Some(r) = &mut record {
+        r.attempts = attempts;
+    }
+    journal_write(journal, record.as_ref());
 }
 
-fn report(t: &Tally, total: u64, interrupted: bool, elapsed: Duration, rate_limited: u64) -> Value {
+fn report(
+    t: &Tally,
+    total: u64,
+    interrupted: bool,
+    elapsed: Duration,
+    rate_limited: u64,
+    adopted_rate: Option<u32>,
+) -> Value {
     let sent =
         t.applied + t.failed + t.unknown.iter().filter(|u| u["held"] == false).count() as u64;
     let secs = elapsed.as_secs_f64();
@@ -619,6 +773,7 @@ fn report(t: &Tally, total: u64, interrupted: bool, elapsed: Duration, rate_limi
         "skipped_already_applied": t.skipped,
         "errors": t.errors,
         "rate_limited_answers": rate_limited,
+        "adopted_rate_per_sec": adopted_rate,
         "interrupted": interrupted,
         "elapsed_ms": elapsed.as_millis() as u64,
         "rate_per_sec": if secs > 0.0 { (sent as f64 / secs * 10.0).round() / 10.0 } else { 0.0 },
@@ -629,7 +784,7 @@ fn report(t: &Tally, total: u64, interrupted: bool, elapsed: Duration, rate_limi
 fn print_summary(r: &Value) {
     let unknown = r["unknown"].as_array().map_or(0, Vec::len);
     println!(
-        "{} applied, {} failed, {} unknown, {} skipped (already applied), {} invalid; {} sent in {:.1} s ({}/s), latency p50 {} ms, p99 {} ms; {} rate-limit answers{}",
+        "{} applied, {} failed, {} unknown, {} skipped (already applied), {} invalid; {} sent in {:.1} s ({}/s), latency p50 {} ms, p99 {} ms; {} rate-limit answers{}{}",
         r["applied"],
         r["failed"],
         unknown,
@@ -641,6 +796,10 @@ fn print_summary(r: &Value) {
         r["latency_ms"]["p50"],
         r["latency_ms"]["p99"],
         r["rate_limited_answers"],
+        match r["adopted_rate_per_sec"].as_u64() {
+            Some(rate) => format!(" (paced at the server's stated limit, {rate}/s)"),
+            None => String::new(),
+        },
         if r["interrupted"] == true {
             "; interrupted"
         } else {

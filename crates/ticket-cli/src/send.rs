@@ -2,51 +2,77 @@
 //! never repeat a comment that may already have landed.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use ticket_facade::{Sent, TicketError, TicketId, TicketUpdate, TicketUpdater, UpdateReceipt};
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 /// When the server says wait, every worker waits here, not each on its own.
-#[derive(Debug, Default)]
+///
+/// The end of the current pause is one atomic (microseconds after the gate was made, 0 for
+/// none), so the check every request makes takes no lock.
+#[derive(Debug)]
 pub(crate) struct Gate {
-    until: Mutex<Option<Instant>>,
+    base: Instant,
+    until_micros: AtomicU64,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self {
+            base: Instant::now(),
+            until_micros: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Gate {
     /// Waits until no pause is running.
     pub(crate) async fn wait(&self) {
         loop {
-            let until = *self.until.lock().await;
-            match until {
-                Some(at) if at > Instant::now() => tokio::time::sleep_until(at).await,
-                _ => return,
+            let until = self.until_micros.load(Ordering::Acquire);
+            if until == 0 {
+                return;
             }
+            let at = self.base + Duration::from_micros(until);
+            if at <= Instant::now() {
+                return;
+            }
+            tokio::time::sleep_until(at).await;
         }
     }
 
     /// Pauses everyone for `wait` from now (a longer pause already running is kept).
-    pub(crate) async fn pause(&self, wait: Duration) {
-        let at = Instant::now() + wait;
-        let mut until = self.until.lock().await;
-        if until.is_none_or(|u| u < at) {
-            *until = Some(at);
-        }
+    pub(crate) fn pause(&self, wait: Duration) {
+        let at = (Instant::now() + wait).saturating_duration_since(self.base);
+        let micros = u64::try_from(at.as_micros()).unwrap_or(u64::MAX).max(1);
+        self.until_micros.fetch_max(micros, Ordering::AcqRel);
     }
 }
 
 /// What every worker shares.
 pub(crate) struct Shared {
     pub(crate) updater: Arc<dyn ticket_facade::TicketUpdater>,
-    pub(crate) limiter: Option<DefaultDirectRateLimiter>,
+    /// The rate limiter and its rate: `--rate` from the start, or else the first limit a
+    /// server states in a rate-limit answer (Feishu's `x-ogw-ratelimit-limit`).
+    limiter: OnceLock<(u32, DefaultDirectRateLimiter)>,
+    /// Whether the rate was given (`--rate`); then no server statement replaces it.
+    requested: bool,
     pub(crate) gate: Gate,
     pub(crate) max_retries: u32,
     /// Rate-limit answers received.
     pub(crate) rate_limited: AtomicU64,
+}
+
+/// A limiter of `r` requests a second shared by all workers. A small burst (1/20 s of
+/// requests) absorbs timer jitter without overrunning a server bucket that holds a second's
+/// worth.
+fn limiter(r: NonZeroU32) -> DefaultDirectRateLimiter {
+    let burst = NonZeroU32::new((r.get() / 20).max(1)).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::direct(Quota::per_second(r).allow_burst(burst))
 }
 
 impl Shared {
@@ -55,18 +81,34 @@ impl Shared {
         rate: Option<NonZeroU32>,
         max_retries: u32,
     ) -> Self {
-        let limiter = rate.map(|r| {
-            // A small burst (1/20 s of requests) absorbs timer jitter without overrunning a
-            // server bucket that holds a second's worth.
-            let burst = NonZeroU32::new((r.get() / 20).max(1)).unwrap_or(NonZeroU32::MIN);
-            RateLimiter::direct(Quota::per_second(r).allow_burst(burst))
-        });
+        let cell = OnceLock::new();
+        if let Some(r) = rate {
+            let _ = cell.set((r.get(), limiter(r)));
+        }
         Self {
             updater,
-            limiter,
+            limiter: cell,
+            requested: rate.is_some(),
             gate: Gate::default(),
             max_retries,
             rate_limited: AtomicU64::new(0),
+        }
+    }
+
+    /// The rate adopted from a server's stated limit (never set when `--rate` was given).
+    pub(crate) fn adopted_rate(&self) -> Option<u32> {
+        if self.requested {
+            return None;
+        }
+        self.limiter.get().map(|(rate, _)| *rate)
+    }
+
+    /// Without `--rate`, the first limit a server states becomes the rate of every worker.
+    fn adopt(&self, err: &TicketError) {
+        if !self.requested
+            && let Some(rate) = err.rate_limit().and_then(NonZeroU32::new)
+        {
+            self.limiter.get_or_init(|| (rate.get(), limiter(rate)));
         }
     }
 }
@@ -112,7 +154,7 @@ pub(crate) async fn send(
     let mut rate_retries = 0u32;
     loop {
         shared.gate.wait().await;
-        if let Some(limiter) = &shared.limiter {
+        if let Some((_, limiter)) = shared.limiter.get() {
             limiter.until_ready().await;
             shared.gate.wait().await;
         }
@@ -130,10 +172,10 @@ pub(crate) async fn send(
         if let TicketError::RateLimited { retry_after, .. } = &err {
             // Refused at the gateway: certainly not applied, so always safe to repeat.
             shared.rate_limited.fetch_add(1, Ordering::Relaxed);
+            shared.adopt(&err);
             shared
                 .gate
-                .pause(retry_after.unwrap_or(Duration::from_secs(1)))
-                .await;
+                .pause(retry_after.unwrap_or(Duration::from_secs(1)));
             rate_retries += 1;
             if rate_retries <= RATE_LIMIT_RETRIES {
                 continue;
@@ -167,6 +209,25 @@ fn backoff(retry: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_gate_holds_everyone_until_the_longest_pause_ends() {
+        let gate = Gate::default();
+        // No pause, or one that is over: no wait.
+        gate.wait().await;
+        gate.pause(Duration::ZERO);
+        gate.wait().await;
+        // An hour's pause is not shortened by a later, shorter one: still closed.
+        gate.pause(Duration::from_secs(3600));
+        gate.pause(Duration::from_secs(1));
+        let closed = tokio::time::timeout(Duration::from_millis(20), gate.wait()).await;
+        assert!(
+            closed.is_err(),
+            "the gate let a worker through during the pause"
+        );
+        let until = Duration::from_micros(gate.until_micros.load(Ordering::Acquire));
+        assert!(until >= Duration::from_secs(3600));
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

@@ -169,9 +169,14 @@ fn failures_file_and_summary_agree_with_the_sandbox() {
 
 #[test]
 fn rate_limited_sandbox_loses_nothing() {
-    let env = Env::start(seeded(60).rate_limit(Provider::Feishu, 20));
+    // Without --rate: the first refusal states the limit (50/s), and from then on every
+    // worker is paced to it.
+    const LINES: usize = 200;
+    const CONCURRENCY: u64 = 8;
+    const LIMIT: u64 = 50;
+    let env = Env::start(seeded(LINES).rate_limit(Provider::Feishu, LIMIT as u32));
     let path = env.path("in.jsonl");
-    write_lines(&path, &feishu_lines(60, true));
+    write_lines(&path, &feishu_lines(LINES, true));
     let failures = env.path("failures.jsonl");
     let out = env
         .helpdesk("feishu")
@@ -179,7 +184,7 @@ fn rate_limited_sandbox_loses_nothing() {
             "apply",
             path.to_str().unwrap(),
             "--concurrency",
-            "6",
+            &CONCURRENCY.to_string(),
             "--output",
             "json",
         ])
@@ -190,17 +195,40 @@ fn rate_limited_sandbox_loses_nothing() {
         .get_output()
         .clone();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["applied"], 60);
+    assert_eq!(report["applied"], LINES);
     assert_eq!(report["failed"], 0);
+    assert_eq!(report["adopted_rate_per_sec"], LIMIT);
     // Every 429 the sandbox sent was seen and waited out, and nothing applied twice.
-    assert_eq!(report["rate_limited_answers"], env.sb.stats().rate_limited);
+    let refused = env.sb.stats().rate_limited;
+    assert_eq!(report["rate_limited_answers"], refused);
+    assert!(refused > 0, "the bucket ({LIMIT}/s) must have refused some");
+    // Refusals come only from the updates in flight when the first one arrived (one per
+    // worker) and from the adopted limiter's burst (LIMIT / 20) meeting a bucket that is not
+    // yet full again; waiting out each refusal alone drew one wave of refusals a second.
+    let bound = CONCURRENCY + (LIMIT / 20).max(1);
     assert!(
-        env.sb.stats().rate_limited > 0,
-        "the bucket (20/s) must have refused some"
+        refused <= bound,
+        "{refused} refusals, more than {bound}: the stated limit was not adopted"
     );
-    assert_eq!(env.sb.comment_counts().len(), 60);
+    assert_eq!(env.sb.comment_counts().len(), LINES);
     assert!(env.sb.comment_counts().values().all(|n| *n == 1));
     assert_eq!(std::fs::read_to_string(&failures).unwrap(), "");
+}
+
+/// The text summary names the adopted rate.
+#[test]
+fn the_adopted_rate_is_in_the_text_summary() {
+    let env = Env::start(seeded(40).rate_limit(Provider::Feishu, 20));
+    let path = env.path("in.jsonl");
+    write_lines(&path, &feishu_lines(40, false));
+    env.helpdesk("feishu")
+        .args(["apply", path.to_str().unwrap(), "--concurrency", "4"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("40 applied"))
+        .stdout(predicate::str::contains(
+            "(paced at the server's stated limit, 20/s)",
+        ));
 }
 
 #[test]
@@ -220,7 +248,8 @@ fn with_a_rate_no_rate_limit_answer() {
         .assert()
         .success()
         .stdout(predicate::str::contains("30 applied"))
-        .stdout(predicate::str::contains("0 rate-limit answers"));
+        .stdout(predicate::str::contains("0 rate-limit answers"))
+        .stdout(predicate::str::contains("paced at").not());
     assert_eq!(env.sb.stats().rate_limited, 0);
 }
 
@@ -434,6 +463,8 @@ fn rate_limited_engagelab_loses_nothing() {
         "the bucket (15/s) must have refused some"
     );
     assert_eq!(report["rate_limited_answers"], env.sb.stats().rate_limited);
+    // EngageLab states no limit: only the shared waits, no adopted rate.
+    assert_eq!(report["adopted_rate_per_sec"], Value::Null);
     for i in 1..=40 {
         let t = env.sb.engagelab_ticket(&format!("e{i}")).unwrap();
         assert_eq!(t.title, format!("Migrated {i}"));

@@ -241,6 +241,10 @@ pub enum TicketError {
         details: Box<ServerError>,
         /// How long the server asked us to wait, when it said.
         retry_after: Option<Duration>,
+        /// The rate the server states it allows, in requests per second, when it said (Feishu's
+        /// `x-ogw-ratelimit-limit`; EngageLab states none). A caller can pace itself to it
+        /// rather than meet the next refusal. See [`TicketError::rate_limit`].
+        limit: Option<u32>,
     },
 
     /// Any other refusal from the server.
@@ -432,5 +436,25 @@ impl TicketError {
             Self::RateLimited { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+
+    /// The rate the server states it allows, in requests per second, for rate limits that
+    /// stated one (Feishu's `x-ogw-ratelimit-limit`, read by the provider; never 0).
+    pub fn rate_limit(&self) -> Option<u32> {
+        match self {
+            Self::RateLimited { limit, .. } => *limit,
+            _ => None,
+        }
+    }
+
+    /// Records the rate a rate-limit answer states (see [`TicketError::rate_limit`]): the
+    /// decoder of a provider whose server states one. `Some(0)` is ignored (no rate), and so is
+    /// any error other than [`TicketError::RateLimited`].
+    #[must_use]
+    pub fn with_rate_limit(mut self, stated: Option<u32>) -> Self {
+        if let Self::RateLimited { limit, .. } = &mut self {
+            *limit = stated.filter(|n| *n > 0);
+        }
+        self
     }
 }

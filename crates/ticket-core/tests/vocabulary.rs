@@ -200,6 +200,26 @@ fn error_codes_may_be_text_and_providers_may_judge_retries() {
     assert!(!gateway.with_retryable(false).is_retryable());
 }
 
+#[test]
+fn a_rate_limit_may_state_the_servers_rate() {
+    let refusal = || TicketError::RateLimited {
+        details: Box::new(ServerError::new("acme", 429, "slow down")),
+        retry_after: None,
+        limit: None,
+    };
+    assert_eq!(refusal().rate_limit(), None);
+    assert_eq!(refusal().with_rate_limit(Some(50)).rate_limit(), Some(50));
+    // No rate at all is no statement; and only a rate limit carries one.
+    assert_eq!(refusal().with_rate_limit(Some(0)).rate_limit(), None);
+    let other = TicketError::Provider(Box::new(ServerError::new("acme", 503, "down")));
+    assert_eq!(other.with_rate_limit(Some(50)).rate_limit(), None);
+    // The display is unchanged by it.
+    assert_eq!(
+        refusal().with_rate_limit(Some(50)).to_string(),
+        refusal().to_string()
+    );
+}
+
 /// `build` finds repeats by scanning a short list and with a hash set in a long one: both
 /// report the first repeat, in order, with the same error.
 #[test]

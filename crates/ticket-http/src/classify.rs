@@ -36,7 +36,31 @@ fn parse_seconds(value: &str) -> Option<Duration> {
     Some(Duration::from_secs(secs.min(MAX_SERVER_WAIT.as_secs())))
 }
 
+/// The highest rate a server's stated limit (`x-ogw-ratelimit-limit`) is believed at, in
+/// requests per second; a larger figure is ignored as absurd.
+pub const MAX_STATED_RATE: u32 = 100_000;
+
+/// A stated rate: all ASCII digits, from 1 to [`MAX_STATED_RATE`]; anything else `None`.
+fn parse_rate(value: &str) -> Option<u32> {
+    let digits = value.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=MAX_STATED_RATE).contains(n))
+}
+
 impl RawResponse {
+    /// The value of a header stating the server's rate limit in requests per second
+    /// (Feishu's `x-ogw-ratelimit-limit: 50`), for [`TicketError::with_rate_limit`]: a whole
+    /// number from 1 to [`MAX_STATED_RATE`]. Zero, larger figures, signs, fractions and
+    /// garbage give `None`: a caller must not pace itself to an absurd figure.
+    pub fn header_rate(&self, name: &str) -> Option<u32> {
+        parse_rate(self.header(name)?)
+    }
+
     /// The value of a header holding a whole number of seconds (`Retry-After: 3`,
     /// `x-ogw-ratelimit-reset: 3`), at most [`MAX_SERVER_WAIT`]: a larger number, even one
     /// past `u64`, gives that cap, so no server figure can overflow the caller's `Instant`
@@ -107,6 +131,7 @@ impl RawResponse {
             CodeClass::RateLimited => TicketError::RateLimited {
                 details,
                 retry_after,
+                limit: None,
             },
             CodeClass::Provider => TicketError::Provider(details),
         }
@@ -159,6 +184,34 @@ mod tests {
         assert_eq!(
             answer("retry-after", " 7 ").header_seconds("retry-after"),
             Some(Duration::from_secs(7))
+        );
+    }
+
+    #[test]
+    fn stated_rates_in_range_or_none() {
+        let rate =
+            |v: &str| answer("x-ogw-ratelimit-limit", v).header_rate("x-ogw-ratelimit-limit");
+        assert_eq!(rate("50"), Some(50));
+        assert_eq!(rate(" 1 "), Some(1));
+        assert_eq!(rate("100000"), Some(MAX_STATED_RATE));
+        for absurd in [
+            "0",
+            "100001",
+            "4294967296",
+            "99999999999999999999",
+            "",
+            " ",
+            "-5",
+            "+5",
+            "1.5",
+            "50/s",
+            "fifty",
+        ] {
+            assert_eq!(rate(absurd), None, "{absurd:?}");
+        }
+        assert_eq!(
+            answer("retry-after", "3").header_rate("x-ogw-ratelimit-limit"),
+            None
         );
     }
 

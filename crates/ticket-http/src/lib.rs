@@ -60,7 +60,7 @@ pub use reqwest::Url;
 
 pub use crate::auth::Credentials;
 pub use crate::base_url::{BaseUrl, Route, encode_segment};
-pub use crate::classify::{CodeClass, MAX_SERVER_WAIT};
+pub use crate::classify::{CodeClass, MAX_SERVER_WAIT, MAX_STATED_RATE};
 pub use crate::preview::{PreparedRequest, body_capacity, sensitive_header};
 pub use crate::retry::{Executed, RetryPolicy};
 pub use crate::secrets::{Secrets, clean_secret, strip_scheme};

@@ -227,12 +227,14 @@ impl Secrets {
             TicketError::RateLimited {
                 mut details,
                 retry_after,
+                limit,
             } => {
                 s(&mut details.message);
                 opt(&mut details.request_id);
                 TicketError::RateLimited {
                     details,
                     retry_after,
+                    limit,
                 }
             }
             TicketError::Transport {
