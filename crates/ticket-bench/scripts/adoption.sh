@@ -66,21 +66,38 @@ make plain "reqwest = { version = \"0.13\", default-features = false, features =
 serde = { version = \"1\", features = [\"derive\"] }
 serde_json = \"1\"
 $TOKIO" "$PLAIN_MAIN"
-echo "| binary | crates compiled | stripped size (bytes) | clean release build (s) |"
-echo "|---|---:|---:|---:|"
+# BUILD_TIME=1: REPEAT clean builds of each binary (default 1), interleaved (facade, one, plain,
+# facade, ...) so a change in the machine's load hits all three alike. Wall time needs an idle
+# machine; the CPU time (user + sys of cargo and every rustc it runs) barely moves with other
+# load, so it is the figure to compare on a shared machine.
+REPEAT=${REPEAT:-1}
+declare -A CRATES SIZE WALL CPU
 for b in facade one plain; do
     cd "$OUT/$b"
-    crates=$(cargo tree -q -e normal,build --prefix none --no-dedupe | sed 's/ (.*//; s/ (\*)$//' | sort -u | wc -l)
-    if [ "${BUILD_TIME:-0}" = 1 ]; then
-        rm -rf "$OUT/target-$b"
-        start=$(date +%s.%N)
-        CARGO_TARGET_DIR="$OUT/target-$b" cargo build -q --release
-        secs=$(echo "$(date +%s.%N) - $start" | bc)
-        bin="$OUT/target-$b/release/adopt-$b"
-    else
+    CRATES[$b]=$(cargo tree -q -e normal,build --prefix none --no-dedupe | sed 's/ (.*//; s/ (\*)$//' | sort -u | wc -l)
+    if [ "${BUILD_TIME:-0}" != 1 ]; then
         CARGO_TARGET_DIR="$OUT/target" cargo build -q --release
-        secs="not measured"
-        bin="$OUT/target/release/adopt-$b"
+        SIZE[$b]=$(stat -c %s "$OUT/target/release/adopt-$b")
     fi
-    printf '| %s | %s | %s | %s |\n' "$b" "$crates" "$(stat -c %s "$bin")" "$secs"
+done
+if [ "${BUILD_TIME:-0}" = 1 ]; then
+    for r in $(seq "$REPEAT"); do
+        for b in facade one plain; do
+            cd "$OUT/$b"
+            rm -rf "$OUT/target-$b"
+            load=$(cut -d' ' -f1 /proc/loadavg)
+            CARGO_TARGET_DIR="$OUT/target-$b" /usr/bin/time -f '%e %U %S' -o "$OUT/time-$b" cargo build -q --release
+            read -r wall user sys < "$OUT/time-$b"
+            cpu=$(echo "$user + $sys" | bc)
+            echo "run $r: $b wall ${wall}s cpu ${cpu}s (load average before: $load)" >&2
+            WALL[$b]="${WALL[$b]:+${WALL[$b]} · }$wall"
+            CPU[$b]="${CPU[$b]:+${CPU[$b]} · }$cpu"
+            SIZE[$b]=$(stat -c %s "$OUT/target-$b/release/adopt-$b")
+        done
+    done
+fi
+echo "| binary | crates compiled | stripped size (bytes) | clean release build, wall (s) | clean release build, CPU user+sys (s) |"
+echo "|---|---:|---:|---:|---:|"
+for b in facade one plain; do
+    printf '| %s | %s | %s | %s | %s |\n' "$b" "${CRATES[$b]}" "${SIZE[$b]}" "${WALL[$b]:-not measured}" "${CPU[$b]:-not measured}"
 done
