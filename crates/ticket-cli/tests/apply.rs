@@ -351,21 +351,6 @@ fn resume_refuses_a_changed_file() {
     assert_eq!(env.vendor_requests(), requests);
 }
 
-/// Polls (no timing assertion) until the journal holds at least `n` final records.
-fn wait_for_outcomes(path: &std::path::Path, n: usize) {
-    for _ in 0..3000 {
-        let done = journal(path)
-            .iter()
-            .filter(|r| r["outcome"] != "sending")
-            .count();
-        if done >= n {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("the journal never reached {n} outcomes");
-}
-
 #[test]
 fn sigint_finishes_in_flight_updates_and_exits_130() {
     let env = Env::start(seeded(200));

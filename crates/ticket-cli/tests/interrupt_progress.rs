@@ -51,21 +51,6 @@ fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<St
     }
 }
 
-/// Polls (no timing assertion) until the journal holds at least `n` `sending` records.
-fn wait_for_sending(path: &std::path::Path, n: usize) {
-    for _ in 0..6000 {
-        let sending = journal(path)
-            .iter()
-            .filter(|r| r["outcome"] == "sending")
-            .count();
-        if sending >= n {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("the journal never reached {n} `sending` records");
-}
-
 #[test]
 fn a_second_ctrl_c_aborts_without_waiting_for_the_updates_in_flight() {
     const CONCURRENCY: usize = 4;
@@ -106,7 +91,9 @@ fn a_second_ctrl_c_aborts_without_waiting_for_the_updates_in_flight() {
         }
     });
     // The first tickets applied, and the next ones sent (each line has a `sending` record).
-    wait_for_sending(&journal_path, 2 * CONCURRENCY);
+    wait_for_records(&journal_path, 2 * CONCURRENCY, "`sending` records", |r| {
+        r["outcome"] == "sending"
+    });
     let mut seen = Vec::new();
     sigint(child.id());
     wait_for_line(&lines, "interrupted; finishing", &mut seen);

@@ -5,27 +5,11 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use common::*;
 use ticket_sandbox::Sandbox;
 
 const LINES: usize = 2000;
-
-/// Polls (no timing assertion) until the journal holds at least `n` final records.
-fn wait_for_outcomes(path: &std::path::Path, n: usize) {
-    for _ in 0..6000 {
-        let done = journal(path)
-            .iter()
-            .filter(|r| r["outcome"] != "sending")
-            .count();
-        if done >= n {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("the journal never reached {n} outcomes");
-}
 
 #[test]
 fn sigkill_then_resume_applies_every_update_exactly_once() {

@@ -106,3 +106,25 @@ pub fn journal(path: &Path) -> Vec<serde_json::Value> {
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
+
+/// Polls (no timing assertion: up to a minute, then a failure) until the journal holds at
+/// least `n` records that `pick` accepts; `what` names them in the failure.
+pub fn wait_for_records(
+    path: &Path,
+    n: usize,
+    what: &str,
+    pick: impl Fn(&serde_json::Value) -> bool,
+) {
+    for _ in 0..6000 {
+        if journal(path).iter().filter(|r| pick(r)).count() >= n {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the journal never reached {n} {what}");
+}
+
+/// [`wait_for_records`] of final outcomes (anything but `sending`).
+pub fn wait_for_outcomes(path: &Path, n: usize) {
+    wait_for_records(path, n, "outcomes", |r| r["outcome"] != "sending");
+}
