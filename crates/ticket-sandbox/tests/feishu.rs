@@ -404,8 +404,11 @@ async fn refresh_refuses_bad_clients_and_bodies() {
 
 #[tokio::test]
 async fn access_tokens_expire_after_the_ttl() {
+    // 900 ms: long enough that a loaded machine does not expire a token between its issue
+    // and the request right after it (300 ms did, once, in a full test run), still under a
+    // second so the rounding of `expires_in` is checked.
     let sb = Sandbox::builder()
-        .token_ttl(Duration::from_millis(300))
+        .token_ttl(Duration::from_millis(900))
         .seed_feishu_default("e")
         .start()
         .await
@@ -417,7 +420,7 @@ async fn access_tokens_expire_after_the_ttl() {
         200
     );
 
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     let resp = read(
         fs_put_with(&sb, &client, "e", &original, r#"{"status":3}"#)
             .send()
