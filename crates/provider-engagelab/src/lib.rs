@@ -57,7 +57,6 @@ use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
 use ticket_http::{
     CodeClass, PreparedRequest, RawResponse, Route, Secrets, Transport, body_capacity,
-    default_headers,
 };
 use time::OffsetDateTime;
 
@@ -147,12 +146,7 @@ impl EngageLabClient {
             HeaderValue::from_static("application/json"),
         );
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        // The client would add the same `user-agent` last; carrying it here spares reqwest
-        // growing and filling every request's map. Same header, same place on the wire.
-        // A caller's own client keeps its own `user-agent`.
-        if config.client.is_none()
-            && let Some(agent) = default_headers(&config.http)?.remove(header::USER_AGENT)
-        {
+        if let Some(agent) = transport.own_user_agent() {
             headers.insert(header::USER_AGENT, agent);
         }
         Ok(Self {

@@ -74,8 +74,8 @@ use ticket_core::{
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use ticket_http::{
-    CodeClass, PreparedRequest, RawResponse, Route, Transport, body_capacity, default_headers,
-    sensitive_header, strip_scheme,
+    CodeClass, PreparedRequest, RawResponse, Route, Transport, body_capacity, sensitive_header,
+    strip_scheme,
 };
 
 pub use crate::config::{FeishuConfig, Region};
@@ -172,12 +172,7 @@ impl FeishuClient {
             HeaderValue::from_static("application/json; charset=utf-8"),
         );
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        // The client would add the same `user-agent` last; carrying it here spares reqwest
-        // growing and filling every request's map. Same header, same place on the wire.
-        // A caller's own client keeps its own `user-agent`.
-        if config.client.is_none()
-            && let Some(agent) = default_headers(&config.http)?.remove(header::USER_AGENT)
-        {
+        if let Some(agent) = transport.own_user_agent() {
             headers.insert(header::USER_AGENT, agent);
         }
         Ok(Self {

@@ -462,9 +462,19 @@ impl Transport {
         &self.options
     }
 
+    /// The `user-agent` this transport's own client adds to every request, for a provider to
+    /// put last in its constant header map: the same header in the same place on the wire,
+    /// and reqwest no longer grows each request's map to merge it. `None` for a caller's own
+    /// client (see [`with_client`](Self::with_client)), which keeps its own `user-agent`.
+    pub fn own_user_agent(&self) -> Option<HeaderValue> {
+        // Only a client this transport built has `attempt_timeout` set.
+        self.attempt_timeout?;
+        self.defaults.get(header::USER_AGENT).cloned()
+    }
+
     /// Exactly what [`send`](Self::send) puts on the wire for `request`: the request line,
-    /// `host`, the request's headers in order, the client's [`default_headers`] it does not
-    /// set, `content-length` and the body, with every sensitive header value replaced by
+    /// the request's headers in order, the client's [`default_headers`] it does not set,
+    /// `host`, `content-length` and the body, with every sensitive header value replaced by
     /// [`RequestPreview::REDACTED`]. Sends nothing.
     pub fn preview(&self, request: &PreparedRequest) -> RequestPreview {
         request.render(&self.defaults)
