@@ -12,17 +12,6 @@ use support::*;
 use ticket_facade::{ErrorKind, TicketUpdater};
 use ticket_http::test_server::{Reply, ScriptedServer};
 
-fn client(url: &str, http: ticket_http::HttpOptions) -> EngageLabClient {
-    EngageLabClient::new(
-        EngageLabConfig::new(EL_KEY, EL_SECRET)
-            .unwrap()
-            .with_base_url(url)
-            .unwrap()
-            .with_http_options(http),
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn loopback_is_never_proxied_but_other_hosts_are() {
     let proxy = ScriptedServer::always(Reply::json(403, "{}"))
@@ -33,7 +22,7 @@ async fn loopback_is_never_proxied_but_other_hosts_are() {
         .unwrap();
     // A plain-http loopback update with a proxy configured: straight to the target, so the
     // Basic credentials never reach the proxy.
-    client(target.url(), fast(0).proxy(proxy.url()))
+    engagelab(target.url(), fast(0).proxy(proxy.url()))
         .update(&id("t1"), &update_for("engagelab"))
         .await
         .unwrap();
@@ -41,7 +30,7 @@ async fn loopback_is_never_proxied_but_other_hosts_are() {
     assert_eq!(proxy.requests().len(), 0, "loopback went through the proxy");
 
     // A real host goes through the proxy (as a CONNECT tunnel: the credentials stay inside TLS).
-    let err = client(
+    let err = engagelab(
         "https://helpdesk.example.invalid",
         fast(0).proxy(proxy.url()),
     )
@@ -55,7 +44,7 @@ async fn loopback_is_never_proxied_but_other_hosts_are() {
     assert!(seen[0].header("authorization").is_none());
 
     // `no_proxy` exempts a host.
-    let err = client(
+    let err = engagelab(
         "https://helpdesk.example.invalid",
         fast(0).proxy(proxy.url()).no_proxy(".example.invalid"),
     )
@@ -91,7 +80,7 @@ async fn idle_connections_are_capped() {
     let server = ScriptedServer::always(Reply::json(200, EL_OK))
         .await
         .unwrap();
-    let pooled = client(server.url(), fast(0));
+    let pooled = engagelab(server.url(), fast(0));
     for _ in 0..3 {
         pooled
             .update(&id("t1"), &update_for("engagelab"))
@@ -103,7 +92,7 @@ async fn idle_connections_are_capped() {
         1,
         "sequential updates reuse one connection"
     );
-    let uncached = client(server.url(), fast(0).pool_max_idle_per_host(0));
+    let uncached = engagelab(server.url(), fast(0).pool_max_idle_per_host(0));
     for _ in 0..3 {
         uncached
             .update(&id("t1"), &update_for("engagelab"))

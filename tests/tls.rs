@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use support::*;
-use ticket_facade::{ErrorKind, TicketUpdater};
+use ticket_facade::ErrorKind;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A TLS server on 127.0.0.1 answering every request with EngageLab's success; returns its
@@ -63,21 +63,10 @@ async fn tls_server() -> (String, String, Arc<AtomicUsize>) {
     (url, pem, connections)
 }
 
-fn client(url: &str, http: ticket_http::HttpOptions) -> EngageLabClient {
-    EngageLabClient::new(
-        EngageLabConfig::new(EL_KEY, EL_SECRET)
-            .unwrap()
-            .with_base_url(url)
-            .unwrap()
-            .with_http_options(http),
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn an_untrusted_certificate_is_permanent_and_ca_file_trusts_it() {
     let (url, pem, connections) = tls_server().await;
-    let err = client(&url, fast(3))
+    let err = engagelab(&url, fast(3))
         .update(&id("t1"), &update_for("engagelab"))
         .await
         .unwrap_err();
@@ -92,7 +81,7 @@ async fn an_untrusted_certificate_is_permanent_and_ca_file_trusts_it() {
 
     let path = std::env::temp_dir().join(format!("ticket-tls-test-{}.pem", std::process::id()));
     std::fs::write(&path, &pem).unwrap();
-    let receipt = client(&url, fast(0).ca_file(&path))
+    let receipt = engagelab(&url, fast(0).ca_file(&path))
         .update(&id("t1"), &update_for("engagelab"))
         .await;
     std::fs::remove_file(&path).unwrap();

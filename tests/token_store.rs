@@ -20,7 +20,7 @@ use provider_feishu::{
     TokenSet, TokenStore,
 };
 use secrecy::{ExposeSecret, SecretString};
-use support::{feishu_sandbox, id, in_progress, refreshing};
+use support::{feishu_client, feishu_sandbox, id, in_progress, refreshing};
 use ticket_facade::{Config, ErrorKind, TicketError, TicketUpdater};
 use ticket_sandbox::Sandbox;
 
@@ -431,18 +431,9 @@ impl TokenStore for CannotSave {
 #[tokio::test]
 async fn a_save_that_fails_fails_the_update_and_keeps_the_token_in_memory() {
     let sb = feishu_sandbox("1", None).await;
-    let c = sb.credentials().clone();
     let store = Arc::new(CannotSave::default());
     let source = refreshing(&sb).store(store.clone()).build().unwrap();
-    let config = FeishuConfig::new(
-        Arc::new(source),
-        &c.feishu_helpdesk_id,
-        &c.feishu_helpdesk_token,
-    )
-    .unwrap()
-    .with_base_url(&sb.base_url())
-    .unwrap();
-    let updater = FeishuClient::new(config).unwrap();
+    let updater = feishu_client(&sb, Arc::new(source));
     let err = updater.update(&id("1"), &in_progress()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration, "{err}");
     assert!(err.to_string().contains("disk full"), "{err}");
