@@ -4,20 +4,111 @@
 //! the unified field names, unknown keys refused, validated as the builder validates) with one
 //! more key, `ticket_id`.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use ticket_facade::{TicketId, TicketUpdate};
 
 /// Parses one line into a ticket id and a validated update. The error is a one-line reason.
+///
+/// The line is read once, straight into the update: `ticket_id` is taken out as the keys go
+/// by and every other key is handed to the update's own JSON form, which refuses unknown ones.
 pub(crate) fn parse_line(line: &str) -> Result<(TicketId, TicketUpdate), String> {
-    let mut object: Map<String, Value> = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    let id = match object.remove("ticket_id") {
-        Some(Value::String(id)) => TicketId::new(id).map_err(|e| e.to_string())?,
-        Some(_) => return Err("ticket_id: must be a string".to_owned()),
-        None => return Err("missing field `ticket_id`".to_owned()),
-    };
-    let update = TicketUpdate::deserialize(Value::Object(object)).map_err(|e| e.to_string())?;
+    let mut de = serde_json::Deserializer::from_str(line);
+    let (id, update) = de
+        .deserialize_map(LineVisitor)
+        .and_then(|pair| de.end().map(|()| pair))
+        .map_err(|e| e.to_string())?;
+    let id = id.ok_or_else(|| "missing field `ticket_id`".to_owned())?;
+    let id = TicketId::new(id).map_err(|e| e.to_string())?;
     Ok((id, update))
+}
+
+struct LineVisitor;
+
+impl<'de> Visitor<'de> for LineVisitor {
+    type Value = (Option<String>, TicketUpdate);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object with `ticket_id` and the update's fields")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let mut keys = WithoutTicketId {
+            inner: map,
+            ticket_id: None,
+        };
+        let update = TicketUpdate::deserialize(de::value::MapAccessDeserializer::new(&mut keys))?;
+        Ok((keys.ticket_id, update))
+    }
+}
+
+/// The line's keys minus `ticket_id`, whose value it keeps.
+struct WithoutTicketId<A> {
+    inner: A,
+    ticket_id: Option<String>,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for &mut WithoutTicketId<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        loop {
+            let Some(Key(key)) = self.inner.next_key::<Key<'de>>()? else {
+                return Ok(None);
+            };
+            if key != "ticket_id" {
+                return seed
+                    .deserialize(de::value::StrDeserializer::<A::Error>::new(&key))
+                    .map(Some);
+            }
+            if self.ticket_id.is_some() {
+                return Err(de::Error::duplicate_field("ticket_id"));
+            }
+            let id = self
+                .inner
+                .next_value::<serde_json::Value>()
+                .and_then(|v| match v {
+                    serde_json::Value::String(id) => Ok(id),
+                    _ => Err(de::Error::custom("ticket_id: must be a string")),
+                })?;
+            self.ticket_id = Some(id);
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.inner.next_value_seed(seed)
+    }
+}
+
+/// A key, borrowed from the line when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
 }
 
 /// FNV-1a, 64 bits, as 16 hex digits: identifies a line's exact bytes in the journal, so a
@@ -70,10 +161,29 @@ mod tests {
             (r#"{"ticket_id":"t","tags":["a","a"]}"#, "given twice"),
             (r#"{"ticket_id":"","title":"T"}"#, "ticket_id"),
             ("not json", "expected"),
+            (
+                r#"{"ticket_id":7,"title":"T"}"#,
+                "ticket_id: must be a string",
+            ),
+            (
+                r#"{"ticket_id":"t","ticket_id":"u"}"#,
+                "duplicate field `ticket_id`",
+            ),
+            (r#"["t"]"#, "expected an object"),
+            (r#"{"ticket_id":"t"} {}"#, "trailing characters"),
         ] {
             let err = parse_line(line).unwrap_err();
             assert!(err.contains(reason), "{line}: {err}");
         }
+    }
+
+    #[test]
+    fn ticket_id_may_come_anywhere_and_keys_may_be_escaped() {
+        let (id, u) =
+            parse_line(r#"{"tit\u006ce":"T","tags":["a"],"ticket_id":"t\u0031"}"#).unwrap();
+        assert_eq!(id.as_str(), "t1");
+        assert_eq!(u.title(), Some("T"));
+        assert_eq!(u.tags().unwrap(), ["a"]);
     }
 
     #[test]

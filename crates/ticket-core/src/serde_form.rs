@@ -295,14 +295,30 @@ impl<'de> Deserialize<'de> for TicketUpdate {
     /// Reads the JSON form (see the crate docs): unknown keys are refused, and the result is
     /// validated exactly as [`TicketUpdateBuilder::build`] does. `null` means "not set".
     ///
-    /// Reading goes through a map first, so that unknown keys are refused even when the
-    /// update is `#[serde(flatten)]`ed into a larger line such as `{"ticket_id": …, …}`.
+    /// The update is read as a map (`deserialize_map`), not as a struct, so that unknown keys
+    /// are refused even when it is `#[serde(flatten)]`ed into a larger line such as
+    /// `{"ticket_id": …, …}`: a flattened struct would only be shown the keys it knows. The
+    /// keys are read straight from the input, with no intermediate `serde_json::Value`.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let map = Map::<String, Value>::deserialize(deserializer)?;
-        UpdateForm::deserialize(Value::Object(map))
-            .map_err(de::Error::custom)?
+        deserializer
+            .deserialize_map(FormVisitor)?
             .into_update()
             .map_err(de::Error::custom)
+    }
+}
+
+/// Reads an [`UpdateForm`] from any map, with the derived (unknown-key refusing) field logic.
+struct FormVisitor;
+
+impl<'de> de::Visitor<'de> for FormVisitor {
+    type Value = UpdateForm;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a ticket update object")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<UpdateForm, A::Error> {
+        UpdateForm::deserialize(de::value::MapAccessDeserializer::new(map))
     }
 }
 
