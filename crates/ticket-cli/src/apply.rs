@@ -13,7 +13,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 use ticket_facade::{TicketId, TicketUpdate, TicketUpdater};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::journal::{self, Journal, Record};
@@ -259,12 +259,61 @@ impl Histogram {
     }
 }
 
-/// Parsed lines go to the dispatcher in batches of this many, so the reader thread sleeps and
+/// Parsed lines go to the workers in batches of this many, so the reader thread sleeps and
 /// wakes once a batch rather than once a line.
 const BATCH: usize = 64;
-/// Batches waiting for the dispatcher: enough that the reader seldom waits, few enough that
+/// Batches waiting for the workers: enough that the reader seldom waits, few enough that
 /// memory stays flat.
 const BATCHES: usize = 4;
+
+/// The updates waiting for a worker: batches from the reader, handed out one at a time. Only
+/// the worker that finds the current batch empty waits for the next one, so the reader thread
+/// and the workers wake each other once a batch, not once an update. (An MPMC channel crate
+/// would hand out whole batches, or wake the reader for every update taken.)
+struct Queue {
+    rx: tokio::sync::Mutex<mpsc::Receiver<Vec<Job>>>,
+    current: Mutex<std::collections::VecDeque<Job>>,
+}
+
+impl Queue {
+    fn new(rx: mpsc::Receiver<Vec<Job>>) -> Self {
+        Self {
+            rx: tokio::sync::Mutex::new(rx),
+            current: Mutex::new(std::collections::VecDeque::new()),
+        }
+    }
+
+    fn pop(&self) -> Option<Job> {
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop_front()
+    }
+
+    /// The next update, or `None` once the reader is done and every batch handed out.
+    async fn next(&self) -> Option<Job> {
+        if let Some(job) = self.pop() {
+            return Some(job);
+        }
+        let mut rx = self.rx.lock().await;
+        // Another worker may have fetched a batch while this one waited for the lock.
+        if let Some(job) = self.pop() {
+            return Some(job);
+        }
+        let mut batch = rx.recv().await?.into_iter();
+        let first = batch.next();
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(batch);
+        first
+    }
+
+    /// No more batches are taken: the reader's next send fails.
+    async fn close(&self) {
+        self.rx.lock().await.close();
+    }
+}
 
 struct Job {
     line: u64,
@@ -473,51 +522,46 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         })
     };
 
-    // The reader parses each line again and feeds the dispatcher, which starts each update
-    // as a task of its own as soon as one of `--concurrency` permits is free. Both stop
-    // scheduling on Ctrl-C: an update not yet started is not started.
-    let (tx, mut rx) = mpsc::channel::<Vec<Job>>(BATCHES);
-    let dispatcher = {
-        let permits = Arc::new(Semaphore::new(usize::from(args.concurrency)));
-        let stop = Arc::clone(&stop);
-        let shared = Arc::clone(&shared);
-        let journal = journal.clone();
-        let failures = failures.clone();
-        let tally = Arc::clone(&tally);
-        let done = Arc::clone(&done);
-        tokio::spawn(async move {
-            let mut tasks = JoinSet::new();
-            'batches: while let Some(batch) = rx.recv().await {
-                for job in batch {
-                    let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-                        break 'batches;
-                    };
+    // The reader parses each line again and hands batches of updates to `--concurrency`
+    // workers, each sending one update at a time. Both stop scheduling on Ctrl-C: an update
+    // not yet started is not started. (Workers that live for the whole run, rather than a
+    // task and a semaphore permit per update, cut the process's context switches by about
+    // three quarters; on 2 cores shared with the server that was most of its gap to the
+    // library's own loop. BENCHMARKS.md section 9 has the figures.)
+    let (tx, rx) = mpsc::channel::<Vec<Job>>(BATCHES);
+    let queue = Arc::new(Queue::new(rx));
+    let pool = {
+        let mut workers = JoinSet::new();
+        for _ in 0..args.concurrency {
+            let queue = Arc::clone(&queue);
+            let stop = Arc::clone(&stop);
+            let shared = Arc::clone(&shared);
+            let journal = journal.clone();
+            let failures = failures.clone();
+            let tally = Arc::clone(&tally);
+            let done = Arc::clone(&done);
+            workers.spawn(async move {
+                while let Some(job) = queue.next().await {
                     if stop.load(Ordering::SeqCst) {
-                        break 'batches;
+                        break;
                     }
-                    while tasks.try_join_next().is_some() {}
-                    let shared = Arc::clone(&shared);
-                    let journal = journal.clone();
-                    let failures = failures.clone();
-                    let tally = Arc::clone(&tally);
-                    let done = Arc::clone(&done);
-                    tasks.spawn(async move {
-                        work(
-                            &shared,
-                            journal.as_deref(),
-                            failures.as_deref(),
-                            &tally,
-                            job,
-                        )
-                        .await;
-                        done.fetch_add(1, Ordering::Relaxed);
-                        drop(permit);
-                    });
+                    work(
+                        &shared,
+                        journal.as_deref(),
+                        failures.as_deref(),
+                        &tally,
+                        job,
+                    )
+                    .await;
+                    done.fetch_add(1, Ordering::Relaxed);
                 }
-            }
+            });
+        }
+        let queue = Arc::clone(&queue);
+        tokio::spawn(async move {
+            while workers.join_next().await.is_some() {}
             // Stopped: the reader's next send fails, and it stops too.
-            drop(rx);
-            while tasks.join_next().await.is_some() {}
+            queue.close().await;
         })
     };
 
@@ -599,7 +643,7 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         })
     };
     let read_result = reader.await;
-    let _ = dispatcher.await;
+    let _ = pool.await;
     ticker.abort();
     if let Some(bar) = &bar {
         bar.finish_and_clear();
