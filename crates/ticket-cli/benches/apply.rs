@@ -109,6 +109,21 @@ fn envs(sb: &Sandbox) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// CPU time the host took from this virtual machine ("steal", `/proc/stat`), in seconds summed
+/// over all CPUs; `None` off Linux. Counted in USER_HZ ticks, 100 a second in the kernel ABI.
+fn steal_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: u64 = stat
+        .lines()
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .nth(7)?
+        .parse()
+        .ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
 /// Peak resident set of a running process, from /proc (Linux), in KiB.
 fn vm_hwm(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -312,13 +327,15 @@ fn main() {
         o.repeats
     );
     println!(
-        "| round | library loop (s) | `helpdesk apply`, whole process (s) | its send pass (s) | library loop in its own process, whole / loop (s) | `helpdesk` / library loop | both whole processes |"
+        "| round | library loop (s) | `helpdesk apply`, whole process (s) | its send pass (s) | library loop in its own process, whole / loop (s) | `helpdesk` / library loop | both whole processes | host steal |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) as f64;
     let sb = rt.block_on(builder().start()).unwrap();
     let mut ratios = Vec::new();
     let mut proc_ratios = Vec::new();
     for round in 1..=o.repeats {
+        let (round_start, steal_start) = (Instant::now(), steal_secs());
         let (lib_secs, lib_failed) = rt.block_on(library_loop(&sb, un));
         assert_eq!(lib_failed, 0);
         let cli = run_cli(&sb, &un_file, &[]);
@@ -341,8 +358,17 @@ fn main() {
         let send_secs = cli.report["elapsed_ms"].as_f64().unwrap() / 1000.0;
         ratios.push(lib_secs / cli.secs);
         proc_ratios.push(proc_secs / cli.secs);
+        // The share of the machine's CPU time the host took during the round: the rounds
+        // that lost much of it say little.
+        let steal = match (steal_start, steal_secs()) {
+            (Some(a), Some(b)) => format!(
+                "{:.0} %",
+                100.0 * (b - a) / (round_start.elapsed().as_secs_f64() * cpus)
+            ),
+            _ => "n/a".to_owned(),
+        };
         println!(
-            "| {round} | {lib_secs:.2} ({:.0}/s) | {:.2} ({:.0}/s) | {send_secs:.2} | {proc_secs:.2} / {loop_secs:.2} | {:.2} | {:.2} |",
+            "| {round} | {lib_secs:.2} ({:.0}/s) | {:.2} ({:.0}/s) | {send_secs:.2} | {proc_secs:.2} / {loop_secs:.2} | {:.2} | {:.2} | {steal} |",
             n / lib_secs,
             cli.secs,
             n / cli.secs,
