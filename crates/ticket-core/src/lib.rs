@@ -49,8 +49,8 @@
 //! # The JSON form (feature `serde`)
 //!
 //! [`TicketUpdate`] and [`UpdateReceipt`] implement `Serialize` and `Deserialize`. An update
-//! is an object with the unified field names; every key is optional, unknown keys are
-//! refused, `null` means "not set", and reading runs exactly the checks of
+//! is an object with the unified field names; every key is optional, unknown keys and keys
+//! given twice are refused, `null` means "not set", and reading runs exactly the checks of
 //! [`TicketUpdateBuilder::build`]:
 //!
 //! ```json

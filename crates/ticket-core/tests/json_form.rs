@@ -191,3 +191,32 @@ fn a_flattened_update_still_refuses_unknown_keys() {
         .to_string();
     assert!(err.contains("unknown field `titel`"), "{err}");
 }
+
+#[test]
+fn text_input_is_read_directly_and_a_repeated_key_is_refused() {
+    // A key given twice would otherwise set the field from whichever came last.
+    let err = serde_json::from_str::<TicketUpdate>(r#"{"title": "a", "title": "b"}"#)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("duplicate field `title`"), "{err}");
+    // Errors read from text say where.
+    let err = serde_json::from_str::<TicketUpdate>(r#"{"title": "a", "titel": "b"}"#)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("unknown field `titel`") && err.contains("line 1 column"),
+        "{err}"
+    );
+    let err = serde_json::from_str::<TicketUpdate>(r#"["title"]"#)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("expected a ticket update object"), "{err}");
+    let update: TicketUpdate =
+        serde_json::from_str(r#"{"title": "a", "tags": ["x"], "comment": "c"}"#).unwrap();
+    assert_eq!(update.title(), Some("a"));
+    assert_eq!(update.tags().unwrap(), ["x"]);
+    assert_eq!(update.comment(), Some("c"));
+}
