@@ -384,8 +384,8 @@ fn main() {
             proc_ratios.push(proc_secs / cli.secs);
         }
         let steal = match steal {
-            Some(p) if kept => format!("{p:.0} %"),
-            Some(p) => format!("{p:.0} % (left out)"),
+            Some(p) if kept => format!("{p:.1} %"),
+            Some(p) => format!("{p:.1} % (left out)"),
             None => "n/a".to_owned(),
         };
         println!(

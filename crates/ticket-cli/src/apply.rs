@@ -525,9 +525,9 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
     // The reader parses each line again and hands batches of updates to `--concurrency`
     // workers, each sending one update at a time. Both stop scheduling on Ctrl-C: an update
     // not yet started is not started. (Workers that live for the whole run, rather than a
-    // task and a semaphore permit per update, cut the process's context switches by about
-    // three quarters; on 2 cores shared with the server that was most of its gap to the
-    // library's own loop. BENCHMARKS.md section 9 has the figures.)
+    // task and a semaphore permit per update, halve the process's context switches; on 2
+    // cores shared with the server that was most of its gap to the library's own loop.
+    // BENCHMARKS.md section 9 has the figures.)
     let (tx, rx) = mpsc::channel::<Vec<Job>>(BATCHES);
     let queue = Arc::new(Queue::new(rx));
     let pool = {

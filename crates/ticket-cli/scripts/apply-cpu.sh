@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# What `helpdesk apply` costs the machine, beside the library's own loop: context switches and
+# CPU time (`perf stat`) of whole processes against one `ticket-sandbox` process on loopback.
+#   send       `helpdesk apply` of N valid lines (check pass, then N updates)
+#   check      the same N lines plus one invalid line at the end: the check pass alone (the
+#              command stops with exit 2 before sending anything)
+#   loop       the library loop of crates/ticket-cli/benches/apply.rs in a process of its own
+#              (8 tasks, the update built per call), the same N updates
+#   send2, check2  the same with another build of `helpdesk` (OTHER=/path/to/helpdesk)
+# Runs are interleaved, ROUNDS of each; each line is one run. A median per kind ends it.
+#   crates/ticket-cli/scripts/apply-cpu.sh                  # N=30000 ROUNDS=5
+#   OTHER=/path/to/older/helpdesk crates/ticket-cli/scripts/apply-cpu.sh      # against another build
+# Needs `perf` (linux-perf). Wall time here is as noisy as the machine; read the counts.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+N=${N:-30000}
+ROUNDS=${ROUNDS:-5}
+PORT=${PORT:-18099}
+cd "$ROOT"
+cargo build --release -q -p helpdesk-ticket-cli -p helpdesk-ticket-sandbox
+LOOP=$(cargo bench -q -p helpdesk-ticket-cli --bench apply --no-run --message-format=json 2>/dev/null |
+    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+HELPDESK=$ROOT/target/release/helpdesk
+OTHER=${OTHER:-}
+KINDS="send check loop${OTHER:+ send2 check2}"
+WORK=$(mktemp -d)
+SEEDS=()
+for i in $(seq 0 999); do SEEDS+=(--seed-feishu "t$i"); done
+"$ROOT/target/release/ticket-sandbox" --port "$PORT" --request-log-max-bytes 0 "${SEEDS[@]}" \
+    >"$WORK/banner" 2>&1 &
+SANDBOX=$!
+trap 'kill $SANDBOX 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do grep -q listening "$WORK/banner" 2>/dev/null && break; sleep 0.1; done
+field() { awk -v k="$1" '$1 == k { print $2; exit }' "$WORK/banner"; }
+export TICKET_PROVIDER=feishu TICKET_FEISHU_BASE_URL="http://127.0.0.1:$PORT"
+TICKET_FEISHU_HELPDESK_ID=$(field helpdesk_id)
+TICKET_FEISHU_HELPDESK_TOKEN=$(field helpdesk_token)
+TICKET_FEISHU_USER_ACCESS_TOKEN=$(field user_access_token)
+export TICKET_FEISHU_HELPDESK_ID TICKET_FEISHU_HELPDESK_TOKEN TICKET_FEISHU_USER_ACCESS_TOKEN
+for i in $(seq 0 $((N - 1))); do
+    echo "{\"ticket_id\":\"t$((i % 1000))\",\"status\":\"in_progress\",\"tags\":[\"bulk\"]}"
+done >"$WORK/send.jsonl"
+cp "$WORK/send.jsonl" "$WORK/check.jsonl"
+echo '{"ticket_id":"t1","titel":"a typo: the line that stops the run"}' >>"$WORK/check.jsonl"
+stat() { perf stat -x, -e context-switches,task-clock "$@" 2>&1 >/dev/null |
+    awk -F, '/context-switches/ { cs = $1 } /task-clock/ { cpu = $1 } END { printf "%9d context switches %8.0f ms CPU", cs, cpu }'; }
+for round in $(seq "$ROUNDS"); do
+    for what in $KINDS; do
+        start=$(date +%s%N)
+        case $what in
+        send) out=$(stat "$HELPDESK" apply "$WORK/send.jsonl" --output json) ;;
+        check) out=$(stat "$HELPDESK" apply "$WORK/check.jsonl" --output json || true) ;;
+        send2) out=$(stat "$OTHER" apply "$WORK/send.jsonl" --output json) ;;
+        check2) out=$(stat "$OTHER" apply "$WORK/check.jsonl" --output json || true) ;;
+        loop) out=$(stat "$LOOP" --child-library-loop "$TICKET_FEISHU_BASE_URL" "$N") ;;
+        esac
+        printf 'round %d  %-6s %s %6d ms wall\n' "$round" "$what" "$out" \
+            "$((($(date +%s%N) - start) / 1000000))"
+    done
+done | tee "$WORK/runs"
+echo
+for what in $KINDS; do
+    awk -v w="$what" 'BEGIN { n = 0 } $3 == w { cs[n] = $4; cpu[n] = $7; wall[n] = $10; n++ }
+        function med(a, n,   i, j, t) {
+            for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+            return n % 2 ? a[int(n / 2)] : (a[n / 2 - 1] + a[n / 2]) / 2 }
+        END { printf "median %-6s %9d context switches %8.0f ms CPU %6.0f ms wall (%d runs)\n", w, med(cs, n), med(cpu, n), med(wall, n), n }' "$WORK/runs"
+done
