@@ -339,13 +339,11 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|");
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) as f64;
     let sb = rt.block_on(builder().start()).unwrap();
-    let mut ratios = Vec::new();
-    let mut proc_ratios = Vec::new();
-    let mut all_ratios = Vec::new();
-    let mut all_proc_ratios = Vec::new();
-    let mut round = 0;
-    while ratios.len() < o.repeats && round < 3 * o.repeats {
-        round += 1;
+    // Per round: (helpdesk ÷ in-process loop, ÷ loop in its own process, kept).
+    let mut rounds: Vec<(f64, f64, bool)> = Vec::new();
+    let kept = |rounds: &[(f64, f64, bool)]| rounds.iter().filter(|r| r.2).count();
+    while kept(&rounds) < o.repeats && rounds.len() < 3 * o.repeats {
+        let round = rounds.len() + 1;
         let (round_start, steal_start) = (Instant::now(), steal_secs());
         let (lib_secs, lib_failed) = rt.block_on(library_loop(&sb, un));
         assert_eq!(lib_failed, 0);
@@ -376,15 +374,10 @@ fn main() {
             }
             _ => None,
         };
-        all_ratios.push(lib_secs / cli.secs);
-        all_proc_ratios.push(proc_secs / cli.secs);
-        let kept = steal.is_none_or(|p| p <= o.max_steal);
-        if kept {
-            ratios.push(lib_secs / cli.secs);
-            proc_ratios.push(proc_secs / cli.secs);
-        }
+        let keep = steal.is_none_or(|p| p <= o.max_steal);
+        rounds.push((lib_secs / cli.secs, proc_secs / cli.secs, keep));
         let steal = match steal {
-            Some(p) if kept => format!("{p:.1} %"),
+            Some(p) if keep => format!("{p:.1} %"),
             Some(p) => format!("{p:.1} % (left out)"),
             None => "n/a".to_owned(),
         };
@@ -397,24 +390,24 @@ fn main() {
             proc_secs / cli.secs,
         );
     }
-    let median = |v: &mut Vec<f64>| {
+    let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         (v[v.len() / 2], v[0], v[v.len() - 1])
     };
-    let kept = ratios.len();
+    let (total, kept) = (rounds.len(), kept(&rounds));
     let which = if kept == 0 {
         // Every round lost more than `max_steal`: say so, and give the medians of them all.
-        ratios = all_ratios;
-        proc_ratios = all_proc_ratios;
-        format!("all {round} rounds, none under {}% host steal", o.max_steal)
+        rounds.iter_mut().for_each(|r| r.2 = true);
+        format!("all {total} rounds, none under {}% host steal", o.max_steal)
     } else {
         format!(
-            "{kept} round(s) under {}% host steal, of {round}",
+            "{kept} round(s) under {}% host steal, of {total}",
             o.max_steal
         )
     };
-    let (m, lo, hi) = median(&mut ratios);
-    let (pm, plo, phi) = median(&mut proc_ratios);
+    let used = rounds.iter().filter(|r| r.2);
+    let (m, lo, hi) = median(used.clone().map(|r| r.0).collect());
+    let (pm, plo, phi) = median(used.map(|r| r.1).collect());
     println!(
         "\n`helpdesk apply` / library loop throughput ({which}): median {m:.2} (range {lo:.2}–{hi:.2}); both whole processes: median {pm:.2} (range {plo:.2}–{phi:.2})"
     );
