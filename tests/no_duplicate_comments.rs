@@ -72,6 +72,8 @@ async fn a_comment_is_not_resent_after_a_5xx() {
     let source = std::error::Error::source(&err).unwrap();
     let server_error = source.downcast_ref::<TicketError>().unwrap();
     assert_eq!(server_error.server().unwrap().status, 500);
+    // A caller's own retry loop is told the same: it may have landed, do not repeat it.
+    assert!(err.may_have_applied() && !err.is_retryable(), "{err:?}");
 }
 
 #[tokio::test]
@@ -99,6 +101,23 @@ async fn a_comment_is_not_resent_after_a_timeout_or_a_broken_answer() {
                 }
             ),
             "{first:?}: {err:?}"
+        );
+        // A caller's own retry loop must not post the comment twice either.
+        assert!(
+            err.may_have_applied() && !err.is_retryable(),
+            "{first:?}: {err:?}"
+        );
+
+        // The same failure without a comment is harmless to repeat: the library retried it.
+        let server = first_then_ok(first.clone()).await;
+        let receipt = feishu(server.url(), fast(3))
+            .update(&id("1"), &status_only())
+            .await
+            .unwrap();
+        assert_eq!(
+            (receipt.attempts, server.requests().len()),
+            (2, 2),
+            "{first:?}"
         );
     }
 }
@@ -129,6 +148,8 @@ async fn a_comment_is_resent_when_it_certainly_did_not_apply() {
         matches!(err, TicketError::Transport { sent: Sent::No, .. }),
         "{err:?}"
     );
+    // Never sent: certainly not applied, and safe for a caller to repeat.
+    assert!(!err.may_have_applied() && err.is_retryable(), "{err:?}");
 }
 
 #[tokio::test]

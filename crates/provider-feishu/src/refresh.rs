@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use ticket_core::{Sent, TicketError};
+use ticket_core::TicketError;
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
 use ticket_http::{
@@ -166,78 +166,6 @@ fn deadline(now: Instant, d: Duration) -> Option<Instant> {
     now.checked_add(d)
 }
 
-/// A copy of a shared outcome's error for one waiter (`TicketError` is not `Clone`).
-fn share(err: &TicketError) -> TicketError {
-    match err {
-        TicketError::InvalidInput { field, reason } => TicketError::invalid(field, reason),
-        TicketError::Unsupported { provider, fields } => TicketError::Unsupported {
-            provider: provider.clone(),
-            fields: fields.clone(),
-        },
-        TicketError::Unauthenticated(s) => TicketError::Unauthenticated(s.clone()),
-        TicketError::PermissionDenied(s) => TicketError::PermissionDenied(s.clone()),
-        TicketError::NotFound(s) => TicketError::NotFound(s.clone()),
-        TicketError::RateLimited {
-            details,
-            retry_after,
-            limit,
-        } => TicketError::RateLimited {
-            details: details.clone(),
-            retry_after: *retry_after,
-            limit: *limit,
-        },
-        TicketError::Provider(s) => TicketError::Provider(s.clone()),
-        TicketError::Transport {
-            provider,
-            sent,
-            message,
-            source,
-        } => TicketError::Transport {
-            provider: provider.clone(),
-            sent: *sent,
-            message: match source {
-                Some(source) => format!("{message}: {source}"),
-                None => message.clone(),
-            },
-            source: None,
-        },
-        TicketError::Timeout {
-            provider,
-            after,
-            sent,
-        } => TicketError::Timeout {
-            provider: provider.clone(),
-            after: *after,
-            sent: *sent,
-        },
-        TicketError::MalformedResponse {
-            provider,
-            status,
-            reason,
-            excerpt,
-            request_id,
-        } => TicketError::MalformedResponse {
-            provider: provider.clone(),
-            status: *status,
-            reason: reason.clone(),
-            excerpt: excerpt.clone(),
-            request_id: request_id.clone(),
-        },
-        TicketError::Configuration(m) => TicketError::Configuration(m.clone()),
-        other => TicketError::config(other.to_string()),
-    }
-}
-
-/// Whether the request of `err` may have reached the server.
-fn maybe_sent(err: &TicketError) -> bool {
-    match err {
-        TicketError::Timeout { sent, .. } | TicketError::Transport { sent, .. } => {
-            *sent == Sent::Maybe
-        }
-        _ => false,
-    }
-}
-
 impl RefreshingToken {
     /// Starts a builder from the app's id (`client_id`) and secret and the current refresh
     /// token. With a [`store`](RefreshingTokenBuilder::store) the refresh token may be empty:
@@ -302,7 +230,7 @@ impl RefreshingToken {
                 TicketError::config("the Feishu token refresh task ended without an answer")
             })?;
         match outcome {
-            Some(Err(err)) => Err(share(&err)),
+            Some(Err(err)) => Err(TicketError::clone(&err)),
             _ => Ok(()),
         }
     }
@@ -374,7 +302,7 @@ impl Inner {
                         return Ok(());
                     }
                 }
-                if maybe_sent(&err) {
+                if err.may_have_applied() {
                     tracing::warn!(
                         provider = crate::PROVIDER,
                         error = %err,

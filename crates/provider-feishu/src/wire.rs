@@ -45,7 +45,8 @@ pub(crate) const MAPPED_KEYS: &[&str] = &[
     "solved",
 ];
 
-/// Raw keys the vendor document types as integers.
+/// Raw keys the vendor document types as integers (`int`: 32-bit, as Feishu's server reads
+/// them; a larger number passes JSON but is refused there).
 const INTEGER_KEYS: &[&str] = &["ticket_type", "channel"];
 
 /// Feishu's status number and `solved` value for a unified status: `solved` has no status
@@ -69,10 +70,13 @@ impl<'a> UpdateTicketBody<'a> {
         let extra = update.provider_fields(crate::PROVIDER);
         if let Some(extra) = extra {
             for key in INTEGER_KEYS {
-                if extra.get(*key).is_some_and(|v| !v.is_i64() && !v.is_u64()) {
+                let in_range =
+                    |v: &serde_json::Value| v.as_i64().is_some_and(|n| i32::try_from(n).is_ok());
+                if extra.get(*key).is_some_and(|v| !in_range(v)) {
                     return Err(TicketError::invalid(
                         format!("provider_fields.feishu.{key}"),
-                        "must be an integer (the Feishu document types it `int`)",
+                        "must be an integer from -2147483648 to 2147483647 (the Feishu document \
+                         types it `int`, a 32-bit integer)",
                     ));
                 }
             }

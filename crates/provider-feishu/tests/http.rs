@@ -337,6 +337,23 @@ async fn local_refusals_send_nothing() {
             ErrorKind::InvalidInput,
             "must be an integer",
         ),
+        // `int` on Feishu's side is 32-bit: 2^63 passes JSON and was refused by the server.
+        (
+            TicketUpdate::builder()
+                .provider_field("feishu", "ticket_type", 9_223_372_036_854_775_807_u64 + 1)
+                .build()
+                .unwrap(),
+            ErrorKind::InvalidInput,
+            "provider_fields.feishu.ticket_type: must be an integer from -2147483648 to 2147483647",
+        ),
+        (
+            TicketUpdate::builder()
+                .provider_field("feishu", "channel", 2_147_483_648_i64)
+                .build()
+                .unwrap(),
+            ErrorKind::InvalidInput,
+            "provider_fields.feishu.channel",
+        ),
     ];
     for (update, kind, needle) in cases {
         let err = client.update(&id("1"), &update).await.unwrap_err();

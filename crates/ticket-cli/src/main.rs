@@ -336,7 +336,7 @@ async fn update(global: &Global, args: UpdateArgs) -> u8 {
             0
         }
         send::Outcome::Failed(err) | send::Outcome::Unknown(err) => {
-            let unknown = send::may_have_landed(&err) && update.comment().is_some();
+            let unknown = err.may_have_applied() && update.comment().is_some();
             match args.output {
                 Output::Text => {
                     eprintln!("helpdesk: update of {id} failed after {attempts} attempt(s): {err}");

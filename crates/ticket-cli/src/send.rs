@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use ticket_facade::{Sent, TicketError, TicketId, TicketUpdate, TicketUpdater, UpdateReceipt};
+use ticket_facade::{TicketError, TicketId, TicketUpdate, TicketUpdater, UpdateReceipt};
 use tokio::time::Instant;
 
 /// When the server says wait, every worker waits here, not each on its own.
@@ -125,18 +125,6 @@ pub(crate) enum Outcome {
     Unknown(TicketError),
 }
 
-/// Whether the update may have been applied although the call failed.
-pub(crate) fn may_have_landed(err: &TicketError) -> bool {
-    match err {
-        TicketError::Transport { sent, .. } | TicketError::Timeout { sent, .. } => {
-            *sent == Sent::Maybe
-        }
-        TicketError::MalformedResponse { .. } => true,
-        TicketError::Provider(details) => details.status >= 500,
-        _ => false,
-    }
-}
-
 /// Sends one update, retrying what can be retried. Returns the outcome, the attempts made and
 /// the time spent in requests (waits for the rate limiter, the gate and backoff excluded).
 /// `before_sending` runs once, after the waits, just before the first request leaves.
@@ -182,7 +170,7 @@ pub(crate) async fn send(
             }
             return (Outcome::Failed(err), attempts, busy);
         }
-        let landed = may_have_landed(&err);
+        let landed = err.may_have_applied();
         if landed && carries_comment {
             return (Outcome::Unknown(err), attempts, busy);
         }

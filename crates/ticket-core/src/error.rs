@@ -1,6 +1,7 @@
 //! The one error type of the workspace, and the facts a server gave when it refused an update.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Field;
@@ -198,13 +199,16 @@ pub enum ErrorKind {
 ///
 /// Every kind a caller may want to act on is its own variant; [`TicketError::is_retryable`]
 /// says whether trying the same update again can help, and [`TicketError::server`] gives the
-/// server's own words when the error came back from a server. No variant ever holds a
-/// configured secret.
-#[derive(Debug, thiserror::Error)]
+/// server's own words when the error came back from a server, and
+/// [`TicketError::may_have_applied`] whether the update may have landed although the call
+/// failed. No variant ever holds a configured secret.
+///
+/// Errors are `Clone` (a source is shared, not copied), so that one outcome can be handed to
+/// every caller waiting on it.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum TicketError {
     /// The update or ticket id was refused locally, before any request was made.
-    #[error("invalid {field}: {reason}")]
     InvalidInput {
         /// The input that was refused, such as `"ticket_id"` or `"tags"`.
         field: String,
@@ -214,7 +218,6 @@ pub enum TicketError {
 
     /// The update sets fields the provider cannot carry, under the strict policy. Refused
     /// before any request was made.
-    #[error("{provider} cannot carry these fields: {}", FieldList(.fields))]
     Unsupported {
         /// The provider that was asked.
         provider: String,
@@ -223,19 +226,15 @@ pub enum TicketError {
     },
 
     /// The server refused the credentials (missing, wrong or expired).
-    #[error("unauthenticated: {0}")]
     Unauthenticated(Box<ServerError>),
 
     /// The credentials are valid but may not update this ticket.
-    #[error("permission denied: {0}")]
     PermissionDenied(Box<ServerError>),
 
     /// The ticket (or the route) does not exist.
-    #[error("not found: {0}")]
     NotFound(Box<ServerError>),
 
     /// The server asks us to slow down.
-    #[error("rate limited: {details}{}", RetryAfter(.retry_after))]
     RateLimited {
         /// The server's answer.
         details: Box<ServerError>,
@@ -248,11 +247,9 @@ pub enum TicketError {
     },
 
     /// Any other refusal from the server.
-    #[error("provider error: {0}")]
     Provider(Box<ServerError>),
 
     /// The request could not be carried (connection refused, reset, TLS, body cut short).
-    #[error("transport error talking to {provider} (request {}): {message}", sent_text(*.sent))]
     Transport {
         /// The provider being called.
         provider: String,
@@ -261,12 +258,15 @@ pub enum TicketError {
         /// What went wrong.
         message: String,
         /// The underlying error.
-        #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+        /// Whether repeating the request is harmless. `false` for a request that is not
+        /// idempotent (an update that adds a comment) under a retry policy that does not repeat
+        /// such requests: with `sent` [`Sent::Maybe`], [`TicketError::is_retryable`] is then
+        /// false, since a retry could apply it twice.
+        idempotent: bool,
     },
 
     /// No complete answer arrived in time.
-    #[error("timed out after {after:?} waiting for {provider} (request {})", sent_text(*.sent))]
     Timeout {
         /// The provider being called.
         provider: String,
@@ -274,10 +274,11 @@ pub enum TicketError {
         after: Duration,
         /// Whether the request may have reached the server.
         sent: Sent,
+        /// Whether repeating the request is harmless (see [`TicketError::Transport`]'s field).
+        idempotent: bool,
     },
 
     /// The server answered something this client cannot read as the documented response.
-    #[error("malformed response from {provider} (HTTP {status}): {reason}; body starts {excerpt:?}{}", RequestId(.request_id))]
     MalformedResponse {
         /// The provider that answered.
         provider: String,
@@ -292,8 +293,77 @@ pub enum TicketError {
     },
 
     /// The client is configured wrongly (a missing credential, an unknown key, a bad URL).
-    #[error("configuration error: {0}")]
     Configuration(String),
+}
+
+// Written by hand, not derived: the source is shared (`Arc`), and `source()` must hand out the
+// error inside it (so that a caller can downcast it), not the `Arc`.
+impl fmt::Display for TicketError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidInput { field, reason } => write!(f, "invalid {field}: {reason}"),
+            Self::Unsupported { provider, fields } => {
+                write!(
+                    f,
+                    "{provider} cannot carry these fields: {}",
+                    FieldList(fields)
+                )
+            }
+            Self::Unauthenticated(d) => write!(f, "unauthenticated: {d}"),
+            Self::PermissionDenied(d) => write!(f, "permission denied: {d}"),
+            Self::NotFound(d) => write!(f, "not found: {d}"),
+            Self::RateLimited {
+                details,
+                retry_after,
+                ..
+            } => write!(f, "rate limited: {details}{}", RetryAfter(retry_after)),
+            Self::Provider(d) => write!(f, "provider error: {d}"),
+            Self::Transport {
+                provider,
+                sent,
+                message,
+                ..
+            } => write!(
+                f,
+                "transport error talking to {provider} (request {}): {message}",
+                sent_text(*sent)
+            ),
+            Self::Timeout {
+                provider,
+                after,
+                sent,
+                ..
+            } => write!(
+                f,
+                "timed out after {after:?} waiting for {provider} (request {})",
+                sent_text(*sent)
+            ),
+            Self::MalformedResponse {
+                provider,
+                status,
+                reason,
+                excerpt,
+                request_id,
+            } => write!(
+                f,
+                "malformed response from {provider} (HTTP {status}): {reason}; body starts {excerpt:?}{}",
+                RequestId(request_id)
+            ),
+            Self::Configuration(m) => write!(f, "configuration error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for TicketError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Transport {
+                source: Some(source),
+                ..
+            } => Some(&**source),
+            _ => None,
+        }
+    }
 }
 
 fn sent_text(sent: Sent) -> &'static str {
@@ -370,18 +440,27 @@ impl TicketError {
         }
     }
 
-    /// Whether sending the same update again may succeed.
+    /// Whether sending the same update again may succeed, and is safe.
     ///
-    /// The provider's own verdict ([`ServerError::retryable`]) wins when it gave one. Else: true for rate limits, timeouts, transport failures, and provider errors or malformed
-    /// answers with HTTP 408 or 5xx (a garbled 2xx is not retryable: the update may have landed). False for
-    /// everything the caller must change first: input, unsupported fields, credentials,
-    /// permissions, missing tickets, configuration.
+    /// The provider's own verdict ([`ServerError::retryable`]) wins when it gave one. Else: true
+    /// for rate limits, timeouts, transport failures, and provider errors or malformed answers
+    /// with HTTP 408 or 5xx (a garbled 2xx is not retryable: the update may have landed). False
+    /// for everything the caller must change first: input, unsupported fields, credentials,
+    /// permissions, missing tickets, configuration. False, too, for a timeout or transport
+    /// failure of a request that is not idempotent and may have been sent (its `idempotent`
+    /// field): a retry could post a comment twice.
     pub fn is_retryable(&self) -> bool {
         if let Some(verdict) = self.server().and_then(|s| s.retryable) {
             return verdict;
         }
         match self {
-            Self::RateLimited { .. } | Self::Transport { .. } | Self::Timeout { .. } => true,
+            Self::RateLimited { .. } => true,
+            Self::Transport {
+                sent, idempotent, ..
+            }
+            | Self::Timeout {
+                sent, idempotent, ..
+            } => *sent == Sent::No || *idempotent,
             // A garbled 5xx is usually a gateway page; a garbled 2xx may mean the update landed.
             Self::MalformedResponse { status, .. } => *status >= 500,
             Self::Provider(details) => details.status == 408 || details.status >= 500,
@@ -390,6 +469,34 @@ impl TicketError {
             | Self::Unauthenticated(_)
             | Self::PermissionDenied(_)
             | Self::NotFound(_)
+            | Self::Configuration(_) => false,
+        }
+    }
+
+    /// Whether the update may have been applied although the call failed: the request may have
+    /// reached the server and no answer proves that it was refused.
+    ///
+    /// True for timeouts and transport failures with [`Sent::Maybe`], for answers that could not
+    /// be read ([`TicketError::MalformedResponse`], whatever their status), and for a provider's
+    /// error that came with HTTP 5xx or 2xx (a server failing while, or after, it applied).
+    /// False for everything refused before or without applying: local errors, rate limits,
+    /// credentials, permissions, missing tickets, other 4xx (and 3xx) answers, and requests that
+    /// never left ([`Sent::No`]).
+    ///
+    /// This is the one place the workspace decides it: the retry policy repeats a request that
+    /// is not idempotent only when this is false, and `helpdesk apply` reports an update with a
+    /// comment as "unknown" (not re-sent) when it is true.
+    pub fn may_have_applied(&self) -> bool {
+        match self {
+            Self::Transport { sent, .. } | Self::Timeout { sent, .. } => *sent == Sent::Maybe,
+            Self::MalformedResponse { .. } => true,
+            Self::Provider(details) => !(300..500).contains(&details.status),
+            Self::InvalidInput { .. }
+            | Self::Unsupported { .. }
+            | Self::Unauthenticated(_)
+            | Self::PermissionDenied(_)
+            | Self::NotFound(_)
+            | Self::RateLimited { .. }
             | Self::Configuration(_) => false,
         }
     }

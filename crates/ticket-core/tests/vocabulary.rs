@@ -257,3 +257,74 @@ fn repeats_are_found_in_short_and_long_lists_alike() {
         assert!(TicketUpdate::builder().tags(distinct).build().is_ok());
     }
 }
+
+/// One predicate says whether a failed update may have landed; `is_retryable` never invites a
+/// repeat of a request that is not idempotent and may have landed.
+#[test]
+fn may_have_applied_decides_and_a_non_idempotent_maybe_is_not_retryable() {
+    use ticket_core::Sent;
+    let server = |status| Box::new(ServerError::new("acme", status, "x"));
+    let transport = |sent, idempotent| TicketError::Transport {
+        provider: "acme".into(),
+        sent,
+        message: "reset".into(),
+        source: None,
+        idempotent,
+    };
+    let timeout = |sent, idempotent| TicketError::Timeout {
+        provider: "acme".into(),
+        after: std::time::Duration::from_secs(1),
+        sent,
+        idempotent,
+    };
+    let malformed = |status| TicketError::MalformedResponse {
+        provider: "acme".into(),
+        status,
+        reason: "not JSON".into(),
+        excerpt: String::new(),
+        request_id: None,
+    };
+    // (error, may have applied, retryable)
+    let cases = [
+        (transport(Sent::No, true), false, true),
+        (transport(Sent::No, false), false, true),
+        (transport(Sent::Maybe, true), true, true),
+        (transport(Sent::Maybe, false), true, false),
+        (timeout(Sent::Maybe, true), true, true),
+        (timeout(Sent::Maybe, false), true, false),
+        (timeout(Sent::No, false), false, true),
+        (malformed(200), true, false),
+        (malformed(502), true, true),
+        (TicketError::Provider(server(500)), true, true),
+        (TicketError::Provider(server(200)), true, false),
+        (TicketError::Provider(server(409)), false, false),
+        (TicketError::Provider(server(302)), false, false),
+        (
+            TicketError::RateLimited {
+                details: server(429),
+                retry_after: None,
+                limit: None,
+            },
+            false,
+            true,
+        ),
+        (TicketError::Unauthenticated(server(401)), false, false),
+        (TicketError::NotFound(server(404)), false, false),
+        (TicketError::invalid("tags", "bad"), false, false),
+        (TicketError::config("no key"), false, false),
+    ];
+    for (err, may, retry) in cases {
+        assert_eq!(err.may_have_applied(), may, "may_have_applied: {err:?}");
+        assert_eq!(err.is_retryable(), retry, "is_retryable: {err:?}");
+        // Errors are Clone, and a clone says the same.
+        let copy = err.clone();
+        assert_eq!(
+            (
+                copy.may_have_applied(),
+                copy.is_retryable(),
+                copy.to_string()
+            ),
+            (may, retry, err.to_string())
+        );
+    }
+}

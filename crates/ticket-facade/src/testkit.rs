@@ -213,10 +213,14 @@ impl Suite {
                 .expect_err("an error");
             let preview = updater.preview(&id, &self.update).expect("preview");
             let mut kind = kind.unwrap_or(ErrorKind::MalformedResponse);
+            let mut retryable = retryable;
             // A 5xx to an update that is not idempotent (a Feishu comment) may have applied:
-            // it comes back as a transport error whose request may have been sent.
+            // it comes back as a transport error whose request may have been sent, and which
+            // must not be repeated.
             if status >= 500 && !updater.capabilities().is_idempotent(self.update.fields()) {
                 kind = ErrorKind::Transport;
+                retryable = false;
+                assert!(err.may_have_applied(), "[errors] {name}: HTTP {status}");
             }
             assert_eq!(
                 err.kind(),

@@ -122,22 +122,6 @@ impl RetryPolicy {
     }
 }
 
-/// Whether `err` proves that the request did not apply: it never left, or the server refused it
-/// before acting (a rate limit, or another 4xx answer).
-fn certainly_not_applied(err: &TicketError) -> bool {
-    match err {
-        TicketError::Transport { sent, .. } | TicketError::Timeout { sent, .. } => {
-            *sent == Sent::No
-        }
-        TicketError::RateLimited { .. } => true,
-        // A 4xx answer is the server refusing the request (a 408, or a status its provider
-        // marks retryable such as Zendesk's 409 edit conflict): nothing was applied. A 5xx
-        // may come after the update was applied.
-        TicketError::Provider(details) => (400..500).contains(&details.status),
-        _ => false,
-    }
-}
-
 /// A decoded answer, with what the caller reports in its receipt.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -157,23 +141,46 @@ impl Transport {
     fn guard(&self, guard: bool, err: TicketError) -> TicketError {
         // Transport failures and timeouts say `sent` themselves: they are returned as they are
         // (and not retried unless `Sent::No`).
-        if !guard
-            || !err.is_retryable()
-            || certainly_not_applied(&err)
-            || matches!(
-                err,
-                TicketError::Transport { .. } | TicketError::Timeout { .. }
-            )
-        {
+        if !guard || !err.may_have_applied() {
             return err;
         }
-        TicketError::Transport {
-            provider: self.provider().to_owned(),
-            sent: Sent::Maybe,
-            message: format!(
-                "not retried: the update is not idempotent (it adds a comment or the like, which a retry could apply twice) and may or may not have been applied; the failure was: {err}"
-            ),
-            source: Some(Box::new(err)),
+        match err {
+            TicketError::Transport {
+                provider,
+                sent,
+                message,
+                source,
+                ..
+            } => TicketError::Transport {
+                provider,
+                sent,
+                message,
+                source,
+                idempotent: false,
+            },
+            TicketError::Timeout {
+                provider,
+                after,
+                sent,
+                ..
+            } => TicketError::Timeout {
+                provider,
+                after,
+                sent,
+                idempotent: false,
+            },
+            // A garbled 2xx is not retried anyway; anything else that may have applied is
+            // reported as a transport failure that may have been sent and must not be repeated.
+            err if !err.is_retryable() => err,
+            err => TicketError::Transport {
+                provider: self.provider().to_owned(),
+                sent: Sent::Maybe,
+                message: format!(
+                    "not retried: the update is not idempotent (it adds a comment or the like, which a retry could apply twice) and may or may not have been applied; the failure was: {err}"
+                ),
+                source: Some(std::sync::Arc::new(err)),
+                idempotent: false,
+            },
         }
     }
 
@@ -248,8 +255,8 @@ impl Transport {
             .retry(policy.backoff())
             .sleep(tokio::time::sleep)
             // A request that must not be repeated is retried only when it certainly did not
-            // apply (`guard` already turned the other errors into non-retried ones).
-            .when(|err: &TicketError| err.is_retryable() && (!guard || certainly_not_applied(err)))
+            // apply (`guard` already made the other errors non-retryable).
+            .when(|err: &TicketError| err.is_retryable() && (!guard || !err.may_have_applied()))
             .adjust(|err, backoff| {
                 // Out of retries: give up.
                 let backoff = backoff?;

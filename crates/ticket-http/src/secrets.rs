@@ -242,11 +242,13 @@ impl Secrets {
                 sent,
                 message,
                 source,
+                idempotent,
             } => TicketError::Transport {
                 provider,
                 sent,
                 message: self.scrub(&message),
                 source: source.map(|source| self.scrub_source(source)),
+                idempotent,
             },
             TicketError::MalformedResponse {
                 provider,
@@ -268,8 +270,8 @@ impl Secrets {
 
     fn scrub_source(
         &self,
-        source: Box<dyn std::error::Error + Send + Sync>,
-    ) -> Box<dyn std::error::Error + Send + Sync> {
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    ) -> Arc<dyn std::error::Error + Send + Sync> {
         let mut chain = format!("{source} {source:?}");
         let mut next = source.source();
         while let Some(inner) = next {
@@ -277,7 +279,7 @@ impl Secrets {
             next = inner.source();
         }
         if self.found_in(&chain) {
-            Box::new(Scrubbed(self.scrub(&source.to_string())))
+            Arc::new(Scrubbed(self.scrub(&source.to_string())))
         } else {
             source
         }

@@ -509,6 +509,7 @@ impl Transport {
                     provider: self.provider.clone(),
                     after: limit,
                     sent: Sent::Maybe,
+                    idempotent: true,
                 }),
             },
             None => attempt.await,
@@ -613,6 +614,7 @@ impl Transport {
                 provider: self.provider.clone(),
                 after,
                 sent,
+                idempotent: true,
             };
         }
         let message = if err.is_connect() {
@@ -626,7 +628,8 @@ impl Transport {
             provider: self.provider.clone(),
             sent,
             message,
-            source: Some(Box::new(err.without_url())),
+            source: Some(std::sync::Arc::new(err.without_url())),
+            idempotent: true,
         }
     }
 }
@@ -735,6 +738,7 @@ mod tests {
                     Err::<(), _>(TicketError::Transport {
                         provider: "x".into(),
                         sent: Sent::No,
+                        idempotent: true,
                         message: "busy".into(),
                         source: None,
                     })

@@ -381,10 +381,12 @@ fn customized_field(i: usize, item: &Value) -> Result<FeishuCustomizedField, Str
 fn int_field(obj: &Map<String, Value>, field: &str) -> Result<Option<i64>, String> {
     match obj.get(field) {
         None => Ok(None),
+        // The document types these `int`: 32-bit on Feishu's side.
         Some(v) => v
             .as_i64()
+            .filter(|n| i32::try_from(*n).is_ok())
             .map(Some)
-            .ok_or_else(|| format!("{field}: must be an integer (got {v})")),
+            .ok_or_else(|| format!("{field}: must be a 32-bit integer (got {v})")),
     }
 }
 
@@ -501,8 +503,8 @@ mod tests {
             (json!({}), "at least one field"),
             (json!("x"), "body must be a JSON object"),
             (json!({"status": 6}), "status: must be one of"),
-            (json!({"status": "1"}), "status: must be an integer"),
-            (json!({"status": 1.5}), "status: must be an integer"),
+            (json!({"status": "1"}), "status: must be a 32-bit integer"),
+            (json!({"status": 1.5}), "status: must be a 32-bit integer"),
             (json!({"solved": 0}), "solved: must be 1 or 2"),
             (json!({"title": "x"}), "title: unknown field"),
             (json!({"tag_names": "a"}), "tag_names: must be an array"),
@@ -524,7 +526,14 @@ mod tests {
                 json!({"customized_fields": [{"value": "v"}]}),
                 "customized_fields[0]: needs",
             ),
-            (json!({"channel": null}), "channel: must be an integer"),
+            (
+                json!({"channel": null}),
+                "channel: must be a 32-bit integer",
+            ),
+            (
+                json!({"ticket_type": 9_223_372_036_854_775_807_i64}),
+                "ticket_type: must be a 32-bit integer",
+            ),
         ];
         for (body, expected) in cases {
             let err = validate(&body).unwrap_err();
