@@ -1,0 +1,170 @@
+//! The send pass's queue and its workers: batches of parsed updates from the reader, each
+//! sent by one of `--concurrency` workers, journaled.
+
+use std::fs::File;
+use std::io::Write;
+use std::sync::Mutex;
+
+use serde_json::json;
+use ticket_facade::{TicketId, TicketUpdate};
+use tokio::sync::mpsc;
+
+use super::report::Tally;
+use crate::journal::{Journal, Record};
+use crate::line::line_hash;
+use crate::send::{self, Outcome};
+
+/// Parsed lines go to the workers in batches of this many, so the reader thread sleeps and
+/// wakes once a batch rather than once a line.
+pub(super) const BATCH: usize = 64;
+/// Batches waiting for the workers: enough that the reader seldom waits, few enough that
+/// memory stays flat.
+pub(super) const BATCHES: usize = 4;
+
+/// The updates waiting for a worker: batches from the reader, handed out one at a time. Only
+/// the worker that finds the current batch empty waits for the next one, so the reader thread
+/// and the workers wake each other once a batch, not once an update. (An MPMC channel crate
+/// would hand out whole batches, or wake the reader for every update taken.)
+pub(super) struct Queue {
+    rx: tokio::sync::Mutex<mpsc::Receiver<Vec<Job>>>,
+    current: Mutex<std::collections::VecDeque<Job>>,
+}
+
+impl Queue {
+    pub(super) fn new(rx: mpsc::Receiver<Vec<Job>>) -> Self {
+        Self {
+            rx: tokio::sync::Mutex::new(rx),
+            current: Mutex::new(std::collections::VecDeque::new()),
+        }
+    }
+
+    fn pop(&self) -> Option<Job> {
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop_front()
+    }
+
+    /// The next update, or `None` once the reader is done and every batch handed out.
+    pub(super) async fn next(&self) -> Option<Job> {
+        if let Some(job) = self.pop() {
+            return Some(job);
+        }
+        let mut rx = self.rx.lock().await;
+        // Another worker may have fetched a batch while this one waited for the lock.
+        if let Some(job) = self.pop() {
+            return Some(job);
+        }
+        let mut batch = rx.recv().await?.into_iter();
+        let first = batch.next();
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(batch);
+        first
+    }
+
+    /// No more batches are taken: the reader's next send fails.
+    pub(super) async fn close(&self) {
+        self.rx.lock().await.close();
+    }
+}
+
+pub(super) struct Job {
+    pub(super) line: u64,
+    pub(super) text: String,
+    pub(super) id: TicketId,
+    pub(super) update: TicketUpdate,
+}
+
+pub(super) fn write_failure(failures: Option<&Mutex<File>>, raw: &str) {
+    if let Some(f) = failures
+        && let Ok(mut f) = f.lock()
+    {
+        let mut line = raw.to_owned();
+        line.push('\n');
+        if let Err(e) = f.write_all(line.as_bytes()) {
+            eprintln!("helpdesk: cannot write the failures file: {e}");
+        }
+    }
+}
+
+fn journal_write(journal: Option<&Journal>, record: Option<&Record>) {
+    if let (Some(j), Some(record)) = (journal, record)
+        && let Err(e) = j.write(record)
+    {
+        eprintln!("helpdesk: cannot write the journal: {e}");
+    }
+}
+
+pub(super) async fn work(
+    shared: &send::Shared,
+    journal: Option<&Journal>,
+    failures: Option<&Mutex<File>>,
+    tally: &Mutex<Tally>,
+    job: Job,
+) {
+    // Without a journal there is no record to keep.
+    let mut record = journal.map(|_| Record {
+        line: job.line,
+        ticket_id: job.id.as_str().to_owned(),
+        hash: line_hash(&job.text),
+        outcome: "sending".to_owned(),
+        error_kind: None,
+        error: None,
+        attempts: 0,
+        request_id: None,
+        comment: job.update.comment().is_some(),
+    });
+    // Written just before the first request leaves (after any wait for the rate limiter or
+    // the gate): if the process dies from then on, the resumed run knows it may have landed.
+    let (outcome, attempts, busy) = send::send(shared, &job.id, &job.update, || {
+        journal_write(journal, record.as_ref())
+    })
+    .await;
+    let latency = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX);
+    let mut t = tally
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    t.latency.record(latency);
+    match outcome {
+        Outcome::Applied(receipt) => {
+            if let Some(r) = &mut record {
+                r.outcome = "applied".to_owned();
+                r.request_id = receipt.request_id;
+            }
+            t.applied += 1;
+        }
+        Outcome::Failed(err) => {
+            if let Some(r) = &mut record {
+                r.outcome = "failed".to_owned();
+                r.error_kind = Some(format!("{:?}", err.kind()));
+                r.error = Some(err.to_string());
+                r.request_id = err.server().and_then(|s| s.request_id.clone());
+            }
+            *t.errors.entry(format!("{:?}", err.kind())).or_default() += 1;
+            t.failed += 1;
+            eprintln!("line {}: ticket {}: {err}", job.line, job.id);
+            write_failure(failures, &job.text);
+        }
+        Outcome::Unknown(err) => {
+            if let Some(r) = &mut record {
+                r.outcome = "unknown".to_owned();
+                r.error_kind = Some(format!("{:?}", err.kind()));
+                r.error = Some(err.to_string());
+            }
+            *t.errors.entry(format!("{:?}", err.kind())).or_default() += 1;
+            t.unknown
+                .push(json!({"line": job.line, "ticket_id": job.id.as_str(), "held": false}));
+            eprintln!(
+                "line {}: ticket {}: outcome unknown ({err}); it carries a comment, so it was not re-sent",
+                job.line, job.id
+            );
+        }
+    }
+    drop(t);
+    if let Some(r) = &mut record {
+        r.attempts = attempts;
+    }
+    journal_write(journal, record.as_ref());
+}
