@@ -1,10 +1,8 @@
 //! The check pass: every line parsed and planned before anything is sent.
 
-use std::path::Path;
-
 use ticket_facade::TicketUpdater;
 
-use super::input::for_each_line;
+use super::input::{Input, Line, is_blank};
 use crate::line::parse_line;
 
 /// What one line is, after the check.
@@ -14,12 +12,23 @@ pub(super) enum Checked {
     Valid,
 }
 
-fn check(updater: &dyn TicketUpdater, text: Result<&str, String>) -> Checked {
+/// A line as the check pass holds it until its chunk is checked.
+enum Text {
+    Read(Result<String, String>),
+    TooLong,
+}
+
+fn check(updater: &dyn TicketUpdater, text: &Text, max: usize) -> Checked {
     let text = match text {
-        Ok(t) => t,
-        Err(e) => return Checked::Invalid(e),
+        Text::Read(Ok(t)) => t,
+        Text::Read(Err(e)) => return Checked::Invalid(e.clone()),
+        Text::TooLong => {
+            return Checked::Invalid(format!(
+                "longer than {max} bytes (--max-line-bytes); not read further"
+            ));
+        }
     };
-    if text.trim().is_empty() {
+    if is_blank(text) {
         return Checked::Blank;
     }
     match parse_line(text) {
@@ -33,36 +42,44 @@ fn check(updater: &dyn TicketUpdater, text: Result<&str, String>) -> Checked {
 
 /// Lines the check pass reads before it checks them, on several threads.
 const CHECK_CHUNK: usize = 1024;
+/// ... or fewer, once they hold this many bytes: long lines (up to `--max-line-bytes` each)
+/// must not multiply into a large chunk.
+const CHECK_CHUNK_BYTES: usize = 4 << 20;
+
+/// One line's check, handed to the check pass's caller in line order.
+pub(super) struct LineCheck {
+    /// Its number.
+    pub(super) n: u64,
+    pub(super) checked: Checked,
+    /// [`Line::fingerprint`].
+    pub(super) fingerprint: u64,
+    /// Its hash, for a line that was read whole.
+    pub(super) hash: Option<u64>,
+}
 
 /// The check pass: every line parsed and planned (the provider's preview), on as many threads
-/// as there are CPUs (at most 4), the results handed to `f` in line order. The file is read a
-/// chunk at a time, so memory stays flat.
+/// as there are CPUs (at most 4), the results handed to `f` in line order. The input is read a
+/// chunk at a time and no line over `max` bytes is held, so memory stays flat.
 pub(super) fn check_lines(
-    path: &Path,
+    input: &Input,
+    max: usize,
     updater: &dyn TicketUpdater,
-    mut f: impl FnMut(u64, &Result<String, String>, Checked),
+    mut f: impl FnMut(LineCheck),
 ) -> std::io::Result<()> {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(4);
-    let check_one = |text: &Result<String, String>| match text {
-        Ok(t) => check(updater, Ok(t)),
-        Err(e) => check(updater, Err(e.clone())),
-    };
-    let mut run = |chunk: &mut Vec<(u64, Result<String, String>)>| {
+    let check_one = |(_, text, _, _): &(u64, Text, u64, Option<u64>)| check(updater, text, max);
+    let mut run = |chunk: &mut Vec<(u64, Text, u64, Option<u64>)>| {
         let results: Vec<Checked> = if threads < 2 || chunk.len() < 256 {
-            chunk.iter().map(|(_, t)| check_one(t)).collect()
+            chunk.iter().map(check_one).collect()
         } else {
             let per = chunk.len().div_ceil(threads);
             std::thread::scope(|scope| {
                 let parts: Vec<_> = chunk
                     .chunks(per)
                     .map(|part| {
-                        scope.spawn(move || {
-                            part.iter()
-                                .map(|(_, t)| check_one(t))
-                                .collect::<Vec<Checked>>()
-                        })
+                        scope.spawn(move || part.iter().map(check_one).collect::<Vec<Checked>>())
                     })
                     .collect();
                 parts
@@ -74,18 +91,33 @@ pub(super) fn check_lines(
                     .collect::<Vec<Checked>>()
             })
         };
-        for ((n, text), checked) in chunk.drain(..).zip(results) {
-            f(n, &text, checked);
+        for ((n, _, fingerprint, hash), checked) in chunk.drain(..).zip(results) {
+            f(LineCheck {
+                n,
+                checked,
+                fingerprint,
+                hash,
+            });
         }
     };
     let mut chunk = Vec::with_capacity(CHECK_CHUNK);
-    for_each_line(path, |n, text| {
-        chunk.push((n, text.map(str::to_owned)));
-        if chunk.len() == CHECK_CHUNK {
-            run(&mut chunk);
+    let mut bytes = 0;
+    let mut lines = input.lines(max)?;
+    while let Some((n, line)) = lines.next_line()? {
+        let fingerprint = line.fingerprint();
+        let (text, hash) = match line {
+            Line::Text { text, hash, .. } => (Text::Read(text.map(str::to_owned)), Some(hash)),
+            Line::TooLong => (Text::TooLong, None),
+        };
+        if let Text::Read(Ok(t)) = &text {
+            bytes += t.len();
         }
-        true
-    })?;
+        chunk.push((n, text, fingerprint, hash));
+        if chunk.len() == CHECK_CHUNK || bytes >= CHECK_CHUNK_BYTES {
+            run(&mut chunk);
+            bytes = 0;
+        }
+    }
     run(&mut chunk);
     Ok(())
 }

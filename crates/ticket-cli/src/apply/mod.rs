@@ -1,11 +1,19 @@
 //! `helpdesk apply FILE`: check every line, then send them at the server's rate, journaled.
+//!
+//! By role: `input` reads the file (spooling what is not a regular file, fingerprinting each
+//! line), `check` is the check pass, `feed` the send pass's reader, `queue` the queue and its
+//! workers, `report` the counters and the summary, `signals` SIGINT and SIGTERM; the journal
+//! is [`crate::journal`].
 
 mod check;
+mod feed;
 mod input;
 mod queue;
 mod report;
 mod signals;
 
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -15,20 +23,21 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::json;
+use serde_json::{Value, json};
+use ticket_facade::TicketUpdater;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use self::check::{Checked, check_lines};
-use self::input::{for_each_line, spool_stdin};
-use self::queue::{BATCH, BATCHES, Job, Queue, work, write_failure};
-use self::report::{Tally, print_summary, report};
+use self::check::{Checked, LineCheck, check_lines};
+use self::feed::Feed;
+use self::input::{Fingerprints, Input, Replay};
+use self::queue::{BATCHES, Job, Queue, work};
+use self::report::{Facts, Tally, print_summary, report};
 use self::signals::Interrupts;
-use crate::journal::{self, Journal};
-use crate::line::{line_hash, parse_line};
+use crate::journal::{self, Journal, Loaded, Record};
+use crate::line::hash_hex;
 use crate::send;
-use crate::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Global, Output};
-
+use crate::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_JOURNAL, EXIT_USAGE, Global, Output};
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
 pub(crate) struct ApplyArgs {
@@ -43,7 +52,8 @@ pub(crate) struct ApplyArgs {
     /// so there every refusal's wait is shared by all workers, and nothing more.
     #[arg(long, value_name = "R/s", value_parser = parse_rate)]
     rate: Option<NonZeroU32>,
-    /// Append one JSON line per event to this file (needed for --resume).
+    /// Append one JSON line per event to this file (needed for --resume). If it cannot be
+    /// written, no further update is started and the command exits 74.
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
     /// Skip the lines the journal records as applied; list, rather than re-send, those whose
@@ -60,6 +70,11 @@ pub(crate) struct ApplyArgs {
     /// Send the valid lines even when some are invalid (the invalid ones count as failed).
     #[arg(long)]
     skip_invalid: bool,
+    /// A line longer than this (in bytes, without its end of line) is refused by the check,
+    /// without being read into memory whole.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_line_bytes: u64,
     /// Retries after a failure that may be retried (rate limits are always waited out).
     #[arg(long, default_value_t = 3, value_name = "N")]
     max_retries: u32,
@@ -78,6 +93,18 @@ fn parse_rate(text: &str) -> Result<NonZeroU32, String> {
         .map_err(|_| format!("{text:?} must be R/s with R a positive integer, such as 200/s"))
 }
 
+/// Whether the run may still start updates: not after a signal, nor once the journal failed.
+pub(super) struct Halt {
+    signalled: AtomicBool,
+    journal: Option<Arc<Journal>>,
+}
+
+impl Halt {
+    pub(super) fn halted(&self) -> bool {
+        self.signalled.load(Ordering::SeqCst) || self.journal.as_ref().is_some_and(|j| j.failed())
+    }
+}
+
 pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
     let updater = match crate::connect(global) {
         Ok(u) => u,
@@ -86,98 +113,48 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-
-    // Stdin is spooled to a temporary file: the check pass and the send pass both read it.
-    let _spool;
-    let path: PathBuf = if args.file == "-" {
-        match spool_stdin() {
-            Ok(tmp) => {
-                let p = tmp.path().to_owned();
-                _spool = tmp;
-                p
-            }
-            Err(e) => {
-                eprintln!("helpdesk: cannot read stdin: {e}");
-                return EXIT_USAGE;
-            }
+    // Open once: both passes read this same file (or its spooled copy).
+    let input = match Input::open(&args.file) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("helpdesk: cannot read {}: {e}", args.file);
+            return EXIT_USAGE;
         }
-    } else {
-        PathBuf::from(&args.file)
     };
-
-    let previous = match (&args.journal, args.resume) {
-        (Some(j), true) => match journal::load(j) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("helpdesk: {e}");
-                return EXIT_USAGE;
-            }
-        },
-        (Some(j), false) => {
-            if std::fs::metadata(j).is_ok_and(|m| m.len() > 0) {
-                eprintln!(
-                    "helpdesk: journal {} already exists: pass --resume to continue that run, or remove it",
-                    j.display()
-                );
-                return EXIT_USAGE;
-            }
-            Default::default()
-        }
-        _ => Default::default(),
+    let loaded = match previous_journal(&args) {
+        Ok(l) => l,
+        Err(code) => return code,
     };
+    let max = usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX);
 
     // Check first: every line, before anything is sent.
-    let mut total = 0u64;
-    let mut invalid = 0u64;
-    // Only the invalid lines are remembered, so memory does not grow with the file.
-    let mut invalid_lines = std::collections::BTreeSet::new();
-    let res = check_lines(&path, updater.as_ref(), |n, text, checked| {
-        // Only a resumed run compares hashes: computed for the lines the journal knows.
-        let hash = match (text, previous.contains_key(&n)) {
-            (Ok(t), true) => Some(line_hash(t)),
-            _ => None,
-        };
-        match checked {
-            Checked::Blank => {}
-            Checked::Invalid(reason) => {
-                invalid += 1;
-                invalid_lines.insert(n);
-                eprintln!("line {n}: {reason}");
-            }
-            Checked::Valid => {
-                if let (Some(prev), Some(hash)) = (previous.get(&n), hash)
-                    && prev.hash != hash
-                {
-                    invalid += 1;
-                    invalid_lines.insert(n);
-                    eprintln!(
-                        "line {n}: changed since the journal recorded it (ticket {}); resume needs the same file",
-                        prev.ticket_id
-                    );
-                    return;
-                }
-                total += 1;
-            }
+    let checked = match check_pass(&input, max, updater.as_ref(), &loaded.last) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("helpdesk: cannot read {}: {e}", args.file);
+            return EXIT_USAGE;
         }
-    });
-    if let Err(e) = res {
-        eprintln!("helpdesk: cannot read {}: {e}", args.file);
-        return EXIT_USAGE;
-    }
-    if invalid > 0 && !args.skip_invalid {
-        eprintln!("helpdesk: {invalid} invalid line(s); nothing was sent");
+    };
+    if checked.invalid > 0 && !args.skip_invalid {
+        eprintln!(
+            "helpdesk: {} invalid line(s); nothing was sent",
+            checked.invalid
+        );
         if args.output == Output::Json {
-            crate::print_json(&json!({"invalid": invalid, "sent": 0}));
+            crate::print_json(&json!({"invalid": checked.invalid, "sent": 0}));
         }
         return EXIT_USAGE;
     }
 
     let journal = match &args.journal {
-        Some(p) => match Journal::open(p) {
+        Some(p) => match Journal::open(p, loaded.repair.as_ref()) {
             Ok(j) => Some(Arc::new(j)),
             Err(e) => {
-                eprintln!("helpdesk: cannot open journal {}: {e}", p.display());
-                return EXIT_USAGE;
+                eprintln!(
+                    "helpdesk: cannot write the journal {}: {e}; nothing was sent",
+                    p.display()
+                );
+                return EXIT_JOURNAL;
             }
         },
         None => None,
@@ -205,36 +182,15 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         args.max_retries,
     ));
     let tally = Arc::new(Mutex::new(Tally::default()));
-    let stop = Arc::new(AtomicBool::new(false));
+    let halt = Arc::new(Halt {
+        signalled: AtomicBool::new(false),
+        journal: journal.clone(),
+    });
     let done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
+    let total = checked.total;
 
-    // Ctrl-C: the first stops scheduling, the second aborts. One listener, registered before
-    // anything is sent, sees both: a second press that lands just after the first is not lost.
-    match Interrupts::new() {
-        Ok(mut interrupts) => {
-            let stop = Arc::clone(&stop);
-            let journal = journal.clone();
-            tokio::spawn(async move {
-                if interrupts.next().await {
-                    stop.store(true, Ordering::SeqCst);
-                    eprintln!(
-                        "helpdesk: interrupted; finishing the updates in flight (Ctrl-C again to abort)"
-                    );
-                    if interrupts.next().await {
-                        if let Some(j) = &journal {
-                            let _ = j.sync();
-                        }
-                        eprintln!("helpdesk: aborted");
-                        std::process::exit(i32::from(EXIT_INTERRUPTED));
-                    }
-                }
-            });
-        }
-        Err(e) => eprintln!("helpdesk: cannot listen for Ctrl-C ({e}); it will kill the run"),
-    }
-
-    // Progress, and a regular journal sync.
+    listen_for_signals(&halt);
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         if let Ok(style) =
@@ -244,183 +200,72 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         }
         bar
     });
-    let ticker = {
-        let journal = journal.clone();
-        let done = Arc::clone(&done);
-        let tally = Arc::clone(&tally);
-        let bar = bar.clone();
-        let every = Duration::from_secs(args.progress_every.max(1));
-        tokio::spawn(async move {
-            let mut last_line = Instant::now();
-            loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                if let Some(j) = &journal {
-                    let _ = j.sync();
-                }
-                let d = done.load(Ordering::Relaxed);
-                let failed = tally.lock().map(|t| t.failed).unwrap_or_default();
-                match &bar {
-                    Some(bar) => {
-                        bar.set_position(d);
-                        bar.set_message(format!("failures: {failed}"));
-                    }
-                    None if last_line.elapsed() >= every => {
-                        last_line = Instant::now();
-                        let secs = started.elapsed().as_secs_f64().max(1e-9);
-                        eprintln!(
-                            "progress: {d}/{total} done, {failed} failed, {:.1}/s",
-                            d as f64 / secs
-                        );
-                    }
-                    None => {}
-                }
-            }
-        })
-    };
+    let ticker = tick(
+        journal.clone(),
+        Arc::clone(&done),
+        Arc::clone(&tally),
+        bar.clone(),
+        Duration::from_secs(args.progress_every.max(1)),
+        total,
+        started,
+    );
 
     // The reader parses each line again and hands batches of updates to `--concurrency`
-    // workers, each sending one update at a time. Both stop scheduling on Ctrl-C: an update
-    // not yet started is not started. (Workers that live for the whole run, rather than a
-    // task and a semaphore permit per update, halve the process's context switches; on 2
-    // cores shared with the server that was most of its gap to the library's own loop.
-    // BENCHMARKS.md section 9 has the figures.)
+    // workers, each sending one update at a time. Both stop scheduling on a signal or a
+    // journal failure: an update not yet started is not started. (Workers that live for the
+    // whole run, rather than a task and a semaphore permit per update, halve the process's
+    // context switches; on 2 cores shared with the server that was most of its gap to the
+    // library's own loop. BENCHMARKS.md section 9 has the figures.)
     let (tx, rx) = mpsc::channel::<Vec<Job>>(BATCHES);
     let queue = Arc::new(Queue::new(rx));
-    let pool = {
-        let mut workers = JoinSet::new();
-        for _ in 0..args.concurrency {
-            let queue = Arc::clone(&queue);
-            let stop = Arc::clone(&stop);
-            let shared = Arc::clone(&shared);
-            let journal = journal.clone();
-            let failures = failures.clone();
-            let tally = Arc::clone(&tally);
-            let done = Arc::clone(&done);
-            workers.spawn(async move {
-                while let Some(job) = queue.next().await {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    work(
-                        &shared,
-                        journal.as_deref(),
-                        failures.as_deref(),
-                        &tally,
-                        job,
-                    )
-                    .await;
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            });
-        }
-        let queue = Arc::clone(&queue);
-        tokio::spawn(async move {
-            while workers.join_next().await.is_some() {}
-            // Stopped: the reader's next send fails, and it stops too.
-            queue.close().await;
-        })
+    let pool = spawn_workers(
+        usize::from(args.concurrency),
+        &queue,
+        &shared,
+        &halt,
+        failures.clone(),
+        &tally,
+        &done,
+    );
+    let feed = Feed {
+        input,
+        max,
+        checked: checked.fingerprints,
+        invalid_lines: checked.invalid_lines,
+        previous: loaded.last,
+        resend_unknown: args.resend_unknown,
+        halt: Arc::clone(&halt),
+        tally: Arc::clone(&tally),
+        failures: failures.clone(),
     };
-
-    let reader = {
-        let stop = Arc::clone(&stop);
-        let tally = Arc::clone(&tally);
-        let failures = failures.clone();
-        let resend_unknown = args.resend_unknown;
-        tokio::task::spawn_blocking(move || {
-            let mut batch = Vec::with_capacity(BATCH);
-            let result = for_each_line(&path, |n, text| {
-                if stop.load(Ordering::SeqCst) {
-                    return false;
-                }
-                let raw = text.as_ref().map(|t| (*t).to_owned()).unwrap_or_default();
-                if invalid_lines.contains(&n) {
-                    // Only reached with --skip-invalid.
-                    if let Ok(mut t) = tally.lock() {
-                        t.invalid += 1;
-                    }
-                    write_failure(failures.as_deref(), &raw);
-                    return true;
-                }
-                if raw.trim().is_empty() {
-                    return true;
-                }
-                // Planned in the first pass. If the file changed since, a line that no longer
-                // parses is refused here, and one the provider cannot carry is refused by the
-                // library before any request (it plans every update again).
-                let (id, update) = match parse_line(&raw) {
-                    Ok(pair) => pair,
-                    Err(reason) => {
-                        eprintln!("line {n}: changed since the check: {reason}");
-                        if let Ok(mut t) = tally.lock() {
-                            t.invalid += 1;
-                        }
-                        write_failure(failures.as_deref(), &raw);
-                        return true;
-                    }
-                };
-                if let Some(prev) = previous.get(&n) {
-                    match prev.outcome.as_str() {
-                        "applied" => {
-                            if let Ok(mut t) = tally.lock() {
-                                t.skipped += 1;
-                            }
-                            return true;
-                        }
-                        "sending" | "unknown" if update.comment().is_some() && !resend_unknown => {
-                            eprintln!(
-                                "line {n}: ticket {id}: outcome unknown and it carries a comment; not re-sent (check the ticket, then use --resend-unknown or edit the file)"
-                            );
-                            if let Ok(mut t) = tally.lock() {
-                                t.unknown.push(
-                                    json!({"line": n, "ticket_id": id.as_str(), "held": true}),
-                                );
-                            }
-                            return true;
-                        }
-                        _ => {}
-                    }
-                }
-                batch.push(Job {
-                    line: n,
-                    text: raw,
-                    id,
-                    update,
-                });
-                if batch.len() < BATCH {
-                    return true;
-                }
-                tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                    .is_ok()
-            });
-            if !batch.is_empty() && !stop.load(Ordering::SeqCst) {
-                let _ = tx.blocking_send(batch);
-            }
-            result
-        })
-    };
-    let read_result = reader.await;
+    let read_result = tokio::task::spawn_blocking(move || feed.run(&tx)).await;
     let _ = pool.await;
     ticker.abort();
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    if let Some(j) = &journal
-        && let Err(e) = j.sync()
-    {
-        eprintln!("helpdesk: cannot sync the journal: {e}");
-    }
-    if let Some(f) = &failures
-        && let Ok(mut f) = f.lock()
-    {
+    let journal_failure = journal.as_ref().and_then(|j| j.close().map(|f| (j, f)));
+    if let Some(f) = &failures {
+        let mut f = f.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let _ = f.flush();
         let _ = f.sync_data();
     }
-    if let Ok(Err(e)) = read_result {
-        eprintln!("helpdesk: reading {} failed midway: {e}", args.file);
-    }
+    let read_failed = match read_result {
+        Ok(Ok(())) => false,
+        Ok(Err(e)) => {
+            eprintln!(
+                "helpdesk: reading {} failed midway: {e}; the lines after were not sent",
+                args.file
+            );
+            true
+        }
+        Err(e) => {
+            eprintln!("helpdesk: the reader stopped: {e}");
+            true
+        }
+    };
 
-    let interrupted = stop.load(Ordering::SeqCst);
-    let elapsed = started.elapsed();
+    let interrupted = halt.signalled.load(Ordering::SeqCst);
     let tally = match Arc::try_unwrap(tally) {
         Ok(m) => m
             .into_inner()
@@ -431,24 +276,277 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         ),
     };
-    let rate_limited = shared.rate_limited.load(Ordering::Relaxed);
     let report = report(
         &tally,
-        total,
-        interrupted,
-        elapsed,
-        rate_limited,
-        shared.adopted_rate(),
+        Facts {
+            total,
+            interrupted,
+            elapsed: started.elapsed(),
+            rate_limited: shared.rate_limited.load(Ordering::Relaxed),
+            adopted_rate: shared.adopted_rate(),
+            journal_error: journal_failure.as_ref().map(|(j, f)| {
+                json!({
+                    "file": j.path().display().to_string(),
+                    "error": f.error,
+                    "unrecorded": f.unrecorded.iter().map(|r| json!({
+                        "line": r.line, "ticket_id": r.ticket_id, "outcome": r.outcome,
+                    })).collect::<Vec<Value>>(),
+                })
+            }),
+        },
     );
     match args.output {
         Output::Json => crate::print_json(&report),
         Output::Text => print_summary(&report),
     }
-    if interrupted {
+    if let Some((j, f)) = &journal_failure {
+        explain_journal_failure(j.path(), &f.unrecorded);
+        EXIT_JOURNAL
+    } else if interrupted {
         EXIT_INTERRUPTED
-    } else if tally.failed > 0 || !tally.unknown.is_empty() || tally.invalid > 0 {
+    } else if tally.failed > 0
+        || !tally.unknown.is_empty()
+        || tally.invalid > 0
+        || !tally.changed.is_empty()
+        || read_failed
+    {
         EXIT_FAILED
     } else {
         0
     }
+}
+
+/// The one message a stopped run ends with: what happened and what to do.
+fn explain_journal_failure(path: &std::path::Path, unrecorded: &[Record]) {
+    if !unrecorded.is_empty() {
+        let lines: Vec<String> = unrecorded
+            .iter()
+            .map(|r| format!("line {} ({})", r.line, r.outcome))
+            .collect();
+        eprintln!(
+            "helpdesk: these outcomes are not in the journal, so --resume will treat those updates as of unknown outcome (and hold those with a comment): {}",
+            lines.join(", ")
+        );
+    }
+    eprintln!(
+        "helpdesk: stopped because the journal {} could not be written; no update was started after that. Free space on its filesystem (or fix the error above), then run the same command with --resume.",
+        path.display()
+    );
+}
+
+/// With `--resume`, the journal so far; without, checks that there is none.
+fn previous_journal(args: &ApplyArgs) -> Result<Loaded, u8> {
+    let Some(path) = &args.journal else {
+        return Ok(Loaded::default());
+    };
+    if !args.resume {
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+            eprintln!(
+                "helpdesk: journal {} already exists: pass --resume to continue that run, or remove it",
+                path.display()
+            );
+            return Err(EXIT_USAGE);
+        }
+        return Ok(Loaded::default());
+    }
+    let loaded = journal::load(path).map_err(|e| {
+        eprintln!("helpdesk: {e}");
+        EXIT_USAGE
+    })?;
+    let mut nameless = false;
+    for torn in &loaded.torn {
+        let at = format!("helpdesk: journal {} line {}", path.display(), torn.at);
+        match &torn.record {
+            Some(r) if r.outcome == "sending" => eprintln!(
+                "{at}: a torn record (its run stopped while writing it) of input line {}: that update may have been sent; taken as of unknown outcome",
+                r.line
+            ),
+            Some(r) => eprintln!(
+                "{at}: a torn record (its run stopped while writing it) of input line {}, read as `{}`",
+                r.line, r.outcome
+            ),
+            None => {
+                nameless = true;
+                eprintln!(
+                    "{at}: a torn record that was cut before its input line number: an update it does not name may have been sent"
+                );
+            }
+        }
+    }
+    if nameless && !args.resend_unknown {
+        let highest = loaded.last.keys().max().copied().unwrap_or(0);
+        eprintln!(
+            "helpdesk: nothing was sent: check the tickets of the lines after line {highest} (the last the journal names), then pass --resend-unknown to resume anyway"
+        );
+        return Err(EXIT_USAGE);
+    }
+    Ok(loaded)
+}
+
+/// What the check pass found.
+struct CheckPass {
+    /// Valid lines.
+    total: u64,
+    invalid: u64,
+    /// Only the invalid lines are remembered, so memory does not grow with the file.
+    invalid_lines: BTreeSet<u64>,
+    /// Every line's fingerprint, for the send pass.
+    fingerprints: Replay,
+}
+
+fn check_pass(
+    input: &Input,
+    max: usize,
+    updater: &dyn TicketUpdater,
+    previous: &HashMap<u64, Record>,
+) -> std::io::Result<CheckPass> {
+    let mut total = 0u64;
+    let mut invalid_lines = BTreeSet::new();
+    let mut fingerprints = Fingerprints::new()?;
+    let mut kept = Ok(());
+    check_lines(input, max, updater, |line| {
+        let LineCheck {
+            n,
+            checked,
+            fingerprint,
+            hash,
+        } = line;
+        if kept.is_ok() {
+            kept = fingerprints.push(fingerprint);
+        }
+        match checked {
+            Checked::Blank => {}
+            Checked::Invalid(reason) => {
+                invalid_lines.insert(n);
+                eprintln!("line {n}: {reason}");
+            }
+            Checked::Valid => {
+                // A record made from a torn one may have lost the hash: nothing to compare.
+                if let (Some(prev), Some(hash)) = (previous.get(&n), hash)
+                    && !prev.hash.is_empty()
+                    && prev.hash != hash_hex(hash)
+                {
+                    invalid_lines.insert(n);
+                    eprintln!(
+                        "line {n}: changed since the journal recorded it (ticket {}); resume needs the same file",
+                        prev.ticket_id
+                    );
+                    return;
+                }
+                total += 1;
+            }
+        }
+    })?;
+    kept?;
+    Ok(CheckPass {
+        total,
+        invalid: invalid_lines.len() as u64,
+        invalid_lines,
+        fingerprints: fingerprints.replay()?,
+    })
+}
+
+/// SIGINT or SIGTERM: the first stops scheduling, the second aborts. One listener, registered
+/// before anything is sent, sees both: a second signal that lands just after the first is not
+/// lost.
+fn listen_for_signals(halt: &Arc<Halt>) {
+    match Interrupts::new() {
+        Ok(mut interrupts) => {
+            let halt = Arc::clone(halt);
+            tokio::spawn(async move {
+                if let Some(name) = interrupts.next().await {
+                    halt.signalled.store(true, Ordering::SeqCst);
+                    eprintln!(
+                        "helpdesk: interrupted; finishing the updates in flight ({name}; Ctrl-C or SIGTERM again to abort)"
+                    );
+                    if interrupts.next().await.is_some() {
+                        if let Some(j) = &halt.journal {
+                            j.sync();
+                        }
+                        eprintln!("helpdesk: aborted");
+                        std::process::exit(i32::from(EXIT_INTERRUPTED));
+                    }
+                }
+            });
+        }
+        Err(e) => eprintln!("helpdesk: cannot listen for signals ({e}); they will kill the run"),
+    }
+}
+
+/// Progress, and a journal sync every second (a failed one stops the run).
+fn tick(
+    journal: Option<Arc<Journal>>,
+    done: Arc<AtomicU64>,
+    tally: Arc<Mutex<Tally>>,
+    bar: Option<ProgressBar>,
+    every: Duration,
+    total: u64,
+    started: Instant,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last_line = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if let Some(j) = &journal {
+                j.sync();
+            }
+            let d = done.load(Ordering::Relaxed);
+            let failed = tally.lock().map(|t| t.failed).unwrap_or_default();
+            match &bar {
+                Some(bar) => {
+                    bar.set_position(d);
+                    bar.set_message(format!("failures: {failed}"));
+                }
+                None if last_line.elapsed() >= every => {
+                    last_line = Instant::now();
+                    let secs = started.elapsed().as_secs_f64().max(1e-9);
+                    eprintln!(
+                        "progress: {d}/{total} done, {failed} failed, {:.1}/s",
+                        d as f64 / secs
+                    );
+                }
+                None => {}
+            }
+        }
+    })
+}
+
+/// `concurrency` workers, each sending one update at a time until the queue is empty or the
+/// run stops; when they are all done the queue closes, so the reader stops too.
+fn spawn_workers(
+    concurrency: usize,
+    queue: &Arc<Queue>,
+    shared: &Arc<send::Shared>,
+    halt: &Arc<Halt>,
+    failures: Option<Arc<Mutex<File>>>,
+    tally: &Arc<Mutex<Tally>>,
+    done: &Arc<AtomicU64>,
+) -> tokio::task::JoinHandle<()> {
+    let mut workers = JoinSet::new();
+    for _ in 0..concurrency {
+        let queue = Arc::clone(queue);
+        let shared = Arc::clone(shared);
+        let halt = Arc::clone(halt);
+        let failures = failures.clone();
+        let tally = Arc::clone(tally);
+        let done = Arc::clone(done);
+        workers.spawn(async move {
+            while let Some(job) = queue.next().await {
+                if halt.halted() {
+                    break;
+                }
+                let journal = halt.journal.as_deref();
+                if !work(&shared, &halt, journal, failures.as_deref(), &tally, job).await {
+                    break;
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    let queue = Arc::clone(queue);
+    tokio::spawn(async move {
+        while workers.join_next().await.is_some() {}
+        // Stopped: the reader's next send fails, and it stops too.
+        queue.close().await;
+    })
 }

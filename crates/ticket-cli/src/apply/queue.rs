@@ -9,14 +9,18 @@ use serde_json::json;
 use ticket_facade::{TicketId, TicketUpdate};
 use tokio::sync::mpsc;
 
+use super::Halt;
 use super::report::Tally;
 use crate::journal::{Journal, Record};
-use crate::line::line_hash;
+use crate::line::hash_hex;
 use crate::send::{self, Outcome};
 
 /// Parsed lines go to the workers in batches of this many, so the reader thread sleeps and
 /// wakes once a batch rather than once a line.
 pub(super) const BATCH: usize = 64;
+/// ... or fewer, once their lines hold this many bytes: long lines (up to `--max-line-bytes`
+/// each) must not multiply into large batches.
+pub(super) const BATCH_BYTES: usize = 1 << 20;
 /// Batches waiting for the workers: enough that the reader seldom waits, few enough that
 /// memory stays flat.
 pub(super) const BATCHES: usize = 4;
@@ -70,64 +74,68 @@ impl Queue {
     }
 }
 
+/// One update for a worker.
 pub(super) struct Job {
+    /// Its line number.
     pub(super) line: u64,
+    /// The line, for the failures file.
     pub(super) text: String,
+    /// [`crate::line::line_hash`] of the line, for the journal.
+    pub(super) hash: u64,
     pub(super) id: TicketId,
     pub(super) update: TicketUpdate,
 }
 
-pub(super) fn write_failure(failures: Option<&Mutex<File>>, raw: &str) {
-    if let Some(f) = failures
-        && let Ok(mut f) = f.lock()
-    {
-        let mut line = raw.to_owned();
-        line.push('\n');
-        if let Err(e) = f.write_all(line.as_bytes()) {
+/// Appends a line to the failures file, verbatim.
+pub(super) fn write_failure(failures: Option<&Mutex<File>>, raw: &[u8]) {
+    if let Some(f) = failures {
+        let mut f = f.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Err(e) = f.write_all(raw).and_then(|()| f.write_all(b"\n")) {
             eprintln!("helpdesk: cannot write the failures file: {e}");
         }
     }
 }
 
-fn journal_write(journal: Option<&Journal>, record: Option<&Record>) {
-    if let (Some(j), Some(record)) = (journal, record)
-        && let Err(e) = j.write(record)
-    {
-        eprintln!("helpdesk: cannot write the journal: {e}");
-    }
-}
-
+/// Sends one update, journaled: false if it was not started (the run is stopping, or the
+/// journal could not record that it was about to be sent).
 pub(super) async fn work(
     shared: &send::Shared,
+    halt: &Halt,
     journal: Option<&Journal>,
     failures: Option<&Mutex<File>>,
     tally: &Mutex<Tally>,
     job: Job,
-) {
+) -> bool {
     // Without a journal there is no record to keep.
     let mut record = journal.map(|_| Record {
         line: job.line,
         ticket_id: job.id.as_str().to_owned(),
-        hash: line_hash(&job.text),
+        hash: hash_hex(job.hash),
         outcome: "sending".to_owned(),
         error_kind: None,
         error: None,
         attempts: 0,
         request_id: None,
         comment: job.update.comment().is_some(),
+        torn: false,
     });
     // Written just before the first request leaves (after any wait for the rate limiter or
     // the gate): if the process dies from then on, the resumed run knows it may have landed.
+    // Write-ahead: if it cannot be written, the update is not sent; nor once the run stops.
     let (outcome, attempts, busy) = send::send(shared, &job.id, &job.update, || {
-        journal_write(journal, record.as_ref())
+        !halt.halted()
+            && match (journal, &record) {
+                (Some(j), Some(r)) => j.begin(r),
+                _ => true,
+            }
     })
     .await;
     let latency = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX);
     let mut t = tally
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    t.latency.record(latency);
     match outcome {
+        Outcome::NotSent => return false,
         Outcome::Applied(receipt) => {
             if let Some(r) = &mut record {
                 r.outcome = "applied".to_owned();
@@ -145,7 +153,7 @@ pub(super) async fn work(
             *t.errors.entry(format!("{:?}", err.kind())).or_default() += 1;
             t.failed += 1;
             eprintln!("line {}: ticket {}: {err}", job.line, job.id);
-            write_failure(failures, &job.text);
+            write_failure(failures, job.text.as_bytes());
         }
         Outcome::Unknown(err) => {
             if let Some(r) = &mut record {
@@ -162,9 +170,11 @@ pub(super) async fn work(
             );
         }
     }
+    t.latency.record(latency);
     drop(t);
-    if let Some(r) = &mut record {
+    if let (Some(j), Some(r)) = (journal, &mut record) {
         r.attempts = attempts;
+        j.finish(r);
     }
-    journal_write(journal, record.as_ref());
+    true
 }

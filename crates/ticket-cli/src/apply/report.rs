@@ -14,6 +14,8 @@ pub(super) struct Tally {
     pub(super) skipped: u64,
     pub(super) invalid: u64,
     pub(super) unknown: Vec<Value>,
+    /// Lines not sent because they were no longer the lines checked.
+    pub(super) changed: Vec<u64>,
     pub(super) errors: BTreeMap<String, u64>,
     pub(super) latency: Histogram,
 }
@@ -61,14 +63,29 @@ impl Histogram {
     }
 }
 
-pub(super) fn report(
-    t: &Tally,
-    total: u64,
-    interrupted: bool,
-    elapsed: Duration,
-    rate_limited: u64,
-    adopted_rate: Option<u32>,
-) -> Value {
+/// What the summary says beside the tally.
+pub(super) struct Facts {
+    /// Valid lines, as the check pass counted them.
+    pub(super) total: u64,
+    /// Stopped by a signal.
+    pub(super) interrupted: bool,
+    pub(super) elapsed: Duration,
+    pub(super) rate_limited: u64,
+    pub(super) adopted_rate: Option<u32>,
+    /// Stopped because the journal could not be written: the file, the error, and the
+    /// outcomes it could not take.
+    pub(super) journal_error: Option<Value>,
+}
+
+pub(super) fn report(t: &Tally, facts: Facts) -> Value {
+    let Facts {
+        total,
+        interrupted,
+        elapsed,
+        rate_limited,
+        adopted_rate,
+        journal_error,
+    } = facts;
     let sent =
         t.applied + t.failed + t.unknown.iter().filter(|u| u["held"] == false).count() as u64;
     let secs = elapsed.as_secs_f64();
@@ -79,11 +96,13 @@ pub(super) fn report(
         "applied": t.applied,
         "failed": t.failed,
         "unknown": t.unknown,
+        "changed": t.changed,
         "skipped_already_applied": t.skipped,
         "errors": t.errors,
         "rate_limited_answers": rate_limited,
         "adopted_rate_per_sec": adopted_rate,
         "interrupted": interrupted,
+        "journal_error": journal_error,
         "elapsed_ms": elapsed.as_millis() as u64,
         "rate_per_sec": if secs > 0.0 { (sent as f64 / secs * 10.0).round() / 10.0 } else { 0.0 },
         "latency_ms": {"p50": t.latency.quantile_ms(0.5), "p99": t.latency.quantile_ms(0.99)},
@@ -124,6 +143,26 @@ pub(super) fn print_summary(r: &Value) {
         println!("unknown outcome (not re-sent; check these tickets):");
         for u in r["unknown"].as_array().into_iter().flatten() {
             println!("  line {} ticket {}", u["line"], u["ticket_id"]);
+        }
+    }
+    if let Some(changed) = r["changed"].as_array().filter(|c| !c.is_empty()) {
+        let lines: Vec<String> = changed.iter().map(Value::to_string).collect();
+        println!(
+            "changed since the check (not sent): line {}",
+            lines.join(", ")
+        );
+    }
+    if let Some(j) = r["journal_error"].as_object() {
+        println!(
+            "stopped: the journal {} could not be written ({}); no update was started after that",
+            j["file"].as_str().unwrap_or_default(),
+            j["error"].as_str().unwrap_or_default()
+        );
+        for u in j["unrecorded"].as_array().into_iter().flatten() {
+            println!(
+                "  line {} ticket {}: {}, not recorded",
+                u["line"], u["ticket_id"], u["outcome"]
+            );
         }
     }
 }
