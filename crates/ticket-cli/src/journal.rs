@@ -535,7 +535,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_write_is_cut_back_and_stops_the_run() {
+    fn a_failed_write_stops_the_run_and_keeps_the_outcomes_it_could_not_write() {
         // /dev/full fails every write with ENOSPC, as a full disk does.
         let path = Path::new("/dev/full");
         if !path.exists() {
