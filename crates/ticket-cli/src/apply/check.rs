@@ -1,9 +1,12 @@
 //! The check pass: every line parsed and planned before anything is sent.
 
+use std::collections::{BTreeSet, HashMap};
+
 use ticket_facade::TicketUpdater;
 
-use super::input::{Input, Line, is_blank};
-use crate::line::parse_line;
+use super::input::{Fingerprints, Input, Line, Replay, is_blank};
+use crate::journal::Record;
+use crate::line::{hash_hex, parse_line};
 
 /// What one line is, after the check.
 pub(super) enum Checked {
@@ -47,7 +50,7 @@ const CHECK_CHUNK: usize = 1024;
 const CHECK_CHUNK_BYTES: usize = 4 << 20;
 
 /// One line's check, handed to the check pass's caller in line order.
-pub(super) struct LineCheck {
+struct LineCheck {
     /// Its number.
     pub(super) n: u64,
     pub(super) checked: Checked,
@@ -60,7 +63,7 @@ pub(super) struct LineCheck {
 /// The check pass: every line parsed and planned (the provider's preview), on as many threads
 /// as there are CPUs (at most 4), the results handed to `f` in line order. The input is read a
 /// chunk at a time and no line over `max` bytes is held, so memory stays flat.
-pub(super) fn check_lines(
+fn check_lines(
     input: &Input,
     max: usize,
     updater: &dyn TicketUpdater,
@@ -120,4 +123,69 @@ pub(super) fn check_lines(
     }
     run(&mut chunk);
     Ok(())
+}
+
+/// What the check pass found.
+pub(super) struct CheckPass {
+    /// Valid lines.
+    pub(super) total: u64,
+    pub(super) invalid: u64,
+    /// Only the invalid lines are remembered, so memory does not grow with the file.
+    pub(super) invalid_lines: BTreeSet<u64>,
+    /// Every line's fingerprint, for the send pass.
+    pub(super) fingerprints: Replay,
+}
+
+/// The check pass, as `apply` uses it: each line's fingerprint kept for the send pass, each
+/// invalid line reported, and, when resuming, each line compared with the journal's record.
+pub(super) fn check_pass(
+    input: &Input,
+    max: usize,
+    updater: &dyn TicketUpdater,
+    previous: &HashMap<u64, Record>,
+) -> std::io::Result<CheckPass> {
+    let mut total = 0u64;
+    let mut invalid_lines = BTreeSet::new();
+    let mut fingerprints = Fingerprints::new()?;
+    let mut kept = Ok(());
+    check_lines(input, max, updater, |line| {
+        let LineCheck {
+            n,
+            checked,
+            fingerprint,
+            hash,
+        } = line;
+        if kept.is_ok() {
+            kept = fingerprints.push(fingerprint);
+        }
+        match checked {
+            Checked::Blank => {}
+            Checked::Invalid(reason) => {
+                invalid_lines.insert(n);
+                eprintln!("line {n}: {reason}");
+            }
+            Checked::Valid => {
+                // A record made from a torn one may have lost the hash: nothing to compare.
+                if let (Some(prev), Some(hash)) = (previous.get(&n), hash)
+                    && !prev.hash.is_empty()
+                    && prev.hash != hash_hex(hash)
+                {
+                    invalid_lines.insert(n);
+                    eprintln!(
+                        "line {n}: changed since the journal recorded it (ticket {}); resume needs the same file",
+                        prev.ticket_id
+                    );
+                    return;
+                }
+                total += 1;
+            }
+        }
+    })?;
+    kept?;
+    Ok(CheckPass {
+        total,
+        invalid: invalid_lines.len() as u64,
+        invalid_lines,
+        fingerprints: fingerprints.replay()?,
+    })
 }

@@ -12,8 +12,6 @@ mod queue;
 mod report;
 mod signals;
 
-use std::collections::{BTreeSet, HashMap};
-use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -24,20 +22,18 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
-use ticket_facade::TicketUpdater;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
-use self::check::{Checked, LineCheck, check_lines};
+use self::check::check_pass;
 use self::feed::Feed;
-use self::input::{Fingerprints, Input, Replay};
-use self::queue::{BATCHES, Job, Queue, work};
-use self::report::{Facts, Tally, print_summary, report};
-use self::signals::Interrupts;
+use self::input::Input;
+use self::queue::{BATCHES, Job, Queue, spawn_workers};
+use self::report::{Facts, Tally, print_summary, report, tick};
+use self::signals::listen_for_signals;
 use crate::journal::{self, Journal, Loaded, Record};
-use crate::line::hash_hex;
 use crate::send;
 use crate::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_JOURNAL, EXIT_USAGE, Global, Output};
+
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
 pub(crate) struct ApplyArgs {
@@ -381,172 +377,4 @@ fn previous_journal(args: &ApplyArgs) -> Result<Loaded, u8> {
         return Err(EXIT_USAGE);
     }
     Ok(loaded)
-}
-
-/// What the check pass found.
-struct CheckPass {
-    /// Valid lines.
-    total: u64,
-    invalid: u64,
-    /// Only the invalid lines are remembered, so memory does not grow with the file.
-    invalid_lines: BTreeSet<u64>,
-    /// Every line's fingerprint, for the send pass.
-    fingerprints: Replay,
-}
-
-fn check_pass(
-    input: &Input,
-    max: usize,
-    updater: &dyn TicketUpdater,
-    previous: &HashMap<u64, Record>,
-) -> std::io::Result<CheckPass> {
-    let mut total = 0u64;
-    let mut invalid_lines = BTreeSet::new();
-    let mut fingerprints = Fingerprints::new()?;
-    let mut kept = Ok(());
-    check_lines(input, max, updater, |line| {
-        let LineCheck {
-            n,
-            checked,
-            fingerprint,
-            hash,
-        } = line;
-        if kept.is_ok() {
-            kept = fingerprints.push(fingerprint);
-        }
-        match checked {
-            Checked::Blank => {}
-            Checked::Invalid(reason) => {
-                invalid_lines.insert(n);
-                eprintln!("line {n}: {reason}");
-            }
-            Checked::Valid => {
-                // A record made from a torn one may have lost the hash: nothing to compare.
-                if let (Some(prev), Some(hash)) = (previous.get(&n), hash)
-                    && !prev.hash.is_empty()
-                    && prev.hash != hash_hex(hash)
-                {
-                    invalid_lines.insert(n);
-                    eprintln!(
-                        "line {n}: changed since the journal recorded it (ticket {}); resume needs the same file",
-                        prev.ticket_id
-                    );
-                    return;
-                }
-                total += 1;
-            }
-        }
-    })?;
-    kept?;
-    Ok(CheckPass {
-        total,
-        invalid: invalid_lines.len() as u64,
-        invalid_lines,
-        fingerprints: fingerprints.replay()?,
-    })
-}
-
-/// SIGINT or SIGTERM: the first stops scheduling, the second aborts. One listener, registered
-/// before anything is sent, sees both: a second signal that lands just after the first is not
-/// lost.
-fn listen_for_signals(halt: &Arc<Halt>) {
-    match Interrupts::new() {
-        Ok(mut interrupts) => {
-            let halt = Arc::clone(halt);
-            tokio::spawn(async move {
-                if let Some(name) = interrupts.next().await {
-                    halt.signalled.store(true, Ordering::SeqCst);
-                    eprintln!(
-                        "helpdesk: interrupted; finishing the updates in flight ({name}; Ctrl-C or SIGTERM again to abort)"
-                    );
-                    if interrupts.next().await.is_some() {
-                        if let Some(j) = &halt.journal {
-                            j.sync();
-                        }
-                        eprintln!("helpdesk: aborted");
-                        std::process::exit(i32::from(EXIT_INTERRUPTED));
-                    }
-                }
-            });
-        }
-        Err(e) => eprintln!("helpdesk: cannot listen for signals ({e}); they will kill the run"),
-    }
-}
-
-/// Progress, and a journal sync every second (a failed one stops the run).
-fn tick(
-    journal: Option<Arc<Journal>>,
-    done: Arc<AtomicU64>,
-    tally: Arc<Mutex<Tally>>,
-    bar: Option<ProgressBar>,
-    every: Duration,
-    total: u64,
-    started: Instant,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut last_line = Instant::now();
-        loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            if let Some(j) = &journal {
-                j.sync();
-            }
-            let d = done.load(Ordering::Relaxed);
-            let failed = tally.lock().map(|t| t.failed).unwrap_or_default();
-            match &bar {
-                Some(bar) => {
-                    bar.set_position(d);
-                    bar.set_message(format!("failures: {failed}"));
-                }
-                None if last_line.elapsed() >= every => {
-                    last_line = Instant::now();
-                    let secs = started.elapsed().as_secs_f64().max(1e-9);
-                    eprintln!(
-                        "progress: {d}/{total} done, {failed} failed, {:.1}/s",
-                        d as f64 / secs
-                    );
-                }
-                None => {}
-            }
-        }
-    })
-}
-
-/// `concurrency` workers, each sending one update at a time until the queue is empty or the
-/// run stops; when they are all done the queue closes, so the reader stops too.
-fn spawn_workers(
-    concurrency: usize,
-    queue: &Arc<Queue>,
-    shared: &Arc<send::Shared>,
-    halt: &Arc<Halt>,
-    failures: Option<Arc<Mutex<File>>>,
-    tally: &Arc<Mutex<Tally>>,
-    done: &Arc<AtomicU64>,
-) -> tokio::task::JoinHandle<()> {
-    let mut workers = JoinSet::new();
-    for _ in 0..concurrency {
-        let queue = Arc::clone(queue);
-        let shared = Arc::clone(shared);
-        let halt = Arc::clone(halt);
-        let failures = failures.clone();
-        let tally = Arc::clone(tally);
-        let done = Arc::clone(done);
-        workers.spawn(async move {
-            while let Some(job) = queue.next().await {
-                if halt.halted() {
-                    break;
-                }
-                let journal = halt.journal.as_deref();
-                if !work(&shared, &halt, journal, failures.as_deref(), &tally, job).await {
-                    break;
-                }
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        });
-    }
-    let queue = Arc::clone(queue);
-    tokio::spawn(async move {
-        while workers.join_next().await.is_some() {}
-        // Stopped: the reader's next send fails, and it stops too.
-        queue.close().await;
-    })
 }

@@ -3,7 +3,10 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::task::JoinSet;
 
 use serde_json::json;
 use ticket_facade::{TicketId, TicketUpdate};
@@ -177,4 +180,44 @@ pub(super) async fn work(
         j.finish(r);
     }
     true
+}
+
+/// `concurrency` workers, each sending one update at a time until the queue is empty or the
+/// run stops; when they are all done the queue closes, so the reader stops too.
+pub(super) fn spawn_workers(
+    concurrency: usize,
+    queue: &Arc<Queue>,
+    shared: &Arc<send::Shared>,
+    halt: &Arc<Halt>,
+    failures: Option<Arc<Mutex<File>>>,
+    tally: &Arc<Mutex<Tally>>,
+    done: &Arc<AtomicU64>,
+) -> tokio::task::JoinHandle<()> {
+    let mut workers = JoinSet::new();
+    for _ in 0..concurrency {
+        let queue = Arc::clone(queue);
+        let shared = Arc::clone(shared);
+        let halt = Arc::clone(halt);
+        let failures = failures.clone();
+        let tally = Arc::clone(tally);
+        let done = Arc::clone(done);
+        workers.spawn(async move {
+            while let Some(job) = queue.next().await {
+                if halt.halted() {
+                    break;
+                }
+                let journal = halt.journal.as_deref();
+                if !work(&shared, &halt, journal, failures.as_deref(), &tally, job).await {
+                    break;
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    let queue = Arc::clone(queue);
+    tokio::spawn(async move {
+        while workers.join_next().await.is_some() {}
+        // Stopped: the reader's next send fails, and it stops too.
+        queue.close().await;
+    })
 }

@@ -2,9 +2,14 @@
 //! (text or JSON).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use indicatif::ProgressBar;
 use serde_json::{Value, json};
+
+use crate::journal::Journal;
 
 /// Counters shared by the workers.
 #[derive(Default)]
@@ -165,6 +170,44 @@ pub(super) fn print_summary(r: &Value) {
             );
         }
     }
+}
+
+/// Progress, and a journal sync every second (a failed one stops the run).
+pub(super) fn tick(
+    journal: Option<Arc<Journal>>,
+    done: Arc<AtomicU64>,
+    tally: Arc<Mutex<Tally>>,
+    bar: Option<ProgressBar>,
+    every: Duration,
+    total: u64,
+    started: Instant,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last_line = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if let Some(j) = &journal {
+                j.sync();
+            }
+            let d = done.load(Ordering::Relaxed);
+            let failed = tally.lock().map(|t| t.failed).unwrap_or_default();
+            match &bar {
+                Some(bar) => {
+                    bar.set_position(d);
+                    bar.set_message(format!("failures: {failed}"));
+                }
+                None if last_line.elapsed() >= every => {
+                    last_line = Instant::now();
+                    let secs = started.elapsed().as_secs_f64().max(1e-9);
+                    eprintln!(
+                        "progress: {d}/{total} done, {failed} failed, {:.1}/s",
+                        d as f64 / secs
+                    );
+                }
+                None => {}
+            }
+        }
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,12 @@
 //! The signals that stop a run: SIGINT (Ctrl-C) and SIGTERM (what systemd, Kubernetes and
 //! `timeout` send) alike, counted from when the listener is made.
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::Halt;
+use crate::EXIT_INTERRUPTED;
+
 /// SIGINT and SIGTERM (on Windows, Ctrl-C).
 pub(super) struct Interrupts {
     #[cfg(unix)]
@@ -40,5 +46,32 @@ impl Interrupts {
         return self.signal.recv().await.map(|()| "Ctrl-C");
         #[cfg(not(any(unix, windows)))]
         return None;
+    }
+}
+
+/// SIGINT or SIGTERM: the first stops scheduling, the second aborts. One listener, registered
+/// before anything is sent, sees both: a second signal that lands just after the first is not
+/// lost.
+pub(super) fn listen_for_signals(halt: &Arc<Halt>) {
+    match Interrupts::new() {
+        Ok(mut interrupts) => {
+            let halt = Arc::clone(halt);
+            tokio::spawn(async move {
+                if let Some(name) = interrupts.next().await {
+                    halt.signalled.store(true, Ordering::SeqCst);
+                    eprintln!(
+                        "helpdesk: interrupted; finishing the updates in flight ({name}; Ctrl-C or SIGTERM again to abort)"
+                    );
+                    if interrupts.next().await.is_some() {
+                        if let Some(j) = &halt.journal {
+                            j.sync();
+                        }
+                        eprintln!("helpdesk: aborted");
+                        std::process::exit(i32::from(EXIT_INTERRUPTED));
+                    }
+                }
+            });
+        }
+        Err(e) => eprintln!("helpdesk: cannot listen for signals ({e}); they will kill the run"),
     }
 }
