@@ -84,11 +84,28 @@ pub(crate) struct Failure {
 
 impl Journal {
     /// Opens (or creates) the journal for appending. `repair`, from [`load`], first makes a
-    /// torn end whole.
+    /// torn end whole; if that fails, the torn end is put back as it was (what it says about
+    /// an update that may have been sent must not be lost), and the error returned.
     pub(crate) fn open(path: &Path, repair: Option<&Repair>) -> io::Result<Self> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
         if let Some(r) = repair {
             file.set_len(r.keep)?;
+        }
+        if let Some(r) = repair
+            && let Err(e) = Self::rewrite(&file, r)
+        {
+            if file
+                .set_len(r.keep)
+                .and_then(|()| file.write_all(&r.was))
+                .is_err()
+            {
+                eprintln!(
+                    "helpdesk: journal {}: its torn end could not be put back ({} bytes were cut)",
+                    path.display(),
+                    r.was.len()
+                );
+            }
+            return Err(e);
         }
         let len = file.metadata()?.len();
         let journal = Self {
@@ -102,14 +119,18 @@ impl Journal {
                 unrecorded: Vec::new(),
             }),
         };
-        if let Some(r) = repair {
-            let mut inner = journal.lock();
-            for record in &r.records {
-                append(&mut inner, record)?;
-            }
-            inner.file.sync_data()?;
-        }
         Ok(journal)
+    }
+
+    /// Appends a repair's records, each on a line of its own, and syncs.
+    fn rewrite(mut file: &File, repair: &Repair) -> io::Result<()> {
+        let mut text = Vec::new();
+        for record in &repair.records {
+            serde_json::to_writer(&mut text, record).map_err(io::Error::other)?;
+            text.push(b'\n');
+        }
+        file.write_all(&text)?;
+        file.sync_data()
     }
 
     /// The journal's path.
@@ -247,6 +268,8 @@ pub(crate) struct Torn {
 pub(crate) struct Repair {
     keep: u64,
     records: Vec<Record>,
+    /// The bytes cut, put back if the records cannot be written.
+    was: Vec<u8>,
 }
 
 /// Every record begins so (the field order of [`Record`]); a string cannot hold it unescaped,
@@ -288,6 +311,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, String> {
                 loaded.repair = Some(Repair {
                     keep: start,
                     records: vec![r.clone()],
+                    was: buf.clone(),
                 });
             }
             loaded.last.insert(r.line, r);
@@ -321,6 +345,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, String> {
             loaded.repair = Some(Repair {
                 keep: start,
                 records,
+                was: buf.clone(),
             });
         }
     }

@@ -88,7 +88,7 @@ fn fill_leaving(path: &Path, room: u64) {
     f.set_len(len - room).unwrap();
 }
 
-/// Each journal line is a whole record, and the file ends with an end of line.
+/// Each journal line is a whole record (or blank), and the file ends with an end of line.
 fn assert_whole_records(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
     assert!(
@@ -96,6 +96,7 @@ fn assert_whole_records(path: &Path) -> Vec<Value> {
         "the journal ends mid-line: {text:?}"
     );
     text.lines()
+        .filter(|l| !l.trim().is_empty())
         .map(|l| {
             serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not a record {l:?}: {e}"))
         })
@@ -231,6 +232,72 @@ fn a_full_journal_stops_the_run_and_resume_posts_nothing_twice() {
         assert_eq!(counts.get(&format!("t{i}")), Some(&1), "ticket t{i}");
     }
     assert_whole_records(&journal_path);
+}
+
+#[test]
+fn a_torn_journal_on_a_full_disk_keeps_its_torn_end_until_there_is_room() {
+    const LINES: usize = 8;
+    let Some(fs) = Tmpfs::mount("64k") else {
+        return;
+    };
+    let env = Env::start(seeded(LINES));
+    let lines = commented(LINES);
+    let path = env.path("in.jsonl");
+    write_lines(&path, &lines);
+    let journal_path = fs.path("journal.jsonl");
+    let first = env.path("first.jsonl");
+    write_lines(&first, &lines[..2]);
+    env.helpdesk("feishu")
+        .args(["apply", first.to_str().unwrap(), "--journal"])
+        .arg(&journal_path)
+        .assert()
+        .success();
+    // Whole records up to byte 4000 (a blank line pads them), then half of line 3's
+    // `sending` record (cut inside its hash): rewriting it whole needs bytes past 4096, a
+    // second page.
+    let mut text = std::fs::read(&journal_path).unwrap();
+    let pad = 4000 - text.len() - 1;
+    text.extend(std::iter::repeat_n(b' ', pad));
+    text.push(b'\n');
+    let record = r#"{"line":3,"ticket_id":"t3","hash":"0123456789abcdef","outcome":"sending","attempts":0,"comment":true}"#;
+    text.extend_from_slice(&record.as_bytes()[..45]);
+    std::fs::write(&journal_path, &text).unwrap();
+    let filler = fs.path("filler");
+    fill_leaving(&filler, 0);
+
+    let resume = || {
+        env.helpdesk("feishu")
+            .args(["apply", path.to_str().unwrap(), "--resume", "--journal"])
+            .arg(&journal_path)
+            .output()
+            .unwrap()
+    };
+    let sent = put_tickets(&env);
+    let out = resume();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(74), "{stderr}");
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+    // The torn end, which says line 3 may have been sent, is still there, byte for byte.
+    assert!(
+        std::fs::read(&journal_path).unwrap() == text,
+        "the journal changed: {:?}",
+        String::from_utf8_lossy(&std::fs::read(&journal_path).unwrap()).trim_end_matches(' ')
+    );
+    assert_eq!(put_tickets(&env), sent);
+
+    std::fs::remove_file(&filler).unwrap();
+    let out = resume();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // Journal line 6: four records, the blank line, then the torn one.
+    assert!(stderr.contains("line 6: a torn record"), "{stderr}");
+    assert_eq!(held(&stderr), BTreeSet::from([3]));
+    assert_whole_records(&journal_path);
+    let counts = env.sb.comment_counts();
+    for i in 1..=LINES {
+        let want = usize::from(i != 3);
+        assert_eq!(counts.get(&format!("t{i}")).copied().unwrap_or(0), want);
+    }
 }
 
 /// Cuts the journal's last record at `cut` bytes into it.
