@@ -115,31 +115,6 @@ fn last_outcomes(records: &[Value]) -> BTreeMap<u64, String> {
         .collect()
 }
 
-/// The tickets the sandbox received a PUT for.
-fn put_tickets(env: &Env) -> BTreeSet<String> {
-    env.sb
-        .requests()
-        .iter()
-        .filter(|r| r.method == "PUT")
-        .map(|r| r.path.rsplit('/').next().unwrap().to_owned())
-        .collect()
-}
-
-/// Input line numbers listed as of unknown outcome on stderr.
-fn held(stderr: &str) -> BTreeSet<u64> {
-    stderr
-        .lines()
-        .filter(|l| l.contains("outcome unknown and it carries a comment"))
-        .map(|l| {
-            l.strip_prefix("line ")
-                .and_then(|r| r.split(':').next())
-                .unwrap()
-                .parse()
-                .unwrap()
-        })
-        .collect()
-}
-
 #[test]
 fn a_full_journal_stops_the_run_and_resume_posts_nothing_twice() {
     const LINES: usize = 60;
