@@ -1,8 +1,10 @@
 //! `helpdesk`: update helpdesk tickets from the shell — one with `update`, thousands from a
 //! JSON Lines file with `apply` (checked first, at the server's rate, resumable).
 //!
-//! Exit codes: 0 everything applied; 1 some updates failed or have an unknown outcome; 2 usage,
-//! configuration or invalid input (nothing sent); 130 interrupted.
+//! Exit codes: 0 everything applied; 1 some updates failed, have an unknown outcome, or (apply)
+//! were not sent because their line changed after the check; 2 usage, configuration or invalid
+//! input (nothing sent); 74 (apply) the journal could not be written, so the run stopped;
+//! 130 interrupted (SIGINT or SIGTERM).
 
 mod apply;
 mod journal;
@@ -24,7 +26,10 @@ use ticket_facade::{
 pub(crate) const EXIT_FAILED: u8 = 1;
 /// Exit code: usage, configuration or invalid input.
 pub(crate) const EXIT_USAGE: u8 = 2;
-/// Exit code: interrupted (Ctrl-C).
+/// Exit code: `apply` stopped because its journal could not be written (`EX_IOERR` of
+/// sysexits.h).
+pub(crate) const EXIT_JOURNAL: u8 = 74;
+/// Exit code: interrupted (SIGINT or SIGTERM).
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 /// Update helpdesk tickets (EngageLab LiveDesk, Feishu/Lark Helpdesk) from the shell.
@@ -310,7 +315,7 @@ async fn update(global: &Global, args: UpdateArgs) -> u8 {
         return 0;
     }
     let shared = send::Shared::new(updater, None, args.max_retries);
-    let (outcome, attempts, _) = send::send(&shared, &id, &update, || {}).await;
+    let (outcome, attempts, _) = send::send(&shared, &id, &update, || true).await;
     match outcome {
         send::Outcome::Applied(receipt) => {
             match args.output {
@@ -335,6 +340,8 @@ async fn update(global: &Global, args: UpdateArgs) -> u8 {
             }
             0
         }
+        // Only `apply`'s journal refuses to send.
+        send::Outcome::NotSent => EXIT_FAILED,
         send::Outcome::Failed(err) | send::Outcome::Unknown(err) => {
             let unknown = err.may_have_applied() && update.comment().is_some();
             match args.output {

@@ -123,16 +123,19 @@ pub(crate) enum Outcome {
     /// It may or may not have landed, and it carries a comment: re-sending could post the
     /// comment twice, so it is not retried.
     Unknown(TicketError),
+    /// `before_sending` said no (the journal could not record it): no request was made.
+    NotSent,
 }
 
 /// Sends one update, retrying what can be retried. Returns the outcome, the attempts made and
 /// the time spent in requests (waits for the rate limiter, the gate and backoff excluded).
-/// `before_sending` runs once, after the waits, just before the first request leaves.
+/// `before_sending` runs once, after the waits, just before the first request leaves; if it
+/// returns false, nothing is sent.
 pub(crate) async fn send(
     shared: &Shared,
     id: &TicketId,
     update: &TicketUpdate,
-    before_sending: impl FnOnce(),
+    before_sending: impl FnOnce() -> bool,
 ) -> (Outcome, u32, Duration) {
     let mut before_sending = Some(before_sending);
     let mut busy = Duration::ZERO;
@@ -146,8 +149,10 @@ pub(crate) async fn send(
             limiter.until_ready().await;
             shared.gate.wait().await;
         }
-        if let Some(hook) = before_sending.take() {
-            hook();
+        if let Some(hook) = before_sending.take()
+            && !hook()
+        {
+            return (Outcome::NotSent, attempts, busy);
         }
         attempts += 1;
         let started = std::time::Instant::now();

@@ -353,6 +353,16 @@ fn resume_refuses_a_changed_file() {
 
 #[test]
 fn sigint_finishes_in_flight_updates_and_exits_130() {
+    a_signal_finishes_in_flight_updates_and_exits_130("INT");
+}
+
+/// What systemd, Kubernetes and `timeout` send: the same graceful stop as Ctrl-C.
+#[test]
+fn sigterm_finishes_in_flight_updates_and_exits_130() {
+    a_signal_finishes_in_flight_updates_and_exits_130("TERM");
+}
+
+fn a_signal_finishes_in_flight_updates_and_exits_130(signal: &str) {
     let env = Env::start(seeded(200));
     // Every request is slow, so several are in flight when the signal lands.
     env.sb.inject(
@@ -379,7 +389,7 @@ fn sigint_finishes_in_flight_updates_and_exits_130() {
         .unwrap();
     wait_for_outcomes(&journal_path, 8);
     let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -391,6 +401,13 @@ fn sigint_finishes_in_flight_updates_and_exits_130() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("interrupted"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "helpdesk: interrupted; finishing the updates in flight (SIG{signal};"
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Every update that was started has its outcome in the journal.
     let records = journal(&journal_path);
     let started: std::collections::BTreeSet<u64> = records

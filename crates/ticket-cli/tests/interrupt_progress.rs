@@ -26,9 +26,9 @@ fn commented(n: usize) -> Vec<String> {
         .collect()
 }
 
-fn sigint(pid: u32) {
+fn signal(name: &str, pid: u32) {
     let status = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+        .args([&format!("-{name}"), &pid.to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -53,6 +53,16 @@ fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<St
 
 #[test]
 fn a_second_ctrl_c_aborts_without_waiting_for_the_updates_in_flight() {
+    a_second_signal_aborts_without_waiting_for_the_updates_in_flight("INT", "INT");
+}
+
+/// SIGTERM counts as Ctrl-C, the first and the second alike.
+#[test]
+fn sigterm_then_ctrl_c_aborts_without_waiting_for_the_updates_in_flight() {
+    a_second_signal_aborts_without_waiting_for_the_updates_in_flight("TERM", "INT");
+}
+
+fn a_second_signal_aborts_without_waiting_for_the_updates_in_flight(first: &str, second: &str) {
     const CONCURRENCY: usize = 4;
     let env = Env::start(seeded(40));
     // The first tickets are answered at once; every later one hangs for a minute, so the
@@ -95,9 +105,9 @@ fn a_second_ctrl_c_aborts_without_waiting_for_the_updates_in_flight() {
         r["outcome"] == "sending"
     });
     let mut seen = Vec::new();
-    sigint(child.id());
+    signal(first, child.id());
     wait_for_line(&lines, "interrupted; finishing", &mut seen);
-    sigint(child.id());
+    signal(second, child.id());
     let status = child.wait().unwrap();
     reader.join().unwrap();
     seen.extend(lines.try_iter());

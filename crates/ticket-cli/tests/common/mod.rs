@@ -128,3 +128,28 @@ pub fn wait_for_records(
 pub fn wait_for_outcomes(path: &Path, n: usize) {
     wait_for_records(path, n, "outcomes", |r| r["outcome"] != "sending");
 }
+
+/// The tickets the sandbox received a PUT for.
+pub fn put_tickets(env: &Env) -> std::collections::BTreeSet<String> {
+    env.sb
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT")
+        .map(|r| r.path.rsplit('/').next().unwrap().to_owned())
+        .collect()
+}
+
+/// Input line numbers a resumed run held (outcome unknown, with a comment), from its stderr.
+pub fn held(stderr: &str) -> std::collections::BTreeSet<u64> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("outcome unknown and it carries a comment"))
+        .map(|l| {
+            l.strip_prefix("line ")
+                .and_then(|r| r.split(':').next())
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
