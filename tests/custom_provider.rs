@@ -62,7 +62,7 @@ impl TicketUpdater for AcmeDesk {
         let (request, dropped) = self.prepare(id, update)?;
         let response = self.transport.send(&request).await?;
         if !response.is_success() {
-            let message = response.fallback_message(&[]);
+            let message = response.fallback_message();
             return Err(response.to_error("acme", None, None, message, None));
         }
         Ok(UpdateReceipt::new("acme", id.clone())

@@ -78,8 +78,8 @@ proptest! {
         reset in proptest::option::of(".{0,6}"),
     ) {
         let response = RawResponse::new(status, headers(reset), body, Some("log".into()));
-        let el = el_client().decode_response(&response);
-        let fs = fs_client().decode_response(&response, &FS_TOKEN.to_owned().into());
+        let el = el_client().decode(&id("1"), &response);
+        let fs = fs_client().decode(&id("1"), &response);
         // Success needs a 2xx status; every refusal says it is a typed error with a message.
         for ok in [el.is_ok(), fs.is_ok()] {
             prop_assert!(!ok || (200..300).contains(&status));

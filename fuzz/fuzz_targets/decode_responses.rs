@@ -7,12 +7,12 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use provider_feishu::{FeishuClient, FeishuConfig};
-use secrecy::SecretString;
+use ticket_core::TicketId;
 use ticket_http::RawResponse;
 use ticket_http::reqwest::header::{HeaderMap, HeaderValue};
 
-fn clients() -> &'static (EngageLabClient, FeishuClient, SecretString) {
-    static CLIENTS: OnceLock<(EngageLabClient, FeishuClient, SecretString)> = OnceLock::new();
+fn clients() -> &'static (EngageLabClient, FeishuClient) {
+    static CLIENTS: OnceLock<(EngageLabClient, FeishuClient)> = OnceLock::new();
     CLIENTS.get_or_init(|| {
         let el =
             EngageLabClient::new(EngageLabConfig::new("k", "s").expect("config")).expect("client");
@@ -20,7 +20,7 @@ fn clients() -> &'static (EngageLabClient, FeishuClient, SecretString) {
             FeishuConfig::with_static_token("u-token", "1", "t").expect("config"),
         )
         .expect("client");
-        (el, fs, SecretString::from("u-token".to_owned()))
+        (el, fs)
     })
 }
 
@@ -37,9 +37,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let body = data[3 + header_len..].to_vec();
     let response = RawResponse::new(status, headers, body, None);
-    let (el, fs, token) = clients();
-    let a = el.decode_response(&response);
-    let b = fs.decode_response(&response, token);
+    let (el, fs) = clients();
+    let id = TicketId::new("1").expect("an id");
+    let a = el.decode(&id, &response);
+    let b = fs.decode(&id, &response);
     if a.is_ok() || b.is_ok() {
         assert!((200..300).contains(&status));
     }

@@ -18,6 +18,9 @@
 //! sibling APIs sometimes answer 200 or 400 where 404 or 429 is meant) are 40101
 //! (unauthenticated), 40301 (permission denied), 40401 (not found) and 42901 (rate limited).
 //!
+//! The client is the workspace's kit ([`JsonClient`] of [`EngageLab`]): this crate gives the
+//! wire mapping and the decoder, the kit everything else.
+//!
 //! ```no_run
 //! use provider_engagelab::{EngageLabClient, EngageLabConfig};
 //! use ticket_core::{Priority, TicketId, TicketUpdate, TicketUpdater};
@@ -48,34 +51,14 @@ mod config;
 mod updated_at;
 mod wire;
 
-use async_trait::async_trait;
 use ticket_core::{
-    Capabilities, Field, FieldSet, Plan, RequestPreview, TicketError, TicketId, TicketUpdate,
-    TicketUpdater, UpdateReceipt,
+    Capabilities, ErrorKind, Field, FieldSet, Plan, TicketError, TicketId, TicketUpdate,
+    UpdateReceipt,
 };
-use ticket_http::reqwest::Method;
-use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
-use ticket_http::{
-    CodeClass, PreparedRequest, RawResponse, Route, Secrets, Transport, body_capacity,
-};
-use time::OffsetDateTime;
+use ticket_http::{Credential, FromConfig, JsonApi, JsonClient, JsonClientBuilder, RawResponse};
 
 pub use crate::config::EngageLabConfig;
-
-/// What a successful EngageLab answer confirmed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Confirmation {
-    /// `data.ticket_id`, when the answer carried one.
-    pub ticket_id: Option<String>,
-    /// `data.updated_at`, when it was in a form this client reads: RFC 3339; a date and time
-    /// without offset (`2025-11-04 10:30:00`, read as UTC); Unix seconds or milliseconds, as a
-    /// number or a string.
-    pub updated_at: Option<OffsetDateTime>,
-    /// `data.updated_at` as sent, whenever it was not RFC 3339 or Unix time (read as UTC, or
-    /// not read at all): the caller can interpret it.
-    pub updated_at_raw: Option<String>,
-}
+pub use crate::wire::UpdateTicketBody;
 
 /// The registry name of this provider.
 pub const PROVIDER: &str = "engagelab";
@@ -83,8 +66,8 @@ pub const PROVIDER: &str = "engagelab";
 /// The production base URL.
 pub const DEFAULT_BASE_URL: &str = "https://livedesk-api.engagelab.com";
 
-/// The path of the update route, before the encoded ticket id.
-pub const TICKETS_PATH: &str = "/api/v2/accounts/tickets/";
+/// The update route.
+pub const ROUTE: &str = "/api/v2/accounts/tickets/{id}";
 
 /// What EngageLab can carry: everything but status, solved, comment and custom field ids;
 /// title and description on every update.
@@ -101,248 +84,143 @@ pub const CAPABILITIES: Capabilities = Capabilities::new(FieldSet::of(&[
 .requiring(FieldSet::of(&[Field::Title, Field::Description]))
 .requiring_per_custom_field(FieldSet::of(&[Field::CustomFieldKeys]));
 
-/// Response headers that may carry a request id (EngageLab documents none; these are the
-/// common names).
-const REQUEST_ID_HEADERS: &[&str] = &["x-request-id", "x-trace-id"];
+/// An EngageLab LiveDesk client: `EngageLabClient::new(config)`. Cheap to share: hold one (or
+/// an `Arc<dyn TicketUpdater>`) for the life of the process so its connections are reused.
+pub type EngageLabClient = JsonClient<EngageLab>;
 
-/// An EngageLab LiveDesk client. Cheap to share: hold one (or an `Arc<dyn TicketUpdater>`)
-/// for the life of the process so its connections are reused.
-pub struct EngageLabClient {
+/// EngageLab's ticket update API, for the kit's [`JsonClient`]; holds the configuration.
+#[derive(Debug)]
+pub struct EngageLab {
     config: EngageLabConfig,
-    transport: Transport,
-    /// `…/api/v2/accounts/tickets/`, parsed once.
-    route: Route,
-    /// Authorization, content type and accept, computed once.
-    headers: HeaderMap,
 }
 
-impl std::fmt::Debug for EngageLabClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EngageLabClient")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
-impl EngageLabClient {
-    /// A client for `config`, with its own connection pool.
-    pub fn new(config: EngageLabConfig) -> Result<Self, TicketError> {
-        // The key, the secret and the Basic pair are scrubbed from every error and log line
-        // of the transport.
-        let secrets = Secrets::new();
-        let (key, secret) = config.credentials();
-        let auth = secrets.basic_auth(key, secret)?;
-        let transport = Transport::with_optional_client(
-            PROVIDER,
-            config.http.clone(),
-            REQUEST_ID_HEADERS,
-            config.client.clone(),
-        )?
-        .with_secrets(secrets);
-        let mut headers = HeaderMap::with_capacity(4);
-        headers.insert(header::AUTHORIZATION, auth);
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(agent) = transport.own_user_agent() {
-            headers.insert(header::USER_AGENT, agent);
-        }
-        Ok(Self {
-            route: config.base_url.route(TICKETS_PATH),
-            transport,
-            headers,
-            config,
-        })
-    }
-
-    /// The configuration in use.
+impl EngageLab {
+    /// The configuration in use (`client.api().config()`).
     pub fn config(&self) -> &EngageLabConfig {
         &self.config
     }
+}
 
-    /// Checks `update` and builds the request, without sending it.
-    pub fn prepare(
+impl FromConfig for EngageLab {
+    type Config = EngageLabConfig;
+
+    fn builder(config: EngageLabConfig) -> Result<JsonClientBuilder<Self>, TicketError> {
+        let (key, secret) = config.credentials();
+        let auth = Credential::basic(key, secret, "the EngageLab API credentials")?;
+        Ok(JsonClient::builder(
+            Self {
+                config: config.clone(),
+            },
+            config.base_url,
+        )
+        .credential(auth)
+        .http(config.http)
+        .client(config.client))
+    }
+}
+
+impl JsonApi for EngageLab {
+    const PROVIDER: &'static str = PROVIDER;
+    const CAPABILITIES: Capabilities = CAPABILITIES;
+    const MAPPED_KEYS: &'static [&'static str] = wire::MAPPED_KEYS;
+    const ROUTE: &'static str = ROUTE;
+    const HEADERS: &'static [(&'static str, &'static str)] = &[
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+    ];
+    /// EngageLab documents none; these are the common names.
+    const REQUEST_ID_HEADERS: &'static [&'static str] = &["x-request-id", "x-trace-id"];
+
+    type Body<'a> = wire::UpdateTicketBody<'a>;
+
+    fn body<'a>(
         &self,
-        id: &TicketId,
-        update: &TicketUpdate,
-    ) -> Result<(PreparedRequest, Plan), TicketError> {
-        let plan = update.plan(PROVIDER, &CAPABILITIES, wire::MAPPED_KEYS)?;
-        let mut body = Vec::with_capacity(body_capacity(update));
-        serde_json::to_writer(&mut body, &wire::UpdateTicketBody::new(update)?)
-            .map_err(|e| TicketError::invalid("update", format!("cannot encode as JSON: {e}")))?;
-        Ok((
-            PreparedRequest::new(Method::PUT, self.route.url(id), self.headers.clone(), body),
-            plan,
-        ))
+        _id: &TicketId,
+        update: &'a TicketUpdate,
+        _plan: &Plan,
+    ) -> Result<Self::Body<'a>, TicketError> {
+        wire::UpdateTicketBody::new(update)
     }
 
-    /// Reads one answer without checking which ticket it confirms: `Ok(updated_at)` for the
-    /// documented success envelope, else the matching [`TicketError`]. Public so that recorded
-    /// answers can be replayed and fuzzed; [`decode_answer`](Self::decode_answer) is what
-    /// [`update`](TicketUpdater::update) uses.
-    pub fn decode_response(
-        &self,
-        response: &RawResponse,
-    ) -> Result<Option<OffsetDateTime>, TicketError> {
-        self.decode(None, response).map(|c| c.updated_at)
-    }
-
-    /// Reads the answer to an update of `id`: what EngageLab confirmed, or the matching
-    /// [`TicketError`]. A success for another `data.ticket_id` than `id` is a
-    /// [`TicketError::MalformedResponse`] naming both ids (not retried: the caller must not
-    /// believe `id` was updated). An `updated_at` in a form this client does not read is no
-    /// failure: the update landed, so the receipt has `updated_at: None`, the raw text, and a
-    /// warning is logged.
-    pub fn decode_answer(
-        &self,
-        id: &TicketId,
-        response: &RawResponse,
-    ) -> Result<Confirmation, TicketError> {
-        self.decode(Some(id), response)
-    }
-
+    /// The documented success envelope gives what it confirmed; anything else the matching
+    /// error. An `updated_at` in a form this client does not read is no failure (the update
+    /// landed): the receipt then has its raw text.
     fn decode(
         &self,
-        id: Option<&TicketId>,
+        receipt: UpdateReceipt,
         response: &RawResponse,
-    ) -> Result<Confirmation, TicketError> {
-        // Every text below is scrubbed through the transport's `Secrets` (the answer carries
-        // them); answers built by hand are scrubbed on the way out.
-        let scrub = |e| self.transport.secrets().scrub_error(e);
-        let secrets: [&str; 0] = [];
+    ) -> Result<UpdateReceipt, TicketError> {
         if !response.is_success() {
-            return Err(scrub(self.error_from(response, &secrets)));
+            return Err(error_from(response));
         }
         let envelope: wire::Envelope<'_> = serde_json::from_slice(&response.body).map_err(|e| {
-            scrub(response.malformed(
+            response.malformed(
                 PROVIDER,
                 format!("not the documented success envelope ({e})"),
-                &secrets,
-            ))
+            )
         })?;
         let code = envelope
             .code
             .or_else(|| envelope.error.as_ref().and_then(|e| e.code));
         if envelope.error.is_some() || code.is_some_and(|c| c != 0) {
-            return Err(scrub(self.error_from(response, &secrets)));
+            return Err(error_from(response));
         }
         if code.is_none() {
-            return Err(scrub(response.malformed(
-                PROVIDER,
-                "the envelope has no `code`",
-                &secrets,
-            )));
+            return Err(response.malformed(PROVIDER, "the envelope has no `code`"));
         }
-        let mut confirmation = Confirmation::default();
         let Some(data) = envelope.data else {
-            return Ok(confirmation);
+            return Ok(receipt);
         };
-        confirmation.ticket_id = match data.ticket_id {
+        let ticket_id = match data.ticket_id {
             Some(wire::Loose::Text(text)) => Some(text.into_owned()),
             Some(wire::Loose::Other(serde_json::Value::Number(n))) => Some(n.to_string()),
             _ => None,
         };
-        if let (Some(requested), Some(confirmed)) = (id, &confirmation.ticket_id)
-            && confirmed != requested.as_str()
-        {
-            return Err(scrub(response.malformed(
-                    PROVIDER,
-                    format!(
-                        "EngageLab confirmed an update of ticket {confirmed:?}, not of the requested {:?}; the requested ticket may not have been updated",
-                        requested.as_str()
-                    ),
-                    &secrets,
-                )));
-        }
-        if let Some(value) = data.updated_at {
-            let (at, exact) = match &value {
-                wire::Loose::Text(text) => updated_at::read_text(text),
-                wire::Loose::Other(other) => updated_at::read(other),
-            };
-            confirmation.updated_at = at;
-            if !exact {
-                let raw = match value {
+        let (updated_at, raw) = match data.updated_at {
+            None => (None, None),
+            Some(value) => {
+                let (at, exact) = match &value {
+                    wire::Loose::Text(text) => updated_at::read_text(text),
+                    wire::Loose::Other(other) => updated_at::read(other),
+                };
+                let raw = (!exact).then(|| match value {
                     wire::Loose::Text(text) => text.into_owned(),
                     wire::Loose::Other(other) => other.to_string(),
-                };
-                let raw = self.transport.secrets().scrub(&raw);
-                if at.is_none() {
-                    tracing::warn!(
-                        provider = PROVIDER,
-                        updated_at = %raw,
-                        "EngageLab confirmed the update with an `updated_at` in an unknown form; kept as text"
-                    );
-                }
-                confirmation.updated_at_raw = Some(raw);
+                });
+                (at, raw)
             }
-        }
-        Ok(confirmation)
-    }
-
-    fn error_from(&self, response: &RawResponse, secrets: &[&str]) -> TicketError {
-        let parsed = serde_json::from_slice::<wire::ErrorEnvelope>(&response.body).ok();
-        let (code, message) = match parsed {
-            Some(env) => match env.error {
-                Some(inner) => (inner.code.or(env.code), inner.message.or(env.message)),
-                None => (env.code, env.message),
-            },
-            None => (None, None),
         };
-        let message = response.message(message.as_deref(), secrets);
-        let class = code.and_then(|c| match c {
-            40101 => Some(CodeClass::Unauthenticated),
-            40301 => Some(CodeClass::PermissionDenied),
-            40401 => Some(CodeClass::NotFound),
-            42901 => Some(CodeClass::RateLimited),
-            _ => None,
-        });
-        response.to_error(
-            PROVIDER,
-            class,
-            code.map(Into::into),
-            message,
-            response.header_seconds("retry-after"),
-        )
+        Ok(receipt
+            .with_confirmed_ticket_id(ticket_id)
+            .with_updated_at(updated_at)
+            .with_updated_at_raw(raw))
     }
 }
 
-#[async_trait]
-impl TicketUpdater for EngageLabClient {
-    fn provider(&self) -> &str {
-        PROVIDER
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        CAPABILITIES
-    }
-
-    fn preview(&self, id: &TicketId, update: &TicketUpdate) -> Result<RequestPreview, TicketError> {
-        let (request, plan) = self.prepare(id, update)?;
-        Ok(self.transport.preview(&request).with_dropped(plan.dropped))
-    }
-
-    async fn update(
-        &self,
-        id: &TicketId,
-        update: &TicketUpdate,
-    ) -> Result<UpdateReceipt, TicketError> {
-        let (request, plan) = self.prepare(id, update)?;
-        let done = self
-            .transport
-            .execute(
-                request,
-                || Ok(self.prepare(id, update)?.0),
-                |response| self.decode_answer(id, response),
-            )
-            .await?;
-        Ok(UpdateReceipt::new(PROVIDER, id.clone())
-            .with_updated_at(done.value.updated_at)
-            .with_updated_at_raw(done.value.updated_at_raw)
-            .with_confirmed_ticket_id(done.value.ticket_id)
-            .with_request_id(done.request_id)
-            .with_dropped(plan.dropped)
-            .with_attempts(done.attempts))
-    }
+/// The error for a refusal: both `{code, message}` and `{"error": {code, message}}` are read;
+/// the codes EngageLab's sibling APIs use win over the HTTP status.
+fn error_from(response: &RawResponse) -> TicketError {
+    let parsed = serde_json::from_slice::<wire::ErrorEnvelope>(&response.body).ok();
+    let (code, message) = match parsed {
+        Some(env) => match env.error {
+            Some(inner) => (inner.code.or(env.code), inner.message.or(env.message)),
+            None => (env.code, env.message),
+        },
+        None => (None, None),
+    };
+    let message = response.message(message.as_deref());
+    let kind = code.and_then(|c| match c {
+        40101 => Some(ErrorKind::Unauthenticated),
+        40301 => Some(ErrorKind::PermissionDenied),
+        40401 => Some(ErrorKind::NotFound),
+        42901 => Some(ErrorKind::RateLimited),
+        _ => None,
+    });
+    response.to_error(
+        PROVIDER,
+        kind,
+        code.map(Into::into),
+        message,
+        response.header_seconds("retry-after"),
+    )
 }

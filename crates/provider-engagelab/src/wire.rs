@@ -9,9 +9,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use ticket_core::{CustomField, TicketError, TicketUpdate};
 
-/// Body of `PUT /api/v2/accounts/tickets/:ticket_id`, keys in the order of the vendor table.
+/// Body of `PUT /api/v2/accounts/tickets/:ticket_id`, keys in the order of the vendor table:
+/// what [`EngageLab`](crate::EngageLab) sends (it only serializes).
 #[derive(Serialize)]
-pub(crate) struct UpdateTicketBody<'a> {
+pub struct UpdateTicketBody<'a> {
     title: &'a str,
     description: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]

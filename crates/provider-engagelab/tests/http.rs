@@ -457,7 +457,10 @@ async fn ticket_ids_reach_the_server_as_one_encoded_segment() {
 async fn secrets_never_appear_in_debug_display_or_errors() {
     let client = client_for("http://127.0.0.1:1");
     let basic = "ZWwta2V5LTRhN2YwOTplbC1zZWNyZXQtYjgxYzMz";
-    let mut texts = vec![format!("{client:?}"), format!("{:?}", client.config())];
+    let mut texts = vec![
+        format!("{client:?}"),
+        format!("{:?}", client.api().config()),
+    ];
     // A server that echoes the credentials back in its error message and body.
     for reply in [
         Reply::json(

@@ -97,7 +97,10 @@ impl FeishuConfig {
         helpdesk_token: impl Into<String>,
     ) -> Result<Self, TicketError> {
         Self::new(
-            Arc::new(StaticToken::new(user_access_token)?),
+            Arc::new(StaticToken::new(
+                user_access_token,
+                "the Feishu user access token",
+            )?),
             helpdesk_id,
             helpdesk_token,
         )

@@ -9,12 +9,12 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use ticket_core::TicketError;
+use ticket_core::{ErrorKind, TicketError};
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
 use ticket_http::{
-    BaseUrl, CodeClass, HttpOptions, PreparedRequest, RawResponse, RetryPolicy, Secrets, Transport,
-    Url, clean_secret, strip_scheme,
+    BaseUrl, HttpOptions, PreparedRequest, RawResponse, RetryPolicy, Secrets, Transport, Url,
+    bearer_token, clean_secret,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -383,20 +383,25 @@ impl Inner {
             HeaderValue::from_static("application/json; charset=utf-8"),
         );
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        // The app secret is registered by the builder; the tokens may come from the store
+        // (another process wrote them): registered here, before anything can quote them.
+        self.transport
+            .secrets()
+            .add_received(refresh_token.expose_secret());
+        if let Some(access) = access {
+            self.transport
+                .secrets()
+                .add_received(access.expose_secret());
+        }
         let request = PreparedRequest::new(Method::POST, self.url.clone(), headers, body);
         let response = self.transport.send(&request).await?;
-        let secrets = [
-            self.app_secret.expose_secret(),
-            refresh_token.expose_secret(),
-            access.map(|s| s.expose_secret()).unwrap_or(""),
-        ];
         // Every token in the answer is registered with the transport's secrets before it is
         // parsed, so that no error about it (a wrongly typed `expires_in`, a missing field) can
         // show the new tokens.
         if let Ok(value) = serde_json::from_slice::<Value>(&response.body) {
             register_tokens(&value, self.transport.secrets());
         }
-        decode(&response, &secrets).map_err(|e| self.transport.secrets().scrub_error(e))
+        decode(&response).map_err(|e| self.transport.secrets().scrub_error(e))
     }
 }
 
@@ -416,8 +421,8 @@ fn register_tokens(value: &Value, secrets: &Secrets) {
     }
 }
 
-/// Reads a token answer; `secrets` are scrubbed from any excerpt.
-pub(crate) fn decode(response: &RawResponse, secrets: &[&str]) -> Result<Fresh, TicketError> {
+/// Reads a token answer; the response's secrets are scrubbed from any excerpt.
+pub(crate) fn decode(response: &RawResponse) -> Result<Fresh, TicketError> {
     #[derive(Deserialize)]
     struct Answer {
         code: Option<i64>,
@@ -431,13 +436,9 @@ pub(crate) fn decode(response: &RawResponse, secrets: &[&str]) -> Result<Fresh, 
     }
     let Some(answer) = serde_json::from_slice::<Answer>(&response.body).ok() else {
         if response.is_success() {
-            return Err(response.malformed(
-                crate::PROVIDER,
-                "token refresh answer is not JSON",
-                secrets,
-            ));
+            return Err(response.malformed(crate::PROVIDER, "token refresh answer is not JSON"));
         }
-        let message = response.fallback_message(secrets);
+        let message = response.fallback_message();
         return Err(response.to_error(crate::PROVIDER, None, None, message, None));
     };
     if response.is_success() && answer.code == Some(0) {
@@ -459,7 +460,6 @@ pub(crate) fn decode(response: &RawResponse, secrets: &[&str]) -> Result<Fresh, 
             _ => Err(response.malformed(
                 crate::PROVIDER,
                 "token refresh answer lacks access_token, expires_in or refresh_token",
-                secrets,
             )),
         };
     }
@@ -469,15 +469,15 @@ pub(crate) fn decode(response: &RawResponse, secrets: &[&str]) -> Result<Fresh, 
         .collect::<Vec<_>>()
         .join(": ");
     let mut message = if text.is_empty() {
-        response.fallback_message(secrets)
+        response.fallback_message()
     } else {
-        ticket_http::excerpt(format!("token refresh refused: {text}").as_bytes(), secrets)
+        response.message(Some(&format!("token refresh refused: {text}")))
     };
     let refused = answer.code.filter(|c| REFUSED_CODES.contains(c));
     if refused.is_some_and(|c| !CLIENT_CODES.contains(&c)) {
         message = format!("{message}; {BROKEN_CHAIN}");
     }
-    let class = refused.map(|_| CodeClass::Unauthenticated);
+    let class = refused.map(|_| ErrorKind::Unauthenticated);
     Err(response.to_error(
         crate::PROVIDER,
         class,
@@ -555,8 +555,10 @@ impl RefreshingTokenBuilder {
         if self.store.is_none() || !self.refresh_token.trim().is_empty() {
             self.refresh_token = clean_secret(&self.refresh_token, "the Feishu refresh token")?;
         }
-        if let Some((token, _)) = &mut self.access_token {
-            *token = strip_scheme(token.trim(), "Bearer");
+        if let Some((token, _)) = &mut self.access_token
+            && !token.trim().is_empty()
+        {
+            *token = bearer_token(token, "the Feishu user access token")?;
         }
         let base = BaseUrl::parse(&self.base_url)?;
         // The app secret and every refresh and access token, configured or received, are
@@ -672,11 +674,11 @@ mod tests {
                 MAX_TOKEN_LIFETIME.as_secs(),
             ),
         ] {
-            let fresh = decode(&answer(text, text), &[]).unwrap();
+            let fresh = decode(&answer(text, text)).unwrap();
             assert_eq!(fresh.lifetime, Duration::from_secs(secs), "{text}");
             assert_eq!(fresh.refresh_lifetime, Some(Duration::from_secs(secs)));
         }
-        assert!(decode(&answer("\"soon\"", "1"), &[]).is_err());
+        assert!(decode(&answer("\"soon\"", "1")).is_err());
     }
 
     proptest! {
@@ -688,7 +690,7 @@ mod tests {
             refresh_secs in any::<u64>(),
             margin in any::<u64>(),
         ) {
-            let fresh = decode(&answer(&secs.to_string(), &refresh_secs.to_string()), &[]).unwrap();
+            let fresh = decode(&answer(&secs.to_string(), &refresh_secs.to_string())).unwrap();
             prop_assert_eq!(fresh.lifetime.as_secs(), secs.min(MAX_TOKEN_LIFETIME.as_secs()));
             prop_assert_eq!(
                 fresh.refresh_lifetime.unwrap().as_secs(),

@@ -11,7 +11,7 @@ use crate::FeishuStatus;
 /// Body of `PUT /open-apis/helpdesk/v1/tickets/:ticket_id`, keys in the order of the vendor
 /// table; raw provider fields (`ticket_type`, `channel`, …) follow.
 #[derive(Serialize)]
-pub(crate) struct UpdateTicketBody<'a> {
+pub struct UpdateTicketBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]

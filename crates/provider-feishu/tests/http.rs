@@ -389,7 +389,10 @@ async fn ticket_ids_reach_the_server_as_one_encoded_segment() {
 async fn secrets_never_appear_in_debug_display_or_errors() {
     let client = client_for("http://127.0.0.1:1");
     let header = "NzAxMjM0NTY3ODpodC0wZDVlOWE3MWMy";
-    let mut texts = vec![format!("{client:?}"), format!("{:?}", client.config())];
+    let mut texts = vec![
+        format!("{client:?}"),
+        format!("{:?}", client.api().config()),
+    ];
     for reply in [
         Reply::json(
             200,

@@ -17,7 +17,7 @@ fn client() -> FeishuClient {
 
 fn body(update: TicketUpdate) -> String {
     let id = TicketId::new("6945345902185807891").unwrap();
-    let (request, _) = client().prepare(&id, &update, None).unwrap();
+    let (request, _) = client().prepare(&id, &update).unwrap();
     String::from_utf8(request.body().to_vec()).unwrap()
 }
 

@@ -98,7 +98,7 @@ fn prepare(c: &mut Criterion) {
         ("large", fixtures::feishu_large()),
     ] {
         let bytes = feishu
-            .prepare(&fs_id, &update, Some(&token))
+            .prepare_with_token(&fs_id, &update, &token)
             .expect("prepare")
             .0
             .body()
@@ -107,7 +107,7 @@ fn prepare(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("feishu", size), &update, |b, u| {
             b.iter(|| {
                 feishu
-                    .prepare(black_box(&fs_id), black_box(u), Some(&token))
+                    .prepare_with_token(black_box(&fs_id), black_box(u), &token)
                     .expect("prepare")
             });
         });
@@ -184,12 +184,11 @@ fn parts(c: &mut Criterion) {
     group.bench_function("decode_engagelab", |b| {
         b.iter(|| {
             engagelab
-                .decode_response(black_box(&el_answer))
+                .decode(&fixtures::engagelab_id(), black_box(&el_answer))
                 .expect("success")
         });
     });
     let feishu = feishu();
-    let token = SecretString::from("u-sandbox-feishu-user-token");
     let fs_answer = RawResponse::new(
         200,
         HeaderMap::new(),
@@ -199,7 +198,7 @@ fn parts(c: &mut Criterion) {
     group.bench_function("decode_feishu", |b| {
         b.iter(|| {
             feishu
-                .decode_response(black_box(&fs_answer), &token)
+                .decode(&fixtures::feishu_id(), black_box(&fs_answer))
                 .expect("success")
         });
     });

@@ -66,7 +66,9 @@ fn provider(
         let client = FeishuClient::new(config).expect("a client");
         let (id, update) = (fixtures::feishu_id(), fixtures::feishu_small());
         let token = SecretString::from(TOKEN);
-        let (request, _) = client.prepare(&id, &update, Some(&token)).expect("prepare");
+        let (request, _) = client
+            .prepare_with_token(&id, &update, &token)
+            .expect("prepare");
         (Arc::new(client), id, update, request)
     }
 }

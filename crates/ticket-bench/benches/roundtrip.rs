@@ -274,10 +274,10 @@ fn raw(provider: &str, base_url: &str) -> Caller {
             .prepare(&fixtures::engagelab_id(), &fixtures::engagelab_small())
             .expect("prepare"),
         _ => feishu_client(base_url)
-            .prepare(
+            .prepare_with_token(
                 &fixtures::feishu_id(),
                 &fixtures::feishu_small(),
-                Some(&SecretString::from("u-sandbox-feishu-user-token")),
+                &SecretString::from("u-sandbox-feishu-user-token"),
             )
             .expect("prepare"),
     };

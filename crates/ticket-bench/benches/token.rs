@@ -59,7 +59,7 @@ async fn main() {
         ))
         .build()
         .unwrap();
-    let fixed = StaticToken::new("u-fresh").unwrap();
+    let fixed = StaticToken::new("u-fresh", "the token").unwrap();
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         a.push(per_call_ns(&refreshing, calls).await);

@@ -72,6 +72,7 @@ mod feishu {
             Some(app_id) => Arc::new(refreshing(s, app_id, &base, http.clone())?),
             None => Arc::new(provider_feishu::StaticToken::new(
                 s.required("user_access_token")?,
+                "the Feishu user access token",
             )?),
         };
         let config = FeishuConfig::new(source, helpdesk_id, helpdesk_token)?

@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use ticket_facade::kit::serde_json::{Value, json};
-use ticket_facade::kit::time::OffsetDateTime;
-use ticket_facade::kit::{self, Credentials, ErrorShape, JsonApi, JsonClient, RawResponse};
+use ticket_facade::kit::{self, BaseUrl, Credential, ErrorShape, JsonApi, JsonClient, RawResponse};
 use ticket_facade::testkit::{Reply, Suite};
 use ticket_facade::{
     Capabilities, Field, FieldSet, HttpOptions, Plan, RequestPreview, TicketError, TicketId,
@@ -23,22 +22,31 @@ impl JsonApi for Tiny {
     const PROVIDER: &'static str = "tiny";
     const CAPABILITIES: Capabilities = Capabilities::new(FieldSet::of(&[Field::Title]));
     const MAPPED_KEYS: &'static [&'static str] = &["title"];
+    const ROUTE: &'static str = "/tickets/{id}";
 
-    fn body(&self, update: &TicketUpdate, _plan: &Plan) -> Result<Value, TicketError> {
+    type Body<'a> = Value;
+
+    fn body(&self, _: &TicketId, update: &TicketUpdate, _: &Plan) -> Result<Value, TicketError> {
         Ok(json!({ "title": update.title() }))
     }
 
-    fn decode(&self, r: &RawResponse) -> Result<Option<OffsetDateTime>, TicketError> {
+    fn decode(
+        &self,
+        receipt: UpdateReceipt,
+        r: &RawResponse,
+    ) -> Result<UpdateReceipt, TicketError> {
         if r.is_success() {
             return match kit::serde_json::from_slice::<Value>(&r.body) {
-                Ok(body) => kit::rfc3339_at(r, &body, "/updated_at", "tiny"),
-                Err(_) => Err(r.malformed("tiny", "not JSON", &[])),
+                Ok(body) => {
+                    Ok(receipt.with_updated_at(kit::rfc3339_at(r, &body, "/updated_at", "tiny")?))
+                }
+                Err(_) => Err(r.malformed("tiny", "not JSON")),
             };
         }
         let shape = ErrorShape {
             code: &["/code"],
             message: &["/message"],
-            retryable: &[],
+            ..ErrorShape::default()
         };
         Err(kit::json_error(r, "tiny", shape))
     }
@@ -78,8 +86,11 @@ fn factory(
     leaky: bool,
 ) -> impl Fn(&str, HttpOptions) -> Result<Arc<dyn TicketUpdater>, TicketError> {
     move |url, http| {
-        let auth = Credentials::bearer(&kit::SecretString::from(TOKEN), "the token")?;
-        let client = JsonClient::new(Tiny, url, "/tickets/{id}", auth, http)?;
+        let auth = Credential::bearer(TOKEN, "the token")?;
+        let client = JsonClient::builder(Tiny, BaseUrl::parse(url)?)
+            .credential(auth)
+            .http(http)
+            .build()?;
         Ok(if leaky {
             Arc::new(Leaky(client))
         } else {

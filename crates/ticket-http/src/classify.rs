@@ -1,25 +1,9 @@
 use std::time::Duration;
 
-use ticket_core::{ErrorCode, ServerError, TicketError};
+use ticket_core::{ErrorCode, ErrorKind, ServerError, TicketError};
 
 use crate::RawResponse;
-use crate::transport::excerpt_with;
-
-/// How a provider's own code classifies an error, before the HTTP status is consulted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CodeClass {
-    /// The credentials were refused.
-    Unauthenticated,
-    /// The credentials may not do this.
-    PermissionDenied,
-    /// The ticket does not exist.
-    NotFound,
-    /// Slow down.
-    RateLimited,
-    /// Any other refusal.
-    Provider,
-}
+use crate::transport::excerpt;
 
 /// The longest wait a server's `Retry-After` or `x-ogw-ratelimit-reset` can ask for: one day.
 /// Larger figures are clamped to it (they are far beyond any retry budget anyway).
@@ -71,24 +55,24 @@ impl RawResponse {
 
     /// The provider's own message (`said`), secret-free and cut short; when it gave none or an
     /// empty one, [`fallback_message`](Self::fallback_message).
-    pub fn message(&self, said: Option<&str>, secrets: &[&str]) -> String {
+    pub fn message(&self, said: Option<&str>) -> String {
         match said {
-            Some(text) if !text.is_empty() => excerpt_with(text.as_bytes(), secrets, &self.secrets),
-            _ => self.fallback_message(secrets),
+            Some(text) if !text.is_empty() => excerpt(text.as_bytes(), &self.secrets),
+            _ => self.fallback_message(),
         }
     }
 
     /// A message for an answer whose body gave none: a note for redirects (never followed),
     /// else a secret-free excerpt of the body, else the status reason.
-    pub fn fallback_message(&self, secrets: &[&str]) -> String {
+    pub fn fallback_message(&self) -> String {
         if (300..400).contains(&self.status) {
             let location = self.header("location").unwrap_or("(none)");
             return format!(
                 "redirect not followed (location: {})",
-                excerpt_with(location.as_bytes(), secrets, &self.secrets)
+                excerpt(location.as_bytes(), &self.secrets)
             );
         }
-        let text = excerpt_with(&self.body, secrets, &self.secrets);
+        let text = excerpt(&self.body, &self.secrets);
         if text.trim().is_empty() {
             reqwest::StatusCode::from_u16(self.status)
                 .ok()
@@ -100,55 +84,51 @@ impl RawResponse {
         }
     }
 
-    /// Turns this answer into the matching [`TicketError`]: `class` (from the provider's
-    /// own code) wins; otherwise 401 is unauthenticated, 403 permission denied, 404 not
-    /// found, 429 rate limited, anything else a provider error. `retry_after` is kept for
-    /// rate limits. `code` is the provider's own code, numeric or textual.
+    /// Turns this answer into the matching [`TicketError`]: `kind` (what the provider's own
+    /// code means) wins; otherwise 401 is unauthenticated, 403 permission denied, 404 not
+    /// found, 429 rate limited, anything else a provider error. A `kind` that a server's answer
+    /// cannot have (input, transport, configuration …) gives a provider error. `retry_after` is
+    /// kept for rate limits. `code` is the provider's own code, numeric or textual.
     pub fn to_error(
         &self,
         provider: &str,
-        class: Option<CodeClass>,
+        kind: Option<ErrorKind>,
         code: Option<ErrorCode>,
         message: String,
         retry_after: Option<Duration>,
     ) -> TicketError {
-        let class = class.unwrap_or(match self.status {
-            401 => CodeClass::Unauthenticated,
-            403 => CodeClass::PermissionDenied,
-            404 => CodeClass::NotFound,
-            429 => CodeClass::RateLimited,
-            _ => CodeClass::Provider,
+        let kind = kind.unwrap_or(match self.status {
+            401 => ErrorKind::Unauthenticated,
+            403 => ErrorKind::PermissionDenied,
+            404 => ErrorKind::NotFound,
+            429 => ErrorKind::RateLimited,
+            _ => ErrorKind::Provider,
         });
         let details = Box::new(
             ServerError::new(provider, self.status, self.secrets.scrub(&message))
                 .with_code(code)
                 .with_request_id(self.request_id.clone()),
         );
-        match class {
-            CodeClass::Unauthenticated => TicketError::Unauthenticated(details),
-            CodeClass::PermissionDenied => TicketError::PermissionDenied(details),
-            CodeClass::NotFound => TicketError::NotFound(details),
-            CodeClass::RateLimited => TicketError::RateLimited {
+        match kind {
+            ErrorKind::Unauthenticated => TicketError::Unauthenticated(details),
+            ErrorKind::PermissionDenied => TicketError::PermissionDenied(details),
+            ErrorKind::NotFound => TicketError::NotFound(details),
+            ErrorKind::RateLimited => TicketError::RateLimited {
                 details,
                 retry_after,
                 limit: None,
             },
-            CodeClass::Provider => TicketError::Provider(details),
+            _ => TicketError::Provider(details),
         }
     }
 
     /// A [`TicketError::MalformedResponse`] for this answer.
-    pub fn malformed(
-        &self,
-        provider: &str,
-        reason: impl Into<String>,
-        secrets: &[&str],
-    ) -> TicketError {
+    pub fn malformed(&self, provider: &str, reason: impl Into<String>) -> TicketError {
         TicketError::MalformedResponse {
             provider: provider.to_owned(),
             status: self.status,
             reason: self.secrets.scrub(&reason.into()),
-            excerpt: excerpt_with(&self.body, secrets, &self.secrets),
+            excerpt: excerpt(&self.body, &self.secrets),
             request_id: self.request_id.clone(),
         }
     }

@@ -20,9 +20,14 @@
 //! - [`Transport::execute`]: sends, decodes and retries per a [`RetryPolicy`] (backon), honouring
 //!   the server's own wait within a total budget.
 //!
-//! - [`Credentials`]: Basic, Bearer or custom-header credentials as a sensitive header value,
-//!   with every form of their secrets listed for scrubbing quoted answers.
+//! - [`Credential`]: a Basic, Bearer or named-header credential as a sensitive header value,
+//!   registering every form of its secrets with the client's [`Secrets`]; [`TokenSource`]: a
+//!   bearer token that changes and is refreshed when the server refuses it.
 //! - [`BaseUrl::route_template`]: routes such as `/api/v2/tickets/{id}.json`.
+//! - The kit every provider is written on, built-in or downstream: [`JsonApi`] describes one
+//!   helpdesk's JSON update API (route, capabilities, body, decoder), and [`JsonClient`] turns it
+//!   into a `TicketUpdater` (plan, request, preview, credentials, token refresh, retries,
+//!   scrubbing, receipt); [`json_error`] and [`rfc3339_at`] help decoders.
 //!
 //! `reqwest` is re-exported so downstream providers use the same version.
 #![cfg_attr(
@@ -48,9 +53,11 @@ mod retry;
 mod secrets;
 mod transport;
 
-mod auth;
+mod api;
 mod base_url;
 mod classify;
+mod credential;
+mod json_client;
 #[cfg(feature = "test-util")]
 pub mod test_server;
 
@@ -58,9 +65,11 @@ pub use bytes::Bytes;
 pub use reqwest;
 pub use reqwest::Url;
 
-pub use crate::auth::Credentials;
+pub use crate::api::{ErrorShape, JsonApi, json_error, rfc3339_at};
 pub use crate::base_url::{BaseUrl, Route, encode_segment};
-pub use crate::classify::{CodeClass, MAX_SERVER_WAIT, MAX_STATED_RATE};
+pub use crate::classify::{MAX_SERVER_WAIT, MAX_STATED_RATE};
+pub use crate::credential::{Credential, StaticToken, TokenSource, bearer_token};
+pub use crate::json_client::{FromConfig, JsonClient, JsonClientBuilder};
 pub use crate::preview::{PreparedRequest, body_capacity, sensitive_header};
 pub use crate::retry::{Executed, RetryPolicy};
 pub use crate::secrets::{Secrets, clean_secret, strip_scheme};

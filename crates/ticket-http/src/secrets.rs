@@ -7,7 +7,6 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use reqwest::header::HeaderValue;
 use ticket_core::{RequestPreview, TicketError};
 
 /// How many tokens received at run time (access and refresh tokens) are remembered.
@@ -22,16 +21,17 @@ const RECENT: usize = 16;
 /// it too, so excerpts are scrubbed before they are cut. Register secrets through this set
 /// and providers need no list of secrets at any call site:
 ///
-/// - [`add`](Self::add): a configured secret (an API key, a helpdesk token).
-/// - [`basic_auth`](Self::basic_auth) / [`bearer_auth`](Self::bearer_auth): build the
-///   sensitive `Authorization` value and register everything it holds.
+/// - [`add`](Self::add): a configured secret (an API key, a helpdesk token);
+///   [`Credential::register`](crate::Credential::register) adds everything a credential holds.
 /// - [`add_received`](Self::add_received): a token that arrived at run time (the last 16 are
 ///   kept, so a process that refreshes for weeks does not grow without bound).
 ///
 /// Forms scrubbed for each secret: the value as given and trimmed, standard and URL-safe
 /// base64, percent-encoding, and the JSON and Rust-debug escaped forms; `Basic …` and
 /// `Bearer …` values contain these, so they are covered too. Each is replaced by
-/// [`RequestPreview::REDACTED`].
+/// [`RequestPreview::REDACTED`]. A form shorter than [`MIN_WORD_SECRET`](Self::MIN_WORD_SECRET)
+/// bytes (a one-letter password) is replaced only where it stands as a word of its own, never
+/// inside other words or tokens.
 ///
 /// Cloning is cheap and shares the set: a token source and the client that uses it can
 /// register into the same one.
@@ -39,9 +39,12 @@ const RECENT: usize = 16;
 /// ```
 /// use ticket_http::Secrets;
 /// let secrets = Secrets::new();
-/// let _header = secrets.basic_auth("api-key", "api-secret")?;
-/// assert_eq!(secrets.scrub("key api-key, pair YXBpLWtleTphcGktc2VjcmV0"), "key <redacted>, pair <redacted>");
-/// # Ok::<(), ticket_core::TicketError>(())
+/// secrets.add("api-secret");
+/// secrets.add("X");
+/// assert_eq!(
+///     secrets.scrub("secret api-secret, base64 YXBpLXNlY3JldA, X-Id: X"),
+///     "secret <redacted>, base64 <redacted>, X-Id: <redacted>"
+/// );
 /// ```
 #[derive(Clone, Default)]
 pub struct Secrets {
@@ -69,6 +72,9 @@ impl fmt::Debug for Secrets {
 }
 
 impl Secrets {
+    /// Forms shorter than this many bytes are scrubbed only as whole words (see [`Secrets`]).
+    pub const MIN_WORD_SECRET: usize = 8;
+
     /// An empty set.
     pub fn new() -> Self {
         Self::default()
@@ -115,40 +121,6 @@ impl Secrets {
         inner.recent.push_back(forms);
     }
 
-    /// Registers the pair `user:password` as HTTP Basic carries it (`base64(user:password)`)
-    /// and `password` alone, and returns the base64 text. `user` is registered only as part of
-    /// the pair (it may be a public id); [`add`](Self::add) it when it is secret too.
-    pub fn add_pair(&self, user: &str, password: &str) -> String {
-        let pair = STANDARD.encode(format!("{user}:{password}"));
-        self.add(password);
-        self.add(&pair);
-        pair
-    }
-
-    /// `Basic base64(user:password)` as a sensitive header value, with `user`, `password` and
-    /// the pair registered. Both are trimmed first (see [`clean_secret`]).
-    pub fn basic_auth(&self, user: &str, password: &str) -> Result<HeaderValue, TicketError> {
-        let user = clean_secret(user, "the Basic auth user")?;
-        let password = clean_secret(password, "the Basic auth password")?;
-        if user.contains(':') {
-            return Err(TicketError::config(
-                "the Basic auth user contains `:`, which Basic auth cannot carry",
-            ));
-        }
-        self.add(&user);
-        let pair = self.add_pair(&user, &password);
-        crate::sensitive_header(format!("Basic {pair}"), "the Basic auth credentials")
-    }
-
-    /// `Bearer <token>` as a sensitive header value, with the token registered as received.
-    /// A leading `Bearer ` in `token` is dropped (a token pasted with its scheme would
-    /// otherwise be sent as `Bearer Bearer …`), and surrounding whitespace trimmed.
-    pub fn bearer_auth(&self, token: &str) -> Result<HeaderValue, TicketError> {
-        let token = strip_scheme(&clean_secret(token, "the bearer token")?, "Bearer");
-        self.add_received(&token);
-        crate::sensitive_header(format!("Bearer {token}"), "the bearer token")
-    }
-
     /// Whether no secret is registered.
     pub fn is_empty(&self) -> bool {
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
@@ -162,7 +134,7 @@ impl Secrets {
             .fixed
             .iter()
             .chain(inner.recent.iter().flatten())
-            .any(|form| text.contains(form.as_str()))
+            .any(|form| find(text, form).is_some())
     }
 
     /// `text` with every form of every registered secret replaced by
@@ -174,15 +146,16 @@ impl Secrets {
             .iter()
             .chain(inner.recent.iter().flatten())
             .map(String::as_str)
-            .filter(|form| text.contains(form))
+            .filter(|form| find(text, form).is_some())
             .collect();
         if forms.is_empty() {
             return text.to_owned();
         }
+        // Longest first, so that no longer form is left half-replaced by a shorter one.
         forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
         let mut text = text.to_owned();
         for form in forms {
-            text = text.replace(form, RequestPreview::REDACTED);
+            text = replace(&text, form);
         }
         text
     }
@@ -297,6 +270,43 @@ impl fmt::Display for Scrubbed {
 }
 
 impl std::error::Error for Scrubbed {}
+
+/// Whether `c` may be part of a token, so that a short secret next to it is inside a word.
+fn in_word(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=' | '%')
+}
+
+/// Where `form` occurs in `text`: anywhere for a long form; for a short one, only where it
+/// stands as a word of its own.
+fn find(text: &str, form: &str) -> Option<(usize, usize)> {
+    if form.len() >= Secrets::MIN_WORD_SECRET {
+        return text.find(form).map(|at| (at, at + form.len()));
+    }
+    text.match_indices(form)
+        .map(|(at, _)| (at, at + form.len()))
+        .find(|&(start, end)| {
+            !text[..start].chars().next_back().is_some_and(in_word)
+                && !text[end..].chars().next().is_some_and(in_word)
+        })
+}
+
+/// `text` with every occurrence of `form` that [`find`] accepts replaced.
+fn replace(text: &str, form: &str) -> String {
+    if form.len() >= Secrets::MIN_WORD_SECRET {
+        return text.replace(form, RequestPreview::REDACTED);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // After a match the next character is not part of a word (that is what made it a match),
+    // so looking again in the rest alone loses no boundary.
+    while let Some((start, end)) = find(rest, form) {
+        out.push_str(&rest[..start]);
+        out.push_str(RequestPreview::REDACTED);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
 
 /// Every form of `secret` worth scrubbing, non-empty and distinct.
 fn forms(secret: &str) -> Vec<String> {

@@ -559,7 +559,7 @@ impl Transport {
                 provider: self.provider.clone(),
                 status,
                 reason: format!("response body is larger than the {cap}-byte cap"),
-                excerpt: excerpt_with(excerpt_bytes, &[], &self.secrets),
+                excerpt: excerpt(excerpt_bytes, &self.secrets),
                 request_id: request_id.clone(),
             };
         if response
@@ -634,25 +634,17 @@ impl Transport {
     }
 }
 
-/// The first 200 characters of `body` as text, for error messages: every one of `secrets` is
-/// replaced by [`RequestPreview::REDACTED`] (before cutting, so no secret is left half-shown),
+/// The first 200 characters of `body` as text, for error messages: every secret of `secrets`
+/// is replaced by [`RequestPreview::REDACTED`] before cutting (so no secret is left half-shown),
 /// and control characters become spaces.
-pub fn excerpt(body: &[u8], secrets: &[&str]) -> String {
-    excerpt_with(body, secrets, &Secrets::default())
-}
-
-/// [`excerpt`], also scrubbing every form of the secrets in `set` before cutting.
-pub(crate) fn excerpt_with(body: &[u8], secrets: &[&str], set: &Secrets) -> String {
+pub fn excerpt(body: &[u8], secrets: &Secrets) -> String {
     const LIMIT: usize = 200;
-    // Room past the cut for any secret that starts before it (4 KiB covers every form of
-    // any credential that fits a header).
-    let longest = secrets.iter().map(|s| s.len()).max().unwrap_or(0).max(4096);
-    let window = &body[..body.len().min(LIMIT * 4 + longest)];
-    let mut text = set.scrub(&String::from_utf8_lossy(window));
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        text = text.replace(secret, RequestPreview::REDACTED);
-    }
-    text.chars()
+    // Room past the cut for any secret that starts before it (4 KiB covers every form of any
+    // credential that fits a header).
+    let window = &body[..body.len().min(LIMIT * 4 + 4096)];
+    secrets
+        .scrub(&String::from_utf8_lossy(window))
+        .chars()
         .take(LIMIT)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()

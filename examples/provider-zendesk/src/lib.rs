@@ -17,11 +17,12 @@
 use std::sync::Arc;
 
 use ticket_facade::kit::serde_json::{Map, Value, json};
-use ticket_facade::kit::time::OffsetDateTime;
-use ticket_facade::kit::{self, Credentials, ErrorShape, JsonApi, JsonClient, RawResponse};
+use ticket_facade::kit::{
+    self, BaseUrl, Credential, ErrorShape, ExposeSecret, JsonApi, JsonClient, RawResponse,
+};
 use ticket_facade::{
     Capabilities, CommentVisibility, Field, FieldSet, Plan, Settings, Status, TicketError,
-    TicketStatus, TicketUpdate, TicketUpdater,
+    TicketId, TicketStatus, TicketUpdate, TicketUpdater, UpdateReceipt,
 };
 
 /// The registry name.
@@ -44,8 +45,11 @@ pub fn client(
     http: kit::HttpOptions,
 ) -> Result<ZendeskClient, TicketError> {
     let user = format!("{email}/token");
-    let auth = Credentials::basic(&user, api_token, "the Zendesk API token")?;
-    JsonClient::new(Zendesk, base_url, "/api/v2/tickets/{id}.json", auth, http)
+    let auth = Credential::basic(&user, api_token.expose_secret(), "the Zendesk API token")?;
+    JsonClient::builder(Zendesk, BaseUrl::parse(base_url)?)
+        .credential(auth)
+        .http(http)
+        .build()
 }
 
 impl JsonApi for Zendesk {
@@ -72,9 +76,12 @@ impl JsonApi for Zendesk {
         "status",
         "comment",
     ];
+    const ROUTE: &'static str = "/api/v2/tickets/{id}.json";
     const REQUEST_ID_HEADERS: &'static [&'static str] = &["x-request-id", "x-zendesk-request-id"];
 
-    fn body(&self, update: &TicketUpdate, plan: &Plan) -> Result<Value, TicketError> {
+    type Body<'a> = Value;
+
+    fn body(&self, _: &TicketId, update: &TicketUpdate, plan: &Plan) -> Result<Value, TicketError> {
         let extra = update.provider_fields(PROVIDER);
         let mut t = extra.cloned().unwrap_or_default();
         let carried = |field| plan.carried.contains(field);
@@ -117,18 +124,24 @@ impl JsonApi for Zendesk {
         Ok(json!({ "ticket": t }))
     }
 
-    fn decode(&self, r: &RawResponse) -> Result<Option<OffsetDateTime>, TicketError> {
+    fn decode(
+        &self,
+        receipt: UpdateReceipt,
+        r: &RawResponse,
+    ) -> Result<UpdateReceipt, TicketError> {
         if r.is_success() {
             let body: Option<Value> = kit::serde_json::from_slice(&r.body).ok();
-            return match body.filter(|b| b.get("ticket").is_some_and(Value::is_object)) {
-                Some(body) => kit::rfc3339_at(r, &body, "/ticket/updated_at", PROVIDER),
-                None => Err(r.malformed(PROVIDER, "no `ticket` object in the answer", &[])),
+            let Some(body) = body.filter(|b| b.get("ticket").is_some_and(Value::is_object)) else {
+                return Err(r.malformed(PROVIDER, "no `ticket` object in the answer"));
             };
+            let at = kit::rfc3339_at(r, &body, "/ticket/updated_at", PROVIDER)?;
+            return Ok(receipt.with_updated_at(at));
         }
         let shape = ErrorShape {
             code: &["/error", "/error/title"],
             message: &["/description", "/error/message"],
             retryable: &[409],
+            ..ErrorShape::default()
         };
         Err(kit::json_error(r, PROVIDER, shape))
     }
