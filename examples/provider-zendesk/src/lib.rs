@@ -20,8 +20,8 @@ use ticket_facade::kit::serde_json::{Map, Value, json};
 use ticket_facade::kit::time::OffsetDateTime;
 use ticket_facade::kit::{self, Credentials, ErrorShape, JsonApi, JsonClient, RawResponse};
 use ticket_facade::{
-    Capabilities, CommentVisibility, Field, FieldSet, Plan, Settings, Status, TicketError,
-    TicketStatus, TicketUpdate, TicketUpdater,
+    Capabilities, CommentVisibility, ConfigKey, Field, FieldSet, Plan, Settings, Status,
+    TicketError, TicketStatus, TicketUpdate, TicketUpdater, ValueKind,
 };
 
 /// The registry name.
@@ -152,6 +152,14 @@ fn status_value(status: &Status) -> Result<&str, TicketError> {
     })
 }
 
+/// The configuration keys `build` reads (beside the HTTP keys every provider accepts).
+pub const KEYS: &[ConfigKey] = &[
+    ConfigKey::new("subdomain", ValueKind::Text, "`{subdomain}.zendesk.com`"),
+    ConfigKey::new("base_url", ValueKind::Url, "instead of `subdomain`"),
+    ConfigKey::new("email", ValueKind::Text, "required: the agent's email"),
+    ConfigKey::new("api_token", ValueKind::Text, "required: the API token").secret(),
+];
+
 /// Builds a client from settings: `subdomain` or `base_url`, `email`, `api_token`, HTTP keys.
 pub fn build(s: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
     let base = match (s.optional("subdomain"), s.optional("base_url")) {
@@ -168,5 +176,5 @@ pub fn build(s: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
 
 /// Registers (or registers again) `zendesk` in the process-wide registry of `ticket-facade`.
 pub fn register() -> Result<(), TicketError> {
-    ticket_facade::replace(PROVIDER, build).map(|_| ())
+    ticket_facade::replace(PROVIDER, KEYS, build).map(|_| ())
 }
