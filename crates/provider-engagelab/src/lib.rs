@@ -168,9 +168,9 @@ impl EngageLabClient {
         id: &TicketId,
         update: &TicketUpdate,
     ) -> Result<(PreparedRequest, Plan), TicketError> {
-        let plan = update.plan(PROVIDER, &CAPABILITIES, wire::MAPPED_KEYS)?;
+        let (wire_body, plan) = checked(update)?;
         let mut body = Vec::with_capacity(body_capacity(update));
-        serde_json::to_writer(&mut body, &wire::UpdateTicketBody::new(update)?)
+        serde_json::to_writer(&mut body, &wire_body)
             .map_err(|e| TicketError::invalid("update", format!("cannot encode as JSON: {e}")))?;
         Ok((
             PreparedRequest::new(Method::PUT, self.route.url(id), self.headers.clone(), body),
@@ -308,6 +308,13 @@ impl EngageLabClient {
     }
 }
 
+/// Every local check of an update (`prepare` and `check` share it): the plan, then the wire
+/// body, which refuses what the plan cannot see.
+fn checked(update: &TicketUpdate) -> Result<(wire::UpdateTicketBody<'_>, Plan), TicketError> {
+    let plan = update.plan(PROVIDER, &CAPABILITIES, wire::MAPPED_KEYS)?;
+    Ok((wire::UpdateTicketBody::new(update)?, plan))
+}
+
 #[async_trait]
 impl TicketUpdater for EngageLabClient {
     fn provider(&self) -> &str {
@@ -321,6 +328,10 @@ impl TicketUpdater for EngageLabClient {
     fn preview(&self, id: &TicketId, update: &TicketUpdate) -> Result<RequestPreview, TicketError> {
         let (request, plan) = self.prepare(id, update)?;
         Ok(self.transport.preview(&request).with_dropped(plan.dropped))
+    }
+
+    fn check(&self, _id: &TicketId, update: &TicketUpdate) -> Result<Plan, TicketError> {
+        checked(update).map(|(_, plan)| plan)
     }
 
     async fn update(

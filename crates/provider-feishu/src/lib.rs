@@ -197,9 +197,9 @@ impl FeishuClient {
         update: &TicketUpdate,
         token: Option<&SecretString>,
     ) -> Result<(PreparedRequest, Plan), TicketError> {
-        let plan = update.plan(PROVIDER, &CAPABILITIES, wire::MAPPED_KEYS)?;
+        let (wire_body, plan) = checked(update)?;
         let mut body = Vec::with_capacity(body_capacity(update));
-        serde_json::to_writer(&mut body, &wire::UpdateTicketBody::new(update, &plan)?)
+        serde_json::to_writer(&mut body, &wire_body)
             .map_err(|e| TicketError::invalid("update", format!("cannot encode as JSON: {e}")))?;
         // A copy of the constant map, whose first entry gets this token: replacing a value
         // keeps its place, so `Authorization` is still sent first.
@@ -330,6 +330,13 @@ impl FeishuClient {
     }
 }
 
+/// Every local check of an update (`prepare` and `check` share it): the plan, then the wire
+/// body, which refuses what the plan cannot see (a status or raw integer Feishu cannot take).
+fn checked(update: &TicketUpdate) -> Result<(wire::UpdateTicketBody<'_>, Plan), TicketError> {
+    let plan = update.plan(PROVIDER, &CAPABILITIES, wire::MAPPED_KEYS)?;
+    Ok((wire::UpdateTicketBody::new(update, &plan)?, plan))
+}
+
 #[async_trait]
 impl TicketUpdater for FeishuClient {
     fn provider(&self) -> &str {
@@ -343,6 +350,10 @@ impl TicketUpdater for FeishuClient {
     fn preview(&self, id: &TicketId, update: &TicketUpdate) -> Result<RequestPreview, TicketError> {
         let (request, plan) = self.prepare(id, update, None)?;
         Ok(self.transport.preview(&request).with_dropped(plan.dropped))
+    }
+
+    fn check(&self, _id: &TicketId, update: &TicketUpdate) -> Result<Plan, TicketError> {
+        checked(update).map(|(_, plan)| plan)
     }
 
     async fn update(

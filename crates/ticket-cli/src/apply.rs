@@ -111,7 +111,7 @@ fn check(updater: &dyn TicketUpdater, text: Result<&str, String>) -> Checked {
     }
     match parse_line(text) {
         Err(e) => Checked::Invalid(e),
-        Ok((id, update)) => match updater.preview(&id, &update) {
+        Ok((id, update)) => match updater.check(&id, &update) {
             Ok(_) => Checked::Valid,
             Err(e) => Checked::Invalid(e.to_string()),
         },
@@ -148,7 +148,7 @@ impl Interrupts {
 /// Lines the check pass reads before it checks them, on several threads.
 const CHECK_CHUNK: usize = 1024;
 
-/// The check pass: every line parsed and planned (the provider's preview), on as many threads
+/// The check pass: every line parsed and checked (`TicketUpdater::check`), on as many threads
 /// as there are CPUs (at most 4), the results handed to `f` in line order. The file is read a
 /// chunk at a time, so memory stays flat.
 fn check_lines(

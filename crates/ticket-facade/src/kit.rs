@@ -124,8 +124,8 @@ impl<A: JsonApi> JsonClient<A> {
         id: &TicketId,
         update: &TicketUpdate,
     ) -> Result<(PreparedRequest, Plan), TicketError> {
-        let plan = update.plan(A::PROVIDER, &A::CAPABILITIES, A::MAPPED_KEYS)?;
-        let body = serde_json::to_vec(&self.api.body(update, &plan)?)
+        let (body, plan) = self.checked(update)?;
+        let body = serde_json::to_vec(&body)
             .map_err(|e| TicketError::invalid("update", format!("cannot encode as JSON: {e}")))?;
         let mut request =
             PreparedRequest::new(A::METHOD, self.route.url(id), self.headers.clone(), body);
@@ -135,6 +135,13 @@ impl<A: JsonApi> JsonClient<A> {
             request = request.not_idempotent();
         }
         Ok((request, plan))
+    }
+
+    /// Every local check of an update (`prepare` and `check` share it): the plan, then the
+    /// API's body, which may refuse what the plan cannot see.
+    fn checked(&self, update: &TicketUpdate) -> Result<(Value, Plan), TicketError> {
+        let plan = update.plan(A::PROVIDER, &A::CAPABILITIES, A::MAPPED_KEYS)?;
+        Ok((self.api.body(update, &plan)?, plan))
     }
 
     /// Decodes one answer with the API's decoder.
@@ -156,6 +163,10 @@ impl<A: JsonApi> TicketUpdater for JsonClient<A> {
     fn preview(&self, id: &TicketId, update: &TicketUpdate) -> Result<RequestPreview, TicketError> {
         let (request, plan) = self.prepare(id, update)?;
         Ok(self.transport.preview(&request).with_dropped(plan.dropped))
+    }
+
+    fn check(&self, _id: &TicketId, update: &TicketUpdate) -> Result<Plan, TicketError> {
+        self.checked(update).map(|(_, plan)| plan)
     }
 
     async fn update(
