@@ -49,11 +49,6 @@ impl Settings {
         &self.provider
     }
 
-    /// The provider's own keys (the ones it registered with; [`HTTP_KEYS`] come on top).
-    pub fn keys(&self) -> &'static [ConfigKey] {
-        self.keys
-    }
-
     /// The value of `key`, or `None`. `key` must be in the provider's table or
     /// [`HTTP_KEYS`]: reading any other is reported by `connect` as a bug of the provider.
     pub fn optional(&mut self, key: &str) -> Option<String> {
@@ -188,10 +183,10 @@ impl Settings {
             let own = if self.keys.is_empty() {
                 String::new()
             } else {
-                format!("{}; ", list(self.keys))
+                format!("{}; and ", list(self.keys))
             };
             return Err(TicketError::config(format!(
-                "unknown configuration {} for provider `{}`: {} (known: {own}and for every provider: {})",
+                "unknown configuration {} for provider `{}`: {} (known: {own}for every provider: {})",
                 if unknown.len() == 1 { "key" } else { "keys" },
                 self.provider,
                 unknown.join(", "),
