@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ticket_facade::{
-    Capabilities, Config, Field, FieldSet, RequestPreview, Settings, TicketError, TicketId,
-    TicketUpdate, TicketUpdater, UpdateReceipt,
+    Capabilities, Config, ConfigKey, Field, FieldSet, RequestPreview, Settings, TicketError,
+    TicketId, TicketUpdate, TicketUpdater, UpdateReceipt, ValueKind,
 };
 
 /// An in-house desk that keeps a log of titles and comments.
@@ -55,7 +55,14 @@ impl TicketUpdater for Logbook {
     }
 }
 
-/// Reads the `owner` key; any other key is reported as unknown by the facade.
+/// The one key `build_logbook` reads; any other is reported as unknown by the facade.
+const LOGBOOK_KEYS: &[ConfigKey] = &[ConfigKey::new(
+    "owner",
+    ValueKind::Text,
+    "required: who keeps the logbook",
+)];
+
+/// Reads the `owner` key.
 fn build_logbook(settings: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
     Ok(Arc::new(Logbook {
         owner: settings.required("owner")?,
@@ -65,7 +72,7 @@ fn build_logbook(settings: &mut Settings) -> Result<Arc<dyn TicketUpdater>, Tick
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    ticket_facade::register("logbook", build_logbook)?;
+    ticket_facade::register("logbook", LOGBOOK_KEYS, build_logbook)?;
     println!("providers: {}", ticket_facade::providers().join(", "));
 
     let config = Config::from_map([("provider", "logbook"), ("logbook.owner", "ops")]);

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ticket_facade::{
-    Capabilities, Config, ErrorKind, Field, FieldSet, RequestPreview, Settings, TicketError,
-    TicketId, TicketUpdate, TicketUpdater, UpdateReceipt,
+    Capabilities, Config, ConfigKey, ErrorKind, Field, FieldSet, RequestPreview, Settings,
+    TicketError, TicketId, TicketUpdate, TicketUpdater, UpdateReceipt, ValueKind,
 };
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
@@ -71,6 +71,11 @@ impl TicketUpdater for AcmeDesk {
     }
 }
 
+const ACME_KEYS: &[ConfigKey] = &[
+    ConfigKey::new("api_token", ValueKind::Text, "required: the API token").secret(),
+    ConfigKey::new("base_url", ValueKind::Url, "required: where Acme is"),
+];
+
 fn build_acme(settings: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
     let token = settings.required("api_token")?;
     let base = BaseUrl::parse(&settings.required("base_url")?)?;
@@ -90,7 +95,7 @@ fn build_acme(settings: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketE
 
 #[tokio::test]
 async fn a_downstream_provider_registers_and_is_used_by_name() {
-    ticket_facade::register("acme", build_acme).unwrap();
+    ticket_facade::register("acme", ACME_KEYS, build_acme).unwrap();
     assert!(ticket_facade::providers().contains(&"acme".to_owned()));
 
     let server = ScriptedServer::start(|req| {

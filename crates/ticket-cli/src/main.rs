@@ -18,8 +18,8 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use ticket_facade::{
-    Config, Field, NativeStatus, Priority, RequestPreview, TicketError, TicketId, TicketKind,
-    TicketStatus, TicketUpdate, TicketUpdater, UpdateReceipt,
+    Config, ConfigKey, Field, NativeStatus, Priority, RequestPreview, TicketError, TicketId,
+    TicketKind, TicketStatus, TicketUpdate, TicketUpdater, UpdateReceipt,
 };
 
 /// Exit code: some updates failed.
@@ -170,12 +170,15 @@ fn load_config(global: &Global) -> Result<Config, TicketError> {
     Ok(config)
 }
 
+/// The key that turns the library's retries off (one of `ticket_facade::HTTP_KEYS`).
+const RETRIES_KEY: &str = "max_retries";
+
 /// Connects with the library's own retries turned off: the command retries itself, so that a
 /// rate-limit wait is shared by every worker and a comment is never sent twice.
 pub(crate) fn connect(global: &Global) -> Result<Arc<dyn TicketUpdater>, TicketError> {
     let mut config = load_config(global)?;
     if let Some(provider) = config.provider().map(str::to_ascii_lowercase) {
-        config.set(&provider, "max_retries", "0");
+        config.set(&provider, RETRIES_KEY, "0");
     }
     ticket_facade::connect(&config)
 }
@@ -412,22 +415,16 @@ fn providers() -> u8 {
     0
 }
 
-/// Keys whose values are shown by `config check`; every other value is redacted.
-const PLAIN_KEYS: &[&str] = &[
-    "base_url",
-    "region",
-    "app_id",
-    "helpdesk_id",
-    "refresh_token_file",
-    "connect_timeout_ms",
-    "request_timeout_ms",
-    "max_response_bytes",
-    "max_retries",
-    "retry_initial_backoff_ms",
-    "retry_max_backoff_ms",
-    "retry_budget_ms",
-    "retry_jitter",
-];
+/// The key `key` of `provider` in the facade's key tables (the provider's own, then the keys
+/// every provider accepts), or `None` when it is not a known key.
+fn config_key(provider: &str, key: &str) -> Option<ConfigKey> {
+    ticket_facade::provider_keys(provider)
+        .unwrap_or_default()
+        .iter()
+        .chain(ticket_facade::HTTP_KEYS)
+        .find(|k| k.name == key)
+        .copied()
+}
 
 fn config_check(global: &Global) -> u8 {
     let config = match load_config(global) {
@@ -456,12 +453,19 @@ fn config_check(global: &Global) -> u8 {
         println!("no keys found for {provider}");
     }
     for (key, value, origin) in entries {
-        let shown = if PLAIN_KEYS.contains(&key.as_str()) {
-            value
-        } else {
-            RequestPreview::REDACTED.to_owned()
+        // Secrets, and keys the tables do not know (a mistyped secret is still a secret), are
+        // redacted.
+        let known = config_key(&provider, &key);
+        let shown = match known {
+            Some(k) if !k.secret => value,
+            _ => RequestPreview::REDACTED.to_owned(),
         };
-        println!("  {key:<26} {shown:<32} from {origin}");
+        let note = if known.is_some() {
+            ""
+        } else {
+            " (unknown key)"
+        };
+        println!("  {key:<26} {shown:<32} from {origin}{note}");
     }
     match ticket_facade::connect(&config) {
         Ok(u) => {
@@ -475,5 +479,17 @@ fn config_check(global: &Global) -> u8 {
             println!("connects: no: {e}");
             EXIT_USAGE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_retries_key_is_a_key_every_provider_accepts() {
+        assert!(
+            ticket_facade::HTTP_KEYS
+                .iter()
+                .any(|k| k.name == super::RETRIES_KEY)
+        );
     }
 }

@@ -289,3 +289,46 @@ fn config_check_redacts_and_connects() {
         .stdout(predicate::str::contains("toml-secret").not());
     assert_eq!(env.vendor_requests(), 0);
 }
+
+#[test]
+fn config_check_shows_and_redacts_values_by_the_key_table() {
+    let env = Env::start(Sandbox::builder());
+    let out = env
+        .helpdesk("engagelab")
+        .env("TICKET_ENGAGELAB_POOL_MAX_IDLE_PER_HOST", "7")
+        .env("TICKET_ENGAGELAB_RETRY_NON_IDEMPOTENT", "false")
+        .env(
+            "TICKET_ENGAGELAB_PROXY",
+            "http://u:proxy-pw-1@proxy.example:3128",
+        )
+        .env("TICKET_ENGAGELAB_API_SECERT", "typo-secret-1")
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert_no_secret(&env, &out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{key} ")))
+            .unwrap_or_else(|| panic!("no line for {key}:\n{text}"))
+            .to_owned()
+    };
+    // Not secret in the key table: shown (these were redacted by the old hand-kept list).
+    assert!(line("pool_max_idle_per_host").contains(" 7 "), "{text}");
+    assert!(line("retry_non_idempotent").contains(" false "), "{text}");
+    // Secret, or unknown (a mistyped secret is still a secret): redacted.
+    assert!(line("proxy").contains("<redacted>"), "{text}");
+    let typo = line("api_secert");
+    assert!(
+        typo.contains("<redacted>") && typo.ends_with("(unknown key)"),
+        "{text}"
+    );
+    assert!(!text.contains("proxy-pw-1") && !text.contains("typo-secret-1"));
+    assert!(
+        text.contains("connects: no: configuration error: unknown configuration key for provider `engagelab`: TICKET_ENGAGELAB_API_SECERT"),
+        "{text}"
+    );
+    assert_eq!(env.vendor_requests(), 0);
+}

@@ -129,7 +129,8 @@ pub use update::{Plan, TicketUpdate, TicketUpdateBuilder};
 /// - A field the provider cannot carry is never dropped silently: it is refused (strict
 ///   policy) or listed in [`UpdateReceipt::dropped`] (lenient policy).
 /// - [`preview`](Self::preview) renders exactly the request [`update`](Self::update) would
-///   send, with secrets redacted, without sending it.
+///   send, with secrets redacted, without sending it; [`check`](Self::check) refuses exactly
+///   what `update` refuses locally, without rendering anything.
 /// - No secret appears in any error, preview, log line or `Debug` output.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
@@ -142,6 +143,25 @@ pub trait TicketUpdater: Send + Sync {
 
     /// The request an update would send, with secrets redacted. Sends nothing.
     fn preview(&self, id: &TicketId, update: &TicketUpdate) -> Result<RequestPreview, TicketError>;
+
+    /// The local checks of [`update`](Self::update), without rendering a preview: what
+    /// would be carried and dropped, or the error `update` would return before sending.
+    ///
+    /// The contract: it refuses exactly what `update` refuses locally because of the update
+    /// itself (the [`TicketUpdate::plan`] rules and anything else the provider checks before
+    /// it sends, such as a value it cannot encode; not credentials or the network), returns
+    /// the same [`Plan`] that `update` would act on, and sends nothing. A bulk tool checks
+    /// every update with it before sending any.
+    ///
+    /// The default runs [`preview`](Self::preview) and reads its [`RequestPreview::dropped`];
+    /// override it when the checks are cheaper than rendering the request.
+    fn check(&self, id: &TicketId, update: &TicketUpdate) -> Result<Plan, TicketError> {
+        let dropped = self.preview(id, update)?.dropped;
+        let carried = update
+            .fields()
+            .difference(dropped.iter().copied().collect());
+        Ok(Plan { carried, dropped })
+    }
 
     /// Applies `update` to ticket `id`.
     async fn update(

@@ -128,6 +128,61 @@ impl TicketUpdate {
         self.policy
     }
 
+    /// A builder holding every part of this update (fields, raw provider fields, policy):
+    /// change what you need and [`build`](TicketUpdateBuilder::build) again, which checks
+    /// everything again. `update.to_builder().build()` gives an equal update, and adding to a
+    /// list (a tag, a custom field, an attachment) appends to the ones already there.
+    ///
+    /// ```
+    /// use ticket_core::TicketUpdate;
+    /// let update = TicketUpdate::builder().title("Printer jammed").tag("printer").build()?;
+    /// let more = update.to_builder().tag("urgent").build()?;
+    /// assert_eq!(more.tags(), Some(&["printer".to_owned(), "urgent".to_owned()][..]));
+    /// assert_eq!(update.to_builder().build()?, update);
+    /// # Ok::<(), ticket_core::TicketError>(())
+    /// ```
+    pub fn to_builder(&self) -> TicketUpdateBuilder {
+        // Every single-valued field (and the policy) travels in the clone, so a field added
+        // later cannot be forgotten here. The three lists the builder collects on the side
+        // are moved back there, so that `build` checks them again and the builder's setters
+        // append to them exactly as on a fresh builder.
+        let mut update = self.clone();
+        let pending_custom = update
+            .custom_fields
+            .take()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                (
+                    f.id().cloned(),
+                    f.key().map(str::to_owned),
+                    f.value().clone(),
+                )
+            })
+            .collect();
+        let pending_attachments = update
+            .attachments
+            .take()
+            .into_iter()
+            .flatten()
+            .map(|a| a.file_url().to_owned())
+            .collect();
+        let provider_fields = std::mem::take(&mut update.provider_fields)
+            .into_iter()
+            .flat_map(|(provider, fields)| {
+                fields
+                    .into_iter()
+                    .map(move |(key, value)| (provider.clone(), key, value))
+            })
+            .collect();
+        TicketUpdateBuilder {
+            update,
+            pending_custom,
+            pending_attachments,
+            provider_fields,
+        }
+    }
+
     /// The unified fields this update sets.
     pub fn fields(&self) -> FieldSet {
         let mut set = FieldSet::EMPTY;

@@ -7,9 +7,13 @@ use crate::Registry;
 pub(crate) fn register_all(registry: &mut Registry) {
     let _ = &registry;
     #[cfg(feature = "engagelab")]
-    let _ = registry.register(provider_engagelab::PROVIDER, engagelab::build);
+    let _ = registry.register(
+        provider_engagelab::PROVIDER,
+        engagelab::KEYS,
+        engagelab::build,
+    );
     #[cfg(feature = "feishu")]
-    let _ = registry.register(provider_feishu::PROVIDER, feishu::build);
+    let _ = registry.register(provider_feishu::PROVIDER, feishu::KEYS, feishu::build);
 }
 
 #[cfg(feature = "engagelab")]
@@ -19,9 +23,24 @@ mod engagelab {
     use provider_engagelab::{EngageLabClient, EngageLabConfig};
     use ticket_core::{TicketError, TicketUpdater};
 
-    use crate::Settings;
+    use crate::{ConfigKey, Settings, ValueKind};
 
-    /// Keys: `api_key`, `api_secret` (required), `base_url`, and the HTTP keys.
+    /// The keys `build` reads, beside the HTTP keys.
+    pub(super) const KEYS: &[ConfigKey] = &[
+        ConfigKey::new(
+            "api_key",
+            ValueKind::Text,
+            "required: the API key (the user name of Basic auth)",
+        )
+        .secret(),
+        ConfigKey::new("api_secret", ValueKind::Text, "required: the API secret").secret(),
+        ConfigKey::new(
+            "base_url",
+            ValueKind::Url,
+            "default `https://livedesk-api.engagelab.com` (`http://` to loopback only)",
+        ),
+    ];
+
     pub(super) fn build(s: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
         let mut config = EngageLabConfig::new(s.required("api_key")?, s.required("api_secret")?)?;
         if let Some(url) = s.optional("base_url") {
@@ -43,13 +62,69 @@ mod feishu {
     };
     use ticket_core::{TicketError, TicketUpdater};
 
-    use crate::Settings;
+    use crate::{ConfigKey, Settings, ValueKind};
 
-    /// Keys: `helpdesk_id`, `helpdesk_token` (required); either `user_access_token` (a static
-    /// token) or `app_id`, `app_secret` and a token store (a refreshing token): `token_store`
-    /// `file` (default, with `refresh_token_file`) or `redis` (with `redis_url` and optionally
-    /// `redis_key`), plus `refresh_token` while the store holds none; `region` (`feishu` or
-    /// `lark`) or `base_url` (not both); the HTTP keys.
+    /// The keys `build` reads, beside the HTTP keys: the helpdesk; either a static user
+    /// token or a refreshing one (`app_id`, `app_secret`, a token store); where Feishu is.
+    pub(super) const KEYS: &[ConfigKey] = &[
+        ConfigKey::new("helpdesk_id", ValueKind::Text, "required: the helpdesk id"),
+        ConfigKey::new("helpdesk_token", ValueKind::Text, "required: the helpdesk token").secret(),
+        ConfigKey::new(
+            "user_access_token",
+            ValueKind::Text,
+            "a static user access token (required without `app_id`); with `app_id`, it only seeds the first access token",
+        )
+        .secret(),
+        ConfigKey::new(
+            "app_id",
+            ValueKind::Text,
+            "a refreshing user token instead of a static one: the app id (with `app_secret` and a token store)",
+        ),
+        ConfigKey::new(
+            "app_secret",
+            ValueKind::Text,
+            "the app secret (required with `app_id`)",
+        )
+        .secret(),
+        ConfigKey::new(
+            "refresh_token",
+            ValueKind::Text,
+            "the seed refresh token, used while the token store holds none",
+        )
+        .secret(),
+        ConfigKey::new(
+            "token_store",
+            ValueKind::OneOf(&["file", "redis"]),
+            "where rotated tokens are kept: `file` (default) or `redis` (feature `redis`)",
+        ),
+        ConfigKey::new(
+            "refresh_token_file",
+            ValueKind::Path,
+            "the file store's path (required with `file`; its directory must exist and be writable)",
+        ),
+        ConfigKey::new(
+            "redis_url",
+            ValueKind::Url,
+            "required with `redis`: `redis://[:password@]host[:port][/db]`",
+        )
+        .secret(),
+        ConfigKey::new(
+            "redis_key",
+            ValueKind::Text,
+            "the Redis key, default `ticket:feishu:<app_id>:token` (the lock is `<key>:lock`)",
+        ),
+        ConfigKey::new(
+            "region",
+            ValueKind::OneOf(&["feishu", "lark"]),
+            "`feishu` (default, `open.feishu.cn`) or `lark` (`open.larksuite.com`)",
+        ),
+        ConfigKey::new(
+            "base_url",
+            ValueKind::Url,
+            "instead of `region` (`http://` to loopback only)",
+        ),
+    ];
+
     pub(super) fn build(s: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
         let helpdesk_id = s.required("helpdesk_id")?;
         let helpdesk_token = s.required("helpdesk_token")?;
@@ -89,8 +164,10 @@ mod feishu {
     ) -> Result<RefreshingToken, TicketError> {
         let app_secret = s.required("app_secret")?;
         let configured = s.optional("refresh_token").filter(|t| !t.is_empty());
-        let kind = s.optional("token_store");
-        let store: Arc<dyn TokenStore> = match kind.as_deref().map(str::trim) {
+        let kind = s
+            .optional("token_store")
+            .map(|k| k.trim().to_ascii_lowercase());
+        let store: Arc<dyn TokenStore> = match kind.as_deref() {
             None | Some("file") => {
                 let file = PathBuf::from(s.required("refresh_token_file").map_err(|_| {
                     TicketError::config(format!(

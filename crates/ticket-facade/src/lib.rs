@@ -22,22 +22,55 @@
 //!
 //! # Configuration keys
 //!
-//! | provider | keys (`TICKET_<PROVIDER>_<KEY>` in the environment) |
-//! |---|---|
-//! | `engagelab` | `api_key`, `api_secret` (required); `base_url` |
-//! | `feishu` | `helpdesk_id`, `helpdesk_token` (required); `user_access_token` (static), or `app_id`, `app_secret`, a token store (`token_store` = `file` with `refresh_token_file`, or `redis` with `redis_url` and `redis_key`, feature `redis`) and `refresh_token` while the store is empty (refreshing); `region` (`feishu`/`lark`) or `base_url` |
-//! | every provider | `connect_timeout_ms`, `request_timeout_ms`, `max_response_bytes`, `max_retries`, `retry_initial_backoff_ms`, `retry_max_backoff_ms`, `retry_budget_ms`, `retry_jitter` |
+//! A key is written `TICKET_<PROVIDER>_<KEY>` in the environment, `<key>` in the provider's
+//! TOML table, or `<provider>.<key>` in a map. Secret values are never printed. The keys are
+//! data ([`ConfigKey`]): [`HTTP_KEYS`] for every provider, and each provider's own
+//! ([`Registry::keys`], [`provider_keys`]); `connect` refuses any other key before the
+//! provider's factory runs, naming it and the known ones. This table is tested against them:
+//!
+//! | provider | key | value | secret | meaning |
+//! |---|---|---|---|---|
+//! | `engagelab` | `api_key` | text | yes | required: the API key (the user name of Basic auth) |
+//! | `engagelab` | `api_secret` | text | yes | required: the API secret |
+//! | `engagelab` | `base_url` | URL | no | default `https://livedesk-api.engagelab.com` (`http://` to loopback only) |
+//! | `feishu` | `helpdesk_id` | text | no | required: the helpdesk id |
+//! | `feishu` | `helpdesk_token` | text | yes | required: the helpdesk token |
+//! | `feishu` | `user_access_token` | text | yes | a static user access token (required without `app_id`); with `app_id`, it only seeds the first access token |
+//! | `feishu` | `app_id` | text | no | a refreshing user token instead of a static one: the app id (with `app_secret` and a token store) |
+//! | `feishu` | `app_secret` | text | yes | the app secret (required with `app_id`) |
+//! | `feishu` | `refresh_token` | text | yes | the seed refresh token, used while the token store holds none |
+//! | `feishu` | `token_store` | `file` or `redis` | no | where rotated tokens are kept: `file` (default) or `redis` (feature `redis`) |
+//! | `feishu` | `refresh_token_file` | path | no | the file store's path (required with `file`; its directory must exist and be writable) |
+//! | `feishu` | `redis_url` | URL | yes | required with `redis`: `redis://[:password@]host[:port][/db]` |
+//! | `feishu` | `redis_key` | text | no | the Redis key, default `ticket:feishu:<app_id>:token` (the lock is `<key>:lock`) |
+//! | `feishu` | `region` | `feishu` or `lark` | no | `feishu` (default, `open.feishu.cn`) or `lark` (`open.larksuite.com`) |
+//! | `feishu` | `base_url` | URL | no | instead of `region` (`http://` to loopback only) |
+//! | every provider | `connect_timeout_ms` | milliseconds | no | limit on connecting (TCP and TLS), default 5000 |
+//! | every provider | `request_timeout_ms` | milliseconds | no | limit on one attempt, default 15000 (below the retry budget) |
+//! | every provider | `max_response_bytes` | whole number | no | larger responses are refused unread, default 1048576 (1 MiB) |
+//! | every provider | `max_retries` | whole number | no | retries after the first attempt, default 3 (`0` turns retrying off) |
+//! | every provider | `retry_initial_backoff_ms` | milliseconds | no | the first backoff, doubling each retry, default 200 |
+//! | every provider | `retry_max_backoff_ms` | milliseconds | no | the largest backoff, default 5000 |
+//! | every provider | `retry_budget_ms` | milliseconds | no | no retry starts later than this after the first attempt, default 30000 |
+//! | every provider | `retry_jitter` | `true` or `false` | no | a random extra wait of up to one backoff, default `true` |
+//! | every provider | `retry_non_idempotent` | `true` or `false` | no | retry an update that is not idempotent (a Feishu comment) after an error it may have followed, default `false` |
+//! | every provider | `proxy` | URL | yes | `http://` or `https://` proxy (`user:password@` allowed) for every non-loopback request, default from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` |
+//! | every provider | `no_proxy` | text | no | hosts never proxied (`example.com`, `.corp`, `10.0.0.0/8`, `*`), default from `NO_PROXY` |
+//! | every provider | `ca_file` | path | no | a PEM file of extra root certificates, trusted beside the platform's |
+//! | every provider | `pool_max_idle_per_host` | whole number | no | idle keep-alive connections kept per host, default 16 |
+//! | every provider | `pool_idle_timeout_ms` | milliseconds | no | how long an idle connection is kept, default 30000 |
 //!
 //! # Adding a provider
 //!
 //! Everything a provider needs is in [`kit`] (for a JSON-over-HTTP helpdesk, [`kit::JsonApi`]
 //! and [`kit::JsonClient`] implement the trait for you); the `testkit` feature gives the
 //! conformance suite every provider should pass. Implement [`TicketUpdater`] (or use the kit)
-//! and register a factory once, at start-up ([`replace`] to allow registering again):
+//! and register its configuration keys and a factory once, at start-up ([`replace`] to allow
+//! registering again):
 //!
 //! ```
 //! use std::sync::Arc;
-//! use ticket_facade::{Config, Settings, TicketError, TicketUpdater};
+//! use ticket_facade::{Config, ConfigKey, Settings, TicketError, TicketUpdater, ValueKind};
 //! # use ticket_facade::{Capabilities, FieldSet, RequestPreview, TicketId, TicketUpdate, UpdateReceipt};
 //! # struct Acme;
 //! # #[async_trait::async_trait]
@@ -53,7 +86,10 @@
 //!     Ok(Arc::new(Acme))
 //! }
 //!
-//! ticket_facade::register("acme", build_acme)?;
+//! const ACME_KEYS: &[ConfigKey] =
+//!     &[ConfigKey::new("token", ValueKind::Text, "required: the API token").secret()];
+//!
+//! ticket_facade::register("acme", ACME_KEYS, build_acme)?;
 //! let updater = ticket_facade::connect(&Config::from_map([("provider", "acme"), ("acme.token", "t")]))?;
 //! assert_eq!(updater.provider(), "acme");
 //! # Ok::<(), TicketError>(())
@@ -77,13 +113,15 @@ struct ReadmeDoctests;
 
 mod builtin;
 mod config;
+mod keys;
 mod registry;
 
 pub use ticket_core::*;
 
 pub use crate::config::{Config, ENV_PREFIX, PROVIDER_VAR};
+pub use crate::keys::{ConfigKey, HTTP_KEYS, ValueKind};
 pub use crate::registry::{
-    BUILTIN, Factory, Registry, Settings, connect, providers, register, replace,
+    BUILTIN, Factory, Registry, Settings, connect, provider_keys, providers, register, replace,
 };
 pub use ticket_http::{HttpOptions, RetryPolicy};
 

@@ -11,6 +11,7 @@ use ticket_core::{TicketError, TicketUpdater};
 use ticket_http::{HttpOptions, RetryPolicy};
 
 use crate::Config;
+use crate::keys::{ConfigKey, HTTP_KEYS};
 
 /// Builds a provider from its [`Settings`].
 pub type Factory =
@@ -19,13 +20,17 @@ pub type Factory =
 /// Built-in providers and the feature that compiles each in.
 pub const BUILTIN: &[(&str, &str)] = &[("engagelab", "engagelab"), ("feishu", "feishu")];
 
-/// One provider's settings, handed to its factory. Every key the factory reads is marked
-/// used; after the factory returns, any key it did not read is an error, so a typo never
-/// goes unnoticed. Values are never printed.
+/// One provider's settings, handed to its factory. Before the factory runs, every key set
+/// has been checked against the provider's table and [`HTTP_KEYS`] (unknown keys and values
+/// that cannot be read are errors naming them). Every key the factory reads is marked used;
+/// after it returns, a key set but not read is an error (it would have no effect), and so is
+/// a key read that the provider did not declare. Values are never printed.
 pub struct Settings {
     provider: String,
+    keys: &'static [ConfigKey],
     values: BTreeMap<String, String>,
     read: BTreeSet<String>,
+    undeclared: BTreeSet<String>,
     config: Config,
 }
 
@@ -44,8 +49,12 @@ impl Settings {
         &self.provider
     }
 
-    /// The value of `key`, or `None`.
+    /// The value of `key`, or `None`. `key` must be in the provider's table or
+    /// [`HTTP_KEYS`]: reading any other is reported by `connect` as a bug of the provider.
     pub fn optional(&mut self, key: &str) -> Option<String> {
+        if declared(self.keys, key).is_none() {
+            self.undeclared.insert(key.to_owned());
+        }
         self.read.insert(key.to_owned());
         self.values.get(key).cloned()
     }
@@ -100,12 +109,9 @@ impl Settings {
         self.config.describe(&self.provider, key)
     }
 
-    /// The HTTP limits and retry policy every provider accepts: `connect_timeout_ms`,
-    /// `request_timeout_ms`, `max_response_bytes`, `max_retries` (`0` turns retries off),
-    /// `retry_initial_backoff_ms`, `retry_max_backoff_ms`, `retry_budget_ms`, `retry_jitter`,
-    /// `retry_non_idempotent`, and the network keys `proxy`, `no_proxy`, `ca_file`,
-    /// `pool_max_idle_per_host`, `pool_idle_timeout_ms`
-    /// (defaults: [`HttpOptions::default`] and [`RetryPolicy::default`]). Values that cannot
+    /// The HTTP limits, retry policy and network every provider accepts: the keys of
+    /// [`HTTP_KEYS`] (defaults: [`HttpOptions::default`] and [`RetryPolicy::default`]; a test
+    /// sets every one and checks where it lands). Values that cannot
     /// work (a zero timeout or cap, a retry budget shorter than one attempt, …) are a
     /// configuration error naming the key ([`HttpOptions::invalid_setting`]).
     pub fn http_options(&mut self) -> Result<HttpOptions, TicketError> {
@@ -161,13 +167,88 @@ impl Settings {
         Ok(options)
     }
 
-    fn unread(&self) -> Vec<String> {
-        self.values
+    /// Before the factory runs: every key set is declared, and its value can be read.
+    fn check_keys(&self) -> Result<(), TicketError> {
+        let unknown: Vec<String> = self
+            .values
+            .keys()
+            .filter(|k| declared(self.keys, k).is_none())
+            .map(|k| self.describe(k))
+            .collect();
+        if !unknown.is_empty() {
+            let list = |keys: &[ConfigKey]| {
+                let names: Vec<String> = keys.iter().map(|k| self.describe(k.name)).collect();
+                names.join(", ")
+            };
+            let own = if self.keys.is_empty() {
+                String::new()
+            } else {
+                format!("{}; and ", list(self.keys))
+            };
+            return Err(TicketError::config(format!(
+                "unknown configuration {} for provider `{}`: {} (known: {own}for every provider: {})",
+                if unknown.len() == 1 { "key" } else { "keys" },
+                self.provider,
+                unknown.join(", "),
+                list(HTTP_KEYS),
+            )));
+        }
+        for (name, value) in &self.values {
+            if let Some(key) = declared(self.keys, name)
+                && let Err(why) = key.value.check(value)
+            {
+                return Err(TicketError::config(format!(
+                    "{} is invalid: {why}",
+                    self.describe(name)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// After the factory ran: keys it read without declaring them (a bug of the provider).
+    fn check_undeclared(&self) -> Result<(), TicketError> {
+        if self.undeclared.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = self.undeclared.iter().map(String::as_str).collect();
+        Err(TicketError::config(format!(
+            "provider `{}` reads configuration {} it does not declare: {}; add {} to the keys it registers with",
+            self.provider,
+            if names.len() == 1 { "key" } else { "keys" },
+            names.join(", "),
+            if names.len() == 1 { "it" } else { "them" },
+        )))
+    }
+
+    /// After the factory succeeded: keys set that it did not read, which would have no effect.
+    fn check_unread(&self) -> Result<(), TicketError> {
+        let unread: Vec<String> = self
+            .values
             .keys()
             .filter(|k| !self.read.contains(*k))
             .map(|k| self.describe(k))
-            .collect()
+            .collect();
+        if unread.is_empty() {
+            return Ok(());
+        }
+        Err(TicketError::config(format!(
+            "configuration {} set but not used by provider `{}` with these settings, so {} no effect: {}",
+            if unread.len() == 1 { "key" } else { "keys" },
+            self.provider,
+            if unread.len() == 1 {
+                "it has"
+            } else {
+                "they have"
+            },
+            unread.join(", ")
+        )))
     }
+}
+
+/// `name` in the provider's table `keys` or in [`HTTP_KEYS`].
+fn declared(keys: &'static [ConfigKey], name: &str) -> Option<&'static ConfigKey> {
+    keys.iter().chain(HTTP_KEYS).find(|k| k.name == name)
 }
 
 /// Provider names and their factories.
@@ -177,7 +258,14 @@ impl Settings {
 /// starts as `with_builtins()`.
 #[derive(Clone, Default)]
 pub struct Registry {
-    factories: BTreeMap<String, Factory>,
+    providers: BTreeMap<String, Provider>,
+}
+
+/// A registered provider: its keys and its factory.
+#[derive(Clone)]
+struct Provider {
+    keys: &'static [ConfigKey],
+    factory: Factory,
 }
 
 impl fmt::Debug for Registry {
@@ -201,46 +289,67 @@ impl Registry {
         registry
     }
 
-    /// Adds a provider. The name must match `[a-z0-9_-]+` and not be taken already (use
-    /// [`replace`](Self::replace) to register again).
-    pub fn register<F>(&mut self, name: &str, factory: F) -> Result<(), TicketError>
+    /// Adds a provider: its name, the configuration keys its factory reads (beside
+    /// [`HTTP_KEYS`], which every provider accepts), and its factory. The name must match
+    /// `[a-z0-9_-]+` and not be taken already (use [`replace`](Self::replace) to register
+    /// again); key names must match `[a-z0-9_]+`, once each, none of them in [`HTTP_KEYS`].
+    pub fn register<F>(
+        &mut self,
+        name: &str,
+        keys: &'static [ConfigKey],
+        factory: F,
+    ) -> Result<(), TicketError>
     where
         F: Fn(&mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> + Send + Sync + 'static,
     {
-        check_name(name)?;
-        if self.factories.contains_key(name) {
+        check_name(name, keys)?;
+        if self.providers.contains_key(name) {
             return Err(TicketError::config(format!(
                 "provider `{name}` is already registered; use `replace` to register it again"
             )));
         }
-        self.factories.insert(name.to_owned(), Arc::new(factory));
-        Ok(())
+        self.replace(name, keys, factory).map(drop)
     }
 
-    /// Adds a provider, or replaces the factory registered under `name`: safe to call more
-    /// than once (tests, plug-ins loaded twice). Returns whether a factory was replaced.
-    pub fn replace<F>(&mut self, name: &str, factory: F) -> Result<bool, TicketError>
+    /// Adds a provider, or replaces the one registered under `name` (see
+    /// [`register`](Self::register)): safe to call more than once (tests, plug-ins loaded
+    /// twice). Returns whether a provider was replaced.
+    pub fn replace<F>(
+        &mut self,
+        name: &str,
+        keys: &'static [ConfigKey],
+        factory: F,
+    ) -> Result<bool, TicketError>
     where
         F: Fn(&mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> + Send + Sync + 'static,
     {
-        check_name(name)?;
-        Ok(self
-            .factories
-            .insert(name.to_owned(), Arc::new(factory))
-            .is_some())
+        check_name(name, keys)?;
+        let provider = Provider {
+            keys,
+            factory: Arc::new(factory),
+        };
+        Ok(self.providers.insert(name.to_owned(), provider).is_some())
+    }
+
+    /// The configuration keys of provider `name` (without [`HTTP_KEYS`], which every provider
+    /// accepts), or `None` when it is not registered.
+    pub fn keys(&self, name: &str) -> Option<&'static [ConfigKey]> {
+        self.providers.get(name).map(|p| p.keys)
     }
 
     /// The registered provider names, sorted.
     pub fn names(&self) -> Vec<&str> {
-        self.factories.keys().map(String::as_str).collect()
+        self.providers.keys().map(String::as_str).collect()
     }
 
     /// Builds the provider `config` names.
     ///
     /// Fails with a configuration error when: no provider is named (naming where to set
     /// it); the name is unknown (listing the available ones); the provider is built in but
-    /// its feature is off (naming the feature); a setting is missing (naming the variable or
-    /// key to set); or a setting is present that nothing reads.
+    /// its feature is off (naming the feature); a key is set that is in neither the
+    /// provider's table nor [`HTTP_KEYS`] (naming it and the known ones, before the factory
+    /// runs); a value cannot be read as its key's [`ValueKind`](crate::ValueKind); a setting
+    /// is missing (naming the variable or key to set); or a key is set that has no effect.
     pub fn connect(&self, config: &Config) -> Result<Arc<dyn TicketUpdater>, TicketError> {
         let available = self.names().join(", ");
         // Registered names are lower case: `Feishu` or ` feishu ` select `feishu`.
@@ -251,7 +360,7 @@ impl Registry {
                 config.describe_provider()
             )));
         };
-        let Some(factory) = self.factories.get(name) else {
+        let Some(provider) = self.providers.get(name) else {
             if let Some((_, feature)) = BUILTIN.iter().find(|(n, _)| *n == name) {
                 return Err(TicketError::config(format!(
                     "provider `{name}` is not compiled in: enable the `{feature}` feature of ticket-facade (available: {available})"
@@ -267,38 +376,34 @@ impl Registry {
         known.dedup();
         let mut settings = Settings {
             provider: name.to_owned(),
+            keys: provider.keys,
             values: config.section(name, &known)?,
             read: BTreeSet::new(),
+            undeclared: BTreeSet::new(),
             config: config.clone(),
         };
-        let updater = factory(&mut settings)?;
-        let unread = settings.unread();
-        if !unread.is_empty() {
-            let mut read: Vec<String> =
-                settings.read.iter().map(|k| settings.describe(k)).collect();
-            read.sort();
-            return Err(TicketError::config(format!(
-                "unknown configuration {} for provider `{name}`: {} (known: {})",
-                if unread.len() == 1 { "key" } else { "keys" },
-                unread.join(", "),
-                read.join(", ")
-            )));
-        }
+        settings.check_keys()?;
+        let updater = (provider.factory)(&mut settings);
+        settings.check_undeclared()?;
+        let updater = updater?;
+        settings.check_unread()?;
         Ok(updater)
     }
 }
 
-fn check_name(name: &str) -> Result<(), TicketError> {
+fn check_name(name: &str, keys: &[ConfigKey]) -> Result<(), TicketError> {
     let valid = !name.is_empty()
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if valid {
-        Ok(())
-    } else {
-        Err(TicketError::config(format!(
+    if !valid {
+        return Err(TicketError::config(format!(
             "provider name {name:?} must match [a-z0-9_-]+"
-        )))
+        )));
+    }
+    match crate::keys::invalid_table(keys) {
+        Some(why) => Err(TicketError::config(format!("provider `{name}`: {why}"))),
+        None => Ok(()),
     }
 }
 
@@ -308,26 +413,35 @@ fn global() -> &'static RwLock<Registry> {
 }
 
 /// Adds a provider to the process-wide registry used by [`connect`]: the one call a
-/// downstream crate makes to plug its helpdesk in.
-pub fn register<F>(name: &str, factory: F) -> Result<(), TicketError>
+/// downstream crate makes to plug its helpdesk in (see [`Registry::register`]).
+pub fn register<F>(name: &str, keys: &'static [ConfigKey], factory: F) -> Result<(), TicketError>
 where
     F: Fn(&mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> + Send + Sync + 'static,
 {
     global()
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .register(name, factory)
+        .register(name, keys, factory)
 }
 
 /// Adds or replaces a provider in the process-wide registry (see [`Registry::replace`]).
-pub fn replace<F>(name: &str, factory: F) -> Result<bool, TicketError>
+pub fn replace<F>(name: &str, keys: &'static [ConfigKey], factory: F) -> Result<bool, TicketError>
 where
     F: Fn(&mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> + Send + Sync + 'static,
 {
     global()
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .replace(name, factory)
+        .replace(name, keys, factory)
+}
+
+/// The configuration keys of provider `name` in the process-wide registry (without
+/// [`HTTP_KEYS`]), or `None` when it is not registered.
+pub fn provider_keys(name: &str) -> Option<&'static [ConfigKey]> {
+    global()
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .keys(name)
 }
 
 /// The provider names in the process-wide registry.

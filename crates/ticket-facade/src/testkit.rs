@@ -40,7 +40,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ticket_core::{
     CommentVisibility, ErrorKind, Field, Priority, RequestPreview, TicketError, TicketId,
-    TicketKind, TicketStatus, TicketUpdate, TicketUpdateBuilder, TicketUpdater,
+    TicketKind, TicketStatus, TicketUpdate, TicketUpdateBuilder, TicketUpdater, UnsupportedPolicy,
 };
 pub use ticket_http::test_server::{RecordedRequest, Reply, ScriptedServer};
 use ticket_http::{HttpOptions, RetryPolicy};
@@ -153,7 +153,8 @@ impl Suite {
             return;
         };
         let id = TicketId::new("tk-2").expect("valid id");
-        let strict = with_field(rebuild(&self.update), field)
+        let strict = with_field(self.update.to_builder(), field)
+            .policy(UnsupportedPolicy::Strict)
             .build()
             .expect("valid");
         match updater.update(&id, &strict).await {
@@ -164,7 +165,7 @@ impl Suite {
             server.requests().is_empty(),
             "[strict] {name}: sent a request"
         );
-        let lenient = with_field(rebuild(&self.update), field)
+        let lenient = with_field(self.update.to_builder(), field)
             .lenient()
             .build()
             .expect("valid");
@@ -346,50 +347,6 @@ impl Suite {
             .provider()
             .to_owned()
     }
-}
-
-/// Every field of `update` on a new builder, so that one more can be added.
-fn rebuild(update: &TicketUpdate) -> TicketUpdateBuilder {
-    let mut b = TicketUpdate::builder();
-    if let Some(v) = update.title() {
-        b = b.title(v);
-    }
-    if let Some(v) = update.description() {
-        b = b.description(v);
-    }
-    if let Some(v) = update.priority() {
-        b = b.priority(v);
-    }
-    if let Some(v) = update.kind() {
-        b = b.kind(v);
-    }
-    if let Some(v) = update.tags() {
-        b = b.tags(v.iter().cloned());
-    }
-    for f in update.custom_fields().into_iter().flatten() {
-        b = b.custom(f.clone());
-    }
-    for a in update.attachments().into_iter().flatten() {
-        b = b.attachment(a.file_url());
-    }
-    if let Some(v) = update.status() {
-        b = b.status(v.clone());
-    }
-    if let Some(v) = update.solved() {
-        b = b.solved(v);
-    }
-    if let Some(v) = update.comment() {
-        b = b.comment(v);
-    }
-    if let Some(v) = update.comment_visibility() {
-        b = b.comment_visibility(v);
-    }
-    for p in update.provider_field_names() {
-        for (k, v) in update.provider_fields(p).into_iter().flatten() {
-            b = b.provider_field(p, k, v.clone());
-        }
-    }
-    b
 }
 
 fn with_field(b: TicketUpdateBuilder, field: Field) -> TicketUpdateBuilder {

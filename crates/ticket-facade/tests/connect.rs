@@ -3,7 +3,11 @@
 
 use std::sync::Arc;
 
-use ticket_facade::{Config, ErrorKind, Registry, Settings, TicketError, TicketUpdater};
+use ticket_facade::{
+    Config, ConfigKey, ErrorKind, Registry, Settings, TicketError, TicketUpdater, ValueKind,
+};
+
+const ACME_KEYS: &[ConfigKey] = &[ConfigKey::new("token", ValueKind::Text, "the token").secret()];
 
 fn config_error(result: Result<Arc<dyn TicketUpdater>, TicketError>) -> String {
     match result {
@@ -169,7 +173,11 @@ fn bad_values_name_their_key() {
         ("feishu.helpdesk_token", "ht"),
         ("feishu.region", "mars"),
     ]);
-    assert!(config_error(ticket_facade::connect(&map)).contains("unknown Feishu region"));
+    let text = config_error(ticket_facade::connect(&map));
+    assert!(
+        text.contains("`feishu.region` is invalid: expected feishu or lark"),
+        "{text}"
+    );
     let map = Config::from_map([
         ("provider", "engagelab"),
         ("engagelab.api_key", "k"),
@@ -216,15 +224,15 @@ fn a_local_registry_takes_custom_providers_and_refuses_duplicates() {
             s.required("token")?
         )))
     };
-    registry.register("acme", build).unwrap();
+    registry.register("acme", ACME_KEYS, build).unwrap();
     assert_eq!(registry.names(), vec!["acme", "engagelab", "feishu"]);
     let text = config_error(registry.connect(&Config::from_map([
         ("provider", "acme"),
         ("acme.token", "t"),
     ])));
     assert_eq!(text, "configuration error: acme saw t");
-    assert!(registry.register("acme", build).is_err());
-    assert!(registry.register("Bad Name", build).is_err());
+    assert!(registry.register("acme", ACME_KEYS, build).is_err());
+    assert!(registry.register("Bad Name", ACME_KEYS, build).is_err());
 }
 
 #[test]

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use ticket_facade::kit::ExposeSecret;
-use ticket_facade::{Config, Registry, Settings, TicketError, TicketUpdater};
+use ticket_facade::{Config, ConfigKey, Registry, Settings, TicketError, TicketUpdater, ValueKind};
+
+const KEYS: &[ConfigKey] = &[ConfigKey::new("token", ValueKind::Text, "the token").secret()];
 
 fn never(s: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
     let token = s.required_secret("token")?;
@@ -15,12 +17,15 @@ fn never(s: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
 #[test]
 fn register_refuses_a_taken_name_and_replace_does_not() {
     let mut registry = Registry::new();
-    registry.register("acme", never).unwrap();
-    let err = registry.register("acme", never).unwrap_err().to_string();
+    registry.register("acme", KEYS, never).unwrap();
+    let err = registry
+        .register("acme", KEYS, never)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("use `replace`"), "{err}");
-    assert!(registry.replace("acme", never).unwrap());
-    assert!(!registry.replace("other", never).unwrap());
-    assert!(registry.replace("Bad Name", never).is_err());
+    assert!(registry.replace("acme", KEYS, never).unwrap());
+    assert!(!registry.replace("other", KEYS, never).unwrap());
+    assert!(registry.replace("Bad Name", KEYS, never).is_err());
     let config = Config::from_map([("provider", "acme"), ("acme.token", "t-secret")]);
     assert_eq!(
         registry.connect(&config).unwrap_err().to_string(),

@@ -211,14 +211,6 @@ impl<A: JsonApi> JsonClient<A> {
         &self.transport
     }
 
-    /// What [`update`](TicketUpdater::update) checks before sending, without building the
-    /// request: the plan, and the body's own refusals.
-    pub fn check(&self, id: &TicketId, update: &TicketUpdate) -> Result<Plan, TicketError> {
-        let plan = update.plan(A::PROVIDER, &A::CAPABILITIES, A::MAPPED_KEYS)?;
-        self.api.body(id, update, &plan)?;
-        Ok(plan)
-    }
-
     /// Checks `update` and builds the request, without sending it; a bearer token, if the
     /// client has a source, is a redacted placeholder.
     pub fn prepare(
@@ -394,6 +386,13 @@ impl<A: JsonApi> TicketUpdater for JsonClient<A> {
     fn preview(&self, id: &TicketId, update: &TicketUpdate) -> Result<RequestPreview, TicketError> {
         let (request, plan) = self.prepare(id, update)?;
         Ok(self.transport.preview(&request).with_dropped(plan.dropped))
+    }
+
+    /// The plan and the body's own refusals, without encoding the body or building a request.
+    fn check(&self, id: &TicketId, update: &TicketUpdate) -> Result<Plan, TicketError> {
+        let plan = update.plan(A::PROVIDER, &A::CAPABILITIES, A::MAPPED_KEYS)?;
+        self.api.body(id, update, &plan)?;
+        Ok(plan)
     }
 
     async fn update(

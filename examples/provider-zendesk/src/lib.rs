@@ -21,8 +21,8 @@ use ticket_facade::kit::{
     self, BaseUrl, Credential, ErrorShape, ExposeSecret, JsonApi, JsonClient, RawResponse,
 };
 use ticket_facade::{
-    Capabilities, CommentVisibility, Field, FieldSet, Plan, Settings, Status, TicketError,
-    TicketId, TicketStatus, TicketUpdate, TicketUpdater, UpdateReceipt,
+    Capabilities, CommentVisibility, ConfigKey, Field, FieldSet, Plan, Settings, Status,
+    TicketError, TicketId, TicketStatus, TicketUpdate, TicketUpdater, UpdateReceipt, ValueKind,
 };
 
 /// The registry name.
@@ -165,6 +165,14 @@ fn status_value(status: &Status) -> Result<&str, TicketError> {
     })
 }
 
+/// The configuration keys `build` reads (beside the HTTP keys every provider accepts).
+pub const KEYS: &[ConfigKey] = &[
+    ConfigKey::new("subdomain", ValueKind::Text, "`{subdomain}.zendesk.com`"),
+    ConfigKey::new("base_url", ValueKind::Url, "instead of `subdomain`"),
+    ConfigKey::new("email", ValueKind::Text, "required: the agent's email"),
+    ConfigKey::new("api_token", ValueKind::Text, "required: the API token").secret(),
+];
+
 /// Builds a client from settings: `subdomain` or `base_url`, `email`, `api_token`, HTTP keys.
 pub fn build(s: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
     let base = match (s.optional("subdomain"), s.optional("base_url")) {
@@ -181,5 +189,5 @@ pub fn build(s: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
 
 /// Registers (or registers again) `zendesk` in the process-wide registry of `ticket-facade`.
 pub fn register() -> Result<(), TicketError> {
-    ticket_facade::replace(PROVIDER, build).map(|_| ())
+    ticket_facade::replace(PROVIDER, KEYS, build).map(|_| ())
 }

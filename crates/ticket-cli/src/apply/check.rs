@@ -36,7 +36,7 @@ fn check(updater: &dyn TicketUpdater, text: &Text, max: usize) -> Checked {
     }
     match parse_line(text) {
         Err(e) => Checked::Invalid(e),
-        Ok((id, update)) => match updater.preview(&id, &update) {
+        Ok((id, update)) => match updater.check(&id, &update) {
             Ok(_) => Checked::Valid,
             Err(e) => Checked::Invalid(e.to_string()),
         },
@@ -60,7 +60,7 @@ struct LineCheck {
     pub(super) hash: Option<u64>,
 }
 
-/// The check pass: every line parsed and planned (the provider's preview), on as many threads
+/// The check pass: every line parsed and checked (`TicketUpdater::check`), on as many threads
 /// as there are CPUs (at most 4), the results handed to `f` in line order. The input is read a
 /// chunk at a time and no line over `max` bytes is held, so memory stays flat.
 fn check_lines(
