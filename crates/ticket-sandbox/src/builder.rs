@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::model::{Credentials, EngageLabTicket, FeishuTicket};
+use crate::model::{
+    Credentials, EngageLabGetPaths, EngageLabTicket, FeishuFieldDef, FeishuTicket, OmittedPriority,
+};
 use crate::ratelimit::Provider;
 use crate::state::{Config, Shared};
 use crate::{
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_REQUEST_LOG_CAPACITY, DEFAULT_REQUEST_LOG_MAX_BYTES,
-    DEFAULT_TOKEN_TTL, Sandbox,
+    DEFAULT_FEISHU_GET_RATE_LIMIT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_REQUEST_LOG_CAPACITY,
+    DEFAULT_REQUEST_LOG_MAX_BYTES, DEFAULT_TENANT_TOKEN_RENEW_WINDOW, DEFAULT_TOKEN_TTL, Sandbox,
 };
 
 /// Options for a [`Sandbox`]; create with [`Sandbox::builder`].
@@ -28,12 +30,18 @@ impl Default for SandboxBuilder {
             config: Config {
                 credentials: Credentials::default(),
                 token_ttl: DEFAULT_TOKEN_TTL,
+                tenant_token_ttl: DEFAULT_TOKEN_TTL,
+                tenant_token_renew_window: DEFAULT_TENANT_TOKEN_RENEW_WINDOW,
                 seed_engagelab: Vec::new(),
                 seed_feishu: Vec::new(),
+                feishu_fields: Vec::new(),
                 request_log_capacity: DEFAULT_REQUEST_LOG_CAPACITY,
                 request_log_max_bytes: DEFAULT_REQUEST_LOG_MAX_BYTES,
                 header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
                 rate_limits: Vec::new(),
+                feishu_get_rate_limit: DEFAULT_FEISHU_GET_RATE_LIMIT,
+                omitted_priority: OmittedPriority::default(),
+                engagelab_get_paths: EngageLabGetPaths::default(),
             },
         }
     }
@@ -65,6 +73,53 @@ impl SandboxBuilder {
         self
     }
 
+    /// How long a Feishu tenant access token stays valid (default [`DEFAULT_TOKEN_TTL`], the
+    /// documented "at most 2 hours"). The configured tenant token's lifetime starts when the
+    /// sandbox starts (and again on reset).
+    pub fn tenant_token_ttl(mut self, ttl: Duration) -> Self {
+        self.config.tenant_token_ttl = ttl;
+        self
+    }
+
+    /// How much life the current tenant token must have left for the tenant token endpoint to
+    /// hand it out again (default [`DEFAULT_TENANT_TOKEN_RENEW_WINDOW`], the documented 30
+    /// minutes); with less left it issues a new one and the old one stays valid until it
+    /// expires. With a lifetime shorter than the window every call issues a new token.
+    pub fn tenant_token_renew_window(mut self, window: Duration) -> Self {
+        self.config.tenant_token_renew_window = window;
+        self
+    }
+
+    /// What an EngageLab update without `priority` does (default [`OmittedPriority::Reset`],
+    /// the document's reading: back to `medium`).
+    pub fn engagelab_omitted_priority(mut self, mode: OmittedPriority) -> Self {
+        self.config.omitted_priority = mode;
+        self
+    }
+
+    /// Which EngageLab `GET` paths answer (default [`EngageLabGetPaths::Both`]).
+    pub fn engagelab_get_paths(mut self, paths: EngageLabGetPaths) -> Self {
+        self.config.engagelab_get_paths = paths;
+        self
+    }
+
+    /// How many Feishu ticket reads a second the rate-limit mode allows (default
+    /// [`DEFAULT_FEISHU_GET_RATE_LIMIT`], the Get Ticket page's figure). Reads have their own
+    /// bucket, in force whenever the Feishu rate-limit mode is on; 0 leaves reads unpaced.
+    pub fn feishu_get_rate_limit(mut self, per_second: u32) -> Self {
+        self.config.feishu_get_rate_limit = per_second;
+        self
+    }
+
+    /// Defines a ticket custom field of the Feishu helpdesk (replacing one with the same id):
+    /// listed by the custom field endpoint, checked on update (a dropdown takes only its option
+    /// tags), and shown by `GET` (a dropdown as its option label).
+    pub fn feishu_field(mut self, def: FeishuFieldDef) -> Self {
+        self.config.feishu_fields.retain(|d| d.id != def.id);
+        self.config.feishu_fields.push(def);
+        self
+    }
+
     /// How many requests the request log keeps (default [`DEFAULT_REQUEST_LOG_CAPACITY`]).
     pub fn request_log_capacity(mut self, capacity: usize) -> Self {
         self.config.request_log_capacity = capacity;
@@ -90,7 +145,8 @@ impl SandboxBuilder {
 
     /// Turns on the rate-limit mode for `provider`: a token bucket of `per_second` requests a
     /// second (holding at most one second's worth, full at start) in front of its ticket
-    /// routes. A request finding it empty is refused as the vendor does: Feishu HTTP 429, code
+    /// routes. Feishu reads take from their own bucket (see
+    /// [`SandboxBuilder::feishu_get_rate_limit`]). A request finding it empty is refused as the vendor does: Feishu HTTP 429, code
     /// 99991400, `x-ogw-ratelimit-limit: <per_second>`, `x-ogw-ratelimit-reset: <secs>`;
     /// EngageLab HTTP 429, code 42901, `Retry-After: <secs>` (whole seconds until a token is
     /// free, at least 1). 0 turns it off. Injected faults are served before the bucket is asked.

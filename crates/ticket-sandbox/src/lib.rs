@@ -6,14 +6,20 @@
 //! | route | what |
 //! |---|---|
 //! | `PUT`/`GET /api/v2/accounts/tickets/{ticket_id}` | EngageLab update / read |
-//! | `PUT`/`GET /open-apis/helpdesk/v1/tickets/{ticket_id}` | Feishu update / read |
+//! | `GET /v2/accounts/tickets/{ticket_id}` | EngageLab read on the prefix other pages give ([`EngageLabGetPaths`]) |
+//! | `PUT /open-apis/helpdesk/v1/tickets/{ticket_id}` | Feishu update (user access token) |
+//! | `GET /open-apis/helpdesk/v1/tickets/{ticket_id}` | Feishu read (tenant access token), in the read's own form |
+//! | `GET /open-apis/helpdesk/v1/ticket_customized_fields` | Feishu ticket custom field definitions |
 //! | `POST /open-apis/authen/v2/oauth/token` | Feishu user token refresh (rotating refresh tokens) |
+//! | `POST /open-apis/auth/v3/tenant_access_token/internal` | Feishu tenant token (app id + secret) |
 //! | `/__sandbox/...` | admin routes (JSON; see the crate README) |
 //!
 //! It validates requests the way the vendor documents describe them, keeps tickets in memory,
 //! counts requests and connections, records the last requests received (raw path included), and
 //! serves injected [`Fault`]s: rate limits, server errors, latency, dropped connections,
-//! truncated or non-JSON bodies, auth errors with HTTP 200, expired tokens.
+//! truncated or non-JSON bodies, auth errors with HTTP 200, expired tokens, and updates that
+//! succeed without storing a field ([`Fault::SilentDrop`]). Where the documents leave a choice
+//! (what an omitted EngageLab priority does, which `GET` prefix answers) each instance picks one.
 //!
 //! The server runs on the current Tokio runtime and stops when the [`Sandbox`] is dropped.
 //!
@@ -65,16 +71,24 @@ mod util;
 use std::time::Duration;
 
 pub use builder::SandboxBuilder;
-pub use fault::{Fault, PendingFault, Scope};
+pub use fault::{DropTarget, Fault, PendingFault, Scope};
 pub use model::{
-    Credentials, EngageLabAttachment, EngageLabTicket, FeishuCustomizedField, FeishuTicket,
+    Credentials, EngageLabAttachment, EngageLabGetPaths, EngageLabTicket, FeishuComment,
+    FeishuCustomizedField, FeishuDropdownOption, FeishuFieldDef, FeishuTicket, OmittedPriority,
     RecordedRequest, Stats,
 };
 pub use ratelimit::Provider;
 pub use sandbox::Sandbox;
 
-/// The default Feishu access token lifetime: two hours.
+/// The default Feishu access token lifetime, user and tenant: two hours.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// How much life a tenant token must have left to be handed out again by default: the tenant
+/// token page's 30 minutes.
+pub const DEFAULT_TENANT_TOKEN_RENEW_WINDOW: Duration = Duration::from_secs(30 * 60);
+
+/// Feishu ticket reads a second in the rate-limit mode by default: the Get Ticket page's 10/s.
+pub const DEFAULT_FEISHU_GET_RATE_LIMIT: u32 = 10;
 
 /// How many requests the log keeps by default.
 pub const DEFAULT_REQUEST_LOG_CAPACITY: usize = 1000;

@@ -11,7 +11,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::fault::{Fault, PendingFault, Scope};
-use crate::model::{Credentials, EngageLabTicket, FeishuTicket, RecordedRequest, Stats};
+use crate::model::{
+    Credentials, EngageLabGetPaths, EngageLabTicket, FeishuComment, FeishuFieldDef, FeishuTicket,
+    OmittedPriority, RecordedRequest, Stats,
+};
 use crate::ratelimit::Provider;
 use crate::state::Shared;
 use crate::{SandboxBuilder, server, util};
@@ -85,27 +88,44 @@ impl Sandbox {
         format!("{}{}", self.base_url(), server::ADMIN_PREFIX)
     }
 
-    /// The full URL of an EngageLab ticket, the id percent-encoded as one path segment.
+    /// The full URL of an EngageLab ticket (`/api/v2/...`, for reads and updates), the id
+    /// percent-encoded as one path segment.
     pub fn engagelab_ticket_url(&self, id: &str) -> String {
-        format!(
-            "{}/api/v2/accounts/tickets/{}",
-            self.base_url(),
-            util::percent_encode_segment(id)
-        )
+        self.ticket_url(server::ENGAGELAB_TICKETS, id)
+    }
+
+    /// The bare `/v2/...` URL of an EngageLab ticket that some Get Ticket pages give (reads
+    /// only; see [`EngageLabGetPaths`]).
+    pub fn engagelab_bare_ticket_url(&self, id: &str) -> String {
+        self.ticket_url(server::ENGAGELAB_BARE_TICKETS, id)
     }
 
     /// The full URL of a Feishu ticket, the id percent-encoded as one path segment.
     pub fn feishu_ticket_url(&self, id: &str) -> String {
+        self.ticket_url(server::FEISHU_TICKETS, id)
+    }
+
+    fn ticket_url(&self, prefix: &str, id: &str) -> String {
         format!(
-            "{}/open-apis/helpdesk/v1/tickets/{}",
+            "{}{prefix}{}",
             self.base_url(),
             util::percent_encode_segment(id)
         )
     }
 
-    /// The Feishu token refresh URL.
+    /// The Feishu user token refresh URL.
     pub fn feishu_token_url(&self) -> String {
         format!("{}{}", self.base_url(), server::FEISHU_TOKEN)
+    }
+
+    /// The Feishu tenant token URL (`…/auth/v3/tenant_access_token/internal`).
+    pub fn feishu_tenant_token_url(&self) -> String {
+        format!("{}{}", self.base_url(), server::FEISHU_TENANT_TOKEN)
+    }
+
+    /// The Feishu ticket custom field list URL.
+    pub fn feishu_fields_url(&self) -> String {
+        format!("{}{}", self.base_url(), server::FEISHU_FIELDS)
     }
 
     /// The credentials the sandbox accepts.
@@ -151,6 +171,51 @@ impl Sandbox {
         self.shared.comment_counts()
     }
 
+    /// The comments of the Feishu ticket `id`, oldest first, with their positions and times
+    /// (empty when there is no such ticket). `GET` shows the last one.
+    pub fn feishu_comments(&self, id: &str) -> Vec<FeishuComment> {
+        self.shared
+            .feishu_record(id)
+            .map(|r| r.comments())
+            .unwrap_or_default()
+    }
+
+    /// Defines (or replaces, by id) a ticket custom field of the Feishu helpdesk; see
+    /// [`SandboxBuilder::feishu_field`].
+    pub fn define_feishu_field(&self, def: FeishuFieldDef) {
+        self.shared.define_feishu_field(def);
+    }
+
+    /// The Feishu helpdesk's ticket custom field definitions, in listing order.
+    pub fn feishu_fields(&self) -> Vec<FeishuFieldDef> {
+        self.shared.feishu_fields()
+    }
+
+    /// Removes every Feishu custom field definition (stored values stay, shown as stored).
+    pub fn clear_feishu_fields(&self) {
+        self.shared.clear_feishu_fields();
+    }
+
+    /// Sets what an EngageLab update without `priority` does.
+    pub fn set_engagelab_omitted_priority(&self, mode: OmittedPriority) {
+        self.shared.set_omitted_priority(mode);
+    }
+
+    /// What an EngageLab update without `priority` does.
+    pub fn engagelab_omitted_priority(&self) -> OmittedPriority {
+        self.shared.omitted_priority()
+    }
+
+    /// Sets which EngageLab `GET` paths answer.
+    pub fn set_engagelab_get_paths(&self, paths: EngageLabGetPaths) {
+        self.shared.set_engagelab_get_paths(paths);
+    }
+
+    /// Which EngageLab `GET` paths answer.
+    pub fn engagelab_get_paths(&self) -> EngageLabGetPaths {
+        self.shared.engagelab_get_paths()
+    }
+
     /// How many comments the Feishu ticket `id` holds (0 when there is no such ticket).
     pub fn comment_count(&self, id: &str) -> usize {
         self.shared
@@ -164,7 +229,15 @@ impl Sandbox {
         self.shared.set_rate_limit(provider, per_second);
     }
 
-    /// The rate-limit mode of each provider, requests per second (`None` when off).
+    /// Sets how many Feishu ticket reads a second the rate-limit mode allows (0: unpaced); takes
+    /// effect now if the Feishu mode is on (the read bucket starts full), else when it is
+    /// turned on.
+    pub fn set_feishu_get_rate_limit(&self, per_second: u32) {
+        self.shared.set_feishu_get_rate_limit(per_second);
+    }
+
+    /// The pace in force for `engagelab`, `feishu` (updates) and `feishu_get` (reads), requests
+    /// per second (`None` when off).
     pub fn rate_limits(&self) -> BTreeMap<String, Option<u32>> {
         self.shared.rate_limits()
     }
@@ -176,7 +249,8 @@ impl Sandbox {
 
     /// Queues `fault` for the next `times` requests matching `scope`. Each scope has its own
     /// FIFO queue; a request takes from its ticket scope first, then from its provider scope.
-    /// Faults are served before any other check (auth, validation). `times == 0` does nothing.
+    /// Faults are served before any other check (auth, validation), except
+    /// [`Fault::SilentDrop`], which waits for an update it fits. `times == 0` does nothing.
     pub fn inject(&self, fault: Fault, scope: Scope, times: u32) {
         self.shared.inject(fault, scope, times);
     }
@@ -222,13 +296,20 @@ impl Sandbox {
         self.shared.current_refresh_token()
     }
 
-    /// Makes every Feishu access token issued so far count as expired.
+    /// The newest Feishu tenant access token (the configured one until the tenant token
+    /// endpoint issues another).
+    pub fn current_tenant_access_token(&self) -> String {
+        self.shared.current_tenant_token()
+    }
+
+    /// Makes every Feishu access token issued so far, user and tenant, count as expired.
     pub fn expire_access_tokens(&self) {
         self.shared.expire_access_tokens();
     }
 
-    /// Restores the state the sandbox started with: seeded tickets, fresh tokens, no faults,
-    /// zero counters, empty request log, the configured rate limits with full buckets.
+    /// Restores the state the sandbox started with: seeded tickets and field definitions, fresh
+    /// tokens, no faults, zero counters, empty request log, the configured rate limits with full
+    /// buckets, the configured modes.
     pub fn reset(&self) {
         self.shared.reset();
     }

@@ -14,7 +14,7 @@ use super::faults::{apply_fault, rate_limited};
 use super::routing::Route;
 use crate::model::RecordedRequest;
 use crate::ratelimit::Provider;
-use crate::state::{RouteKind, Shared};
+use crate::state::{Presented, RouteKind, Shared, TicketCall};
 use crate::{admin, engagelab, feishu};
 
 /// Largest request body read; bigger ones are refused.
@@ -24,6 +24,7 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub(crate) struct ReceivedRequest {
     pub(crate) method: Method,
     pub(crate) path: String,
+    pub(crate) query: Option<String>,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
 }
@@ -49,13 +50,15 @@ pub(super) async fn handle(
     let request = ReceivedRequest {
         method: parts.method,
         path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
         headers: parts.headers,
         body,
     };
     if kind == RouteKind::Admin {
         return admin::handle(&shared, &request);
     }
-    if let Some(resp) = refusal(&shared, &route, &kill).await {
+    count_ticket_call(&shared, &route, &request);
+    if let Some(resp) = refusal(&shared, &route, &request.method, &kill).await {
         return with_logid(&shared, kind, resp);
     }
     let resp = route_to_handler(&shared, &request, route);
@@ -83,8 +86,35 @@ fn record_of(parts: &Parts, body: &Bytes) -> RecordedRequest {
     }
 }
 
+/// Counts a ticket read or update by method (and for Feishu by the kind of token it carries).
+fn count_ticket_call(shared: &Shared, route: &Route, request: &ReceivedRequest) {
+    let get = request.method == Method::GET;
+    let put = request.method == Method::PUT;
+    let call = match route {
+        Route::EngageLabTicket { bare, .. } if get => TicketCall::EngageLabGet { bare: *bare },
+        // The bare path has no update: a PUT there is not one.
+        Route::EngageLabTicket { bare: false, .. } if put => TicketCall::EngageLabPut,
+        Route::FeishuTicket(_) if get || put => {
+            let token =
+                feishu::bearer_token(request).map_or(Presented::Unknown, |t| shared.presented(t));
+            if get {
+                TicketCall::FeishuGet(token)
+            } else {
+                TicketCall::FeishuPut(token)
+            }
+        }
+        _ => return,
+    };
+    shared.count_ticket_call(call);
+}
+
 /// A queued fault, then the rate-limit mode: the answer that replaces the normal one, if any.
-async fn refusal(shared: &Shared, route: &Route, kill: &Arc<Notify>) -> Option<Response<Body>> {
+async fn refusal(
+    shared: &Shared,
+    route: &Route,
+    method: &Method,
+    kill: &Arc<Notify>,
+) -> Option<Response<Body>> {
     if let Some(scope) = route.fault_scope()
         && let Some(fault) = shared.take_fault(scope, route.ticket_id())
     {
@@ -93,12 +123,12 @@ async fn refusal(shared: &Shared, route: &Route, kill: &Arc<Notify>) -> Option<R
             return Some(resp);
         }
     }
-    let provider = route.rate_limited_provider()?;
-    let (per_second, wait) = shared.take_rate_token(provider).err()?;
+    let lane = route.rate_lane(method)?;
+    let (per_second, wait) = shared.take_rate_token(lane).err()?;
     // Whole seconds, as both vendors state them, rounded up and at least 1.
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     Some(rate_limited(
-        provider == Provider::Feishu,
+        lane.provider() == Provider::Feishu,
         StatusCode::TOO_MANY_REQUESTS,
         secs.max(1),
         per_second,
@@ -107,10 +137,12 @@ async fn refusal(shared: &Shared, route: &Route, kill: &Arc<Notify>) -> Option<R
 
 fn route_to_handler(shared: &Shared, request: &ReceivedRequest, route: Route) -> Response<Body> {
     match route {
-        Route::EngageLabTicket(id) => engagelab::handle_ticket(shared, request, id),
+        Route::EngageLabTicket { id, bare } => engagelab::handle_ticket(shared, request, id, bare),
         Route::EngageLabUnknown => engagelab::not_found_route(),
         Route::FeishuTicket(id) => feishu::handle_ticket(shared, request, id),
-        Route::FeishuToken => feishu::handle_token(shared, request),
+        Route::FeishuFields => feishu::handle_fields(shared, request),
+        Route::FeishuToken => feishu::handle_user_token(shared, request),
+        Route::FeishuTenantToken => feishu::handle_tenant_token(shared, request),
         Route::FeishuUnknown => feishu::not_found_route(),
         Route::Admin | Route::Other => {
             let mut resp = Response::new(Body::from("not found"));
@@ -122,7 +154,7 @@ fn route_to_handler(shared: &Shared, request: &ReceivedRequest, route: Route) ->
 
 /// Adds `X-Tt-Logid` to every Feishu response.
 fn with_logid(shared: &Shared, kind: RouteKind, mut resp: Response<Body>) -> Response<Body> {
-    if matches!(kind, RouteKind::Feishu | RouteKind::FeishuToken)
+    if kind.is_feishu()
         && let Ok(value) = HeaderValue::from_str(&shared.next_logid())
     {
         resp.headers_mut().insert("x-tt-logid", value);
@@ -137,7 +169,9 @@ fn body_too_large(kind: RouteKind) -> Response<Body> {
             40001,
             "request body too large",
         ),
-        RouteKind::Feishu | RouteKind::FeishuToken => feishu::bad_request("request body too large"),
+        RouteKind::Feishu | RouteKind::FeishuToken | RouteKind::FeishuTenantToken => {
+            feishu::bad_request("request body too large")
+        }
         RouteKind::Admin | RouteKind::Other => {
             let mut resp = Response::new(Body::from("request body too large"));
             *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;

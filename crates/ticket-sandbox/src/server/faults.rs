@@ -27,7 +27,7 @@ pub(super) async fn apply_fault(
     fault: Fault,
     kill: &Arc<Notify>,
 ) -> Option<Response<Body>> {
-    let feishu = matches!(kind, RouteKind::Feishu | RouteKind::FeishuToken);
+    let feishu = kind.is_feishu();
     if let Some(resp) = answer(feishu, &fault) {
         return Some(resp);
     }
@@ -97,9 +97,11 @@ fn answer(feishu: bool, fault: &Fault) -> Option<Response<Body>> {
                 engagelab::error(StatusCode::FORBIDDEN, 40301, "forbidden")
             }
         }
-        Fault::Latency(_) | Fault::ExpireToken | Fault::DropConnection | Fault::TruncatedBody => {
-            return None;
-        }
+        Fault::Latency(_)
+        | Fault::ExpireToken
+        | Fault::DropConnection
+        | Fault::TruncatedBody
+        | Fault::SilentDrop(_) => return None,
     };
     Some(resp)
 }

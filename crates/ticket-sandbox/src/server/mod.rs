@@ -7,4 +7,7 @@ mod routing;
 
 pub(crate) use connection::serve;
 pub(crate) use dispatch::ReceivedRequest;
-pub(crate) use routing::{ADMIN_PREFIX, FEISHU_TOKEN};
+pub(crate) use routing::{
+    ADMIN_PREFIX, ENGAGELAB_BARE_TICKETS, ENGAGELAB_TICKETS, FEISHU_FIELDS, FEISHU_TENANT_TOKEN,
+    FEISHU_TICKETS, FEISHU_TOKEN,
+};

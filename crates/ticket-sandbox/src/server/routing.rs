@@ -1,30 +1,43 @@
 //! Where a request goes: the vendor and admin paths, and the ticket id taken from the path.
 
+use hyper::Method;
+
 use crate::fault::Scope;
-use crate::ratelimit::Provider;
+use crate::ratelimit::Lane;
 use crate::state::RouteKind;
 use crate::util::percent_decode;
 
-/// The EngageLab ticket route prefix.
-const ENGAGELAB_TICKETS: &str = "/api/v2/accounts/tickets/";
+/// The EngageLab ticket route prefix (every update page, and some Get Ticket pages).
+pub(crate) const ENGAGELAB_TICKETS: &str = "/api/v2/accounts/tickets/";
+/// The EngageLab ticket prefix without `/api` (the other Get Ticket pages); `GET` only.
+pub(crate) const ENGAGELAB_BARE_TICKETS: &str = "/v2/accounts/tickets/";
 /// The Feishu ticket route prefix.
-const FEISHU_TICKETS: &str = "/open-apis/helpdesk/v1/tickets/";
-/// The Feishu token refresh route.
+pub(crate) const FEISHU_TICKETS: &str = "/open-apis/helpdesk/v1/tickets/";
+/// The Feishu ticket custom field list.
+pub(crate) const FEISHU_FIELDS: &str = "/open-apis/helpdesk/v1/ticket_customized_fields";
+/// The Feishu user token refresh route.
 pub(crate) const FEISHU_TOKEN: &str = "/open-apis/authen/v2/oauth/token";
+/// The Feishu tenant token route (self-built apps).
+pub(crate) const FEISHU_TENANT_TOKEN: &str = "/open-apis/auth/v3/tenant_access_token/internal";
 /// The admin route prefix.
 pub(crate) const ADMIN_PREFIX: &str = "/__sandbox";
 
 /// Where a request is going.
 #[derive(Debug)]
 pub(super) enum Route {
-    /// `/api/v2/accounts/tickets/{id}`; `None` when the id's percent-encoding is invalid.
-    EngageLabTicket(Option<String>),
-    /// Any other `/api/...` path.
+    /// `/api/v2/accounts/tickets/{id}`, or `/v2/...` when `bare`; `id` is `None` when its
+    /// percent-encoding is invalid.
+    EngageLabTicket { id: Option<String>, bare: bool },
+    /// Any other `/api/...` or `/v2/accounts/tickets/...` path.
     EngageLabUnknown,
     /// `/open-apis/helpdesk/v1/tickets/{id}`; `None` when the id's percent-encoding is invalid.
     FeishuTicket(Option<String>),
-    /// The token refresh endpoint.
+    /// The ticket custom field list.
+    FeishuFields,
+    /// The user token refresh endpoint.
     FeishuToken,
+    /// The tenant token endpoint.
+    FeishuTenantToken,
     /// Any other `/open-apis/...` path.
     FeishuUnknown,
     /// `/__sandbox...`.
@@ -38,23 +51,24 @@ impl Route {
         if path == ADMIN_PREFIX || path.starts_with("/__sandbox/") {
             return Self::Admin;
         }
-        if path == FEISHU_TOKEN {
-            return Self::FeishuToken;
+        match path {
+            FEISHU_TOKEN => return Self::FeishuToken,
+            FEISHU_TENANT_TOKEN => return Self::FeishuTenantToken,
+            FEISHU_FIELDS => return Self::FeishuFields,
+            _ => {}
         }
         if let Some(rest) = path.strip_prefix(FEISHU_TICKETS) {
-            return match single_segment(rest) {
-                Some(id) => Self::FeishuTicket(id),
-                None => Self::FeishuUnknown,
-            };
+            return single_segment(rest).map_or(Self::FeishuUnknown, Self::FeishuTicket);
         }
         if path.starts_with("/open-apis/") {
             return Self::FeishuUnknown;
         }
-        if let Some(rest) = path.strip_prefix(ENGAGELAB_TICKETS) {
-            return match single_segment(rest) {
-                Some(id) => Self::EngageLabTicket(id),
-                None => Self::EngageLabUnknown,
-            };
+        for (prefix, bare) in [(ENGAGELAB_TICKETS, false), (ENGAGELAB_BARE_TICKETS, true)] {
+            if let Some(rest) = path.strip_prefix(prefix) {
+                return single_segment(rest).map_or(Self::EngageLabUnknown, |id| {
+                    Self::EngageLabTicket { id, bare }
+                });
+            }
         }
         if path.starts_with("/api/") {
             return Self::EngageLabUnknown;
@@ -64,9 +78,10 @@ impl Route {
 
     pub(super) fn kind(&self) -> RouteKind {
         match self {
-            Self::EngageLabTicket(_) | Self::EngageLabUnknown => RouteKind::EngageLab,
-            Self::FeishuTicket(_) | Self::FeishuUnknown => RouteKind::Feishu,
+            Self::EngageLabTicket { .. } | Self::EngageLabUnknown => RouteKind::EngageLab,
+            Self::FeishuTicket(_) | Self::FeishuFields | Self::FeishuUnknown => RouteKind::Feishu,
             Self::FeishuToken => RouteKind::FeishuToken,
+            Self::FeishuTenantToken => RouteKind::FeishuTenantToken,
             Self::Admin => RouteKind::Admin,
             Self::Other => RouteKind::Other,
         }
@@ -74,27 +89,29 @@ impl Route {
 
     /// The fault queue a request on this route takes from (after its ticket's own queue).
     pub(super) fn fault_scope(&self) -> Option<Scope> {
-        match self {
-            Self::EngageLabTicket(_) | Self::EngageLabUnknown => Some(Scope::EngageLab),
-            Self::FeishuTicket(_) | Self::FeishuUnknown => Some(Scope::Feishu),
-            Self::FeishuToken => Some(Scope::FeishuToken),
-            Self::Admin | Self::Other => None,
+        match self.kind() {
+            RouteKind::EngageLab => Some(Scope::EngageLab),
+            RouteKind::Feishu => Some(Scope::Feishu),
+            RouteKind::FeishuToken => Some(Scope::FeishuToken),
+            RouteKind::FeishuTenantToken => Some(Scope::FeishuTenantToken),
+            RouteKind::Admin | RouteKind::Other => None,
         }
     }
 
     /// The decoded ticket id, for a ticket route with a well-encoded id.
     pub(super) fn ticket_id(&self) -> Option<&str> {
         match self {
-            Self::EngageLabTicket(id) | Self::FeishuTicket(id) => id.as_deref(),
+            Self::EngageLabTicket { id, .. } | Self::FeishuTicket(id) => id.as_deref(),
             _ => None,
         }
     }
 
-    /// Whose bucket the rate-limit mode takes from: ticket routes only.
-    pub(super) fn rate_limited_provider(&self) -> Option<Provider> {
+    /// Which bucket the rate-limit mode takes from: ticket routes only, Feishu reads apart.
+    pub(super) fn rate_lane(&self, method: &Method) -> Option<Lane> {
         match self {
-            Self::EngageLabTicket(_) => Some(Provider::EngageLab),
-            Self::FeishuTicket(_) => Some(Provider::Feishu),
+            Self::EngageLabTicket { .. } => Some(Lane::EngageLab),
+            Self::FeishuTicket(_) if method == Method::GET => Some(Lane::FeishuGet),
+            Self::FeishuTicket(_) => Some(Lane::Feishu),
             _ => None,
         }
     }

@@ -1,7 +1,16 @@
 //! Counters and the request log.
 
-use super::{RouteKind, Shared};
+use super::{Presented, RouteKind, Shared};
 use crate::model::{RecordedRequest, Stats};
+
+/// A ticket read or update as it arrived, for the per-method counters.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TicketCall {
+    EngageLabGet { bare: bool },
+    EngageLabPut,
+    FeishuGet(Presented),
+    FeishuPut(Presented),
+}
 
 impl Shared {
     pub(crate) fn count_connection(&self) {
@@ -16,6 +25,7 @@ impl Shared {
             RouteKind::EngageLab => stats.engagelab_requests += 1,
             RouteKind::Feishu => stats.feishu_requests += 1,
             RouteKind::FeishuToken => stats.token_refresh_requests += 1,
+            RouteKind::FeishuTenantToken => stats.tenant_token_requests += 1,
             RouteKind::Admin => stats.admin_requests += 1,
             RouteKind::Other => stats.other_requests += 1,
         }
@@ -51,6 +61,41 @@ impl Shared {
 
     pub(crate) fn count_noncanonical_helpdesk_auth(&self) {
         self.lock().stats.noncanonical_helpdesk_auth += 1;
+    }
+
+    pub(crate) fn count_ticket_call(&self, call: TicketCall) {
+        let stats = &mut self.lock().stats;
+        match call {
+            TicketCall::EngageLabGet { bare } => {
+                stats.engagelab_gets += 1;
+                stats.engagelab_gets_bare_path += u64::from(bare);
+            }
+            TicketCall::EngageLabPut => stats.engagelab_puts += 1,
+            TicketCall::FeishuGet(token) => {
+                stats.feishu_gets += 1;
+                match token {
+                    Presented::Tenant(_) => stats.feishu_gets_tenant_token += 1,
+                    Presented::User(_) => stats.feishu_gets_user_token += 1,
+                    Presented::Unknown => {}
+                }
+            }
+            TicketCall::FeishuPut(token) => {
+                stats.feishu_puts += 1;
+                match token {
+                    Presented::User(_) => stats.feishu_puts_user_token += 1,
+                    Presented::Tenant(_) => stats.feishu_puts_tenant_token += 1,
+                    Presented::Unknown => {}
+                }
+            }
+        }
+    }
+
+    pub(crate) fn count_tenant_token_refused(&self) {
+        self.lock().stats.tenant_token_refused += 1;
+    }
+
+    pub(crate) fn count_silent_drop(&self) {
+        self.lock().stats.silent_drops += 1;
     }
 
     pub(crate) fn count_comment(&self) {

@@ -1,8 +1,9 @@
-//! The shared mutable state behind one sandbox.
+//! The shared mutable state behind one sandbox, one file per concern.
 
 mod faults;
 mod limits;
 mod log;
+mod modes;
 mod tickets;
 mod tokens;
 
@@ -12,25 +13,36 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::fault::{Fault, Scope};
-use crate::model::{Credentials, EngageLabTicket, FeishuTicket, RecordedRequest, Stats};
-use crate::ratelimit::{Bucket, Provider};
+use crate::model::{
+    Credentials, EngageLabGetPaths, EngageLabTicket, FeishuFieldDef, FeishuTicket, OmittedPriority,
+    RecordedRequest, Stats,
+};
+use crate::ratelimit::Provider;
 use crate::util::unix_millis_now;
 
-use tickets::{prepare_engagelab, prepare_feishu};
+use limits::Limits;
+pub(crate) use log::TicketCall;
+pub(crate) use tickets::FeishuRecord;
 use tokens::Tokens;
-pub(crate) use tokens::{REFRESH_TOKEN_TTL_SECS, RefreshOutcome, TokenCheck};
+pub(crate) use tokens::{Presented, REFRESH_TOKEN_TTL_SECS, RefreshOutcome, TokenCheck};
 
 /// What the sandbox was started with, to restore on reset.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) credentials: Credentials,
     pub(crate) token_ttl: Duration,
+    pub(crate) tenant_token_ttl: Duration,
+    pub(crate) tenant_token_renew_window: Duration,
     pub(crate) seed_engagelab: Vec<(String, EngageLabTicket)>,
     pub(crate) seed_feishu: Vec<(String, FeishuTicket)>,
+    pub(crate) feishu_fields: Vec<FeishuFieldDef>,
     pub(crate) request_log_capacity: usize,
     pub(crate) request_log_max_bytes: usize,
     pub(crate) header_read_timeout: Option<Duration>,
     pub(crate) rate_limits: Vec<(Provider, u32)>,
+    pub(crate) feishu_get_rate_limit: u32,
+    pub(crate) omitted_priority: OmittedPriority,
+    pub(crate) engagelab_get_paths: EngageLabGetPaths,
 }
 
 /// The kind of route a request hit, for counting.
@@ -39,14 +51,27 @@ pub(crate) enum RouteKind {
     EngageLab,
     Feishu,
     FeishuToken,
+    FeishuTenantToken,
     Admin,
     Other,
+}
+
+impl RouteKind {
+    /// Whether the vendor is Feishu (its answers carry `X-Tt-Logid` and its error shape).
+    pub(crate) fn is_feishu(self) -> bool {
+        matches!(
+            self,
+            Self::Feishu | Self::FeishuToken | Self::FeishuTenantToken
+        )
+    }
 }
 
 #[derive(Debug)]
 struct Inner {
     engagelab: HashMap<String, EngageLabTicket>,
-    feishu: HashMap<String, FeishuTicket>,
+    feishu: HashMap<String, FeishuRecord>,
+    /// The helpdesk's ticket custom field definitions, in listing order.
+    feishu_fields: Vec<FeishuFieldDef>,
     tokens: Tokens,
     faults: HashMap<Scope, VecDeque<(Fault, u32)>>,
     /// Scopes in the order their first fault was queued, for stable listings.
@@ -55,8 +80,9 @@ struct Inner {
     log: VecDeque<RecordedRequest>,
     /// Sum of [`RecordedRequest::size`] over `log`.
     log_bytes: usize,
-    /// The rate-limit mode's buckets, by [`Provider::index`].
-    buckets: [Option<Bucket>; 2],
+    limits: Limits,
+    omitted_priority: OmittedPriority,
+    engagelab_get_paths: EngageLabGetPaths,
 }
 
 /// Shared state; cheap to clone.
@@ -103,29 +129,31 @@ impl Inner {
         let engagelab = config
             .seed_engagelab
             .iter()
-            .map(|(id, t)| (id.clone(), prepare_engagelab(id.clone(), t.clone())))
+            .map(|(id, t)| {
+                (
+                    id.clone(),
+                    tickets::prepare_engagelab(id.clone(), t.clone()),
+                )
+            })
             .collect();
         let feishu = config
             .seed_feishu
             .iter()
-            .map(|(id, t)| (id.clone(), prepare_feishu(id.clone(), t.clone())))
+            .map(|(id, t)| (id.clone(), FeishuRecord::seeded(id.clone(), t.clone())))
             .collect();
         Self {
             engagelab,
             feishu,
-            tokens: Tokens::new(&config.credentials, config.token_ttl),
+            feishu_fields: config.feishu_fields.clone(),
+            tokens: Tokens::new(config),
             faults: HashMap::new(),
             fault_order: Vec::new(),
             stats: Stats::default(),
             log: VecDeque::new(),
             log_bytes: 0,
-            buckets: {
-                let mut buckets = [None, None];
-                for (provider, per_second) in &config.rate_limits {
-                    buckets[provider.index()] = (*per_second > 0).then(|| Bucket::new(*per_second));
-                }
-                buckets
-            },
+            limits: Limits::new(&config.rate_limits, config.feishu_get_rate_limit),
+            omitted_priority: config.omitted_priority,
+            engagelab_get_paths: config.engagelab_get_paths,
         }
     }
 }

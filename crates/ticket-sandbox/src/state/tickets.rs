@@ -1,10 +1,56 @@
-//! Tickets: seeding, reading and updating the stored ones.
+//! Tickets and the helpdesk's custom field definitions: seeding, reading, updating.
 
 use std::collections::BTreeMap;
 
 use super::Shared;
-use crate::model::{EngageLabTicket, FeishuTicket};
+use crate::model::{EngageLabTicket, FeishuComment, FeishuFieldDef, FeishuTicket};
 use crate::util::{rfc3339_now, unix_millis_now};
+
+/// A stored Feishu ticket and when each of its comments arrived (`GET` shows the time of the
+/// latest; the public ticket keeps comments as plain text).
+#[derive(Debug, Clone)]
+pub(crate) struct FeishuRecord {
+    pub(crate) ticket: FeishuTicket,
+    /// Unix milliseconds, one per entry of `ticket.comments`.
+    pub(crate) comment_times: Vec<i64>,
+}
+
+impl FeishuRecord {
+    /// A seeded ticket: its id set, missing times filled with now.
+    pub(super) fn seeded(id: String, mut ticket: FeishuTicket) -> Self {
+        let now = unix_millis_now();
+        ticket.ticket_id = id;
+        if ticket.created_at == 0 {
+            ticket.created_at = now;
+        }
+        if ticket.updated_at == 0 {
+            ticket.updated_at = now;
+        }
+        if ticket.is_closed() && ticket.closed_at == 0 {
+            ticket.closed_at = ticket.updated_at.max(ticket.created_at);
+        }
+        let comment_times = vec![now; ticket.comments.len()];
+        Self {
+            ticket,
+            comment_times,
+        }
+    }
+
+    /// The comments with their positions and times.
+    pub(crate) fn comments(&self) -> Vec<FeishuComment> {
+        self.ticket
+            .comments
+            .iter()
+            .zip(&self.comment_times)
+            .zip(1..)
+            .map(|((content, at), id)| FeishuComment {
+                id,
+                content: content.clone(),
+                created_at: *at,
+            })
+            .collect()
+    }
+}
 
 impl Shared {
     pub(crate) fn seed_engagelab(&self, id: String, ticket: EngageLabTicket) {
@@ -13,8 +59,8 @@ impl Shared {
     }
 
     pub(crate) fn seed_feishu(&self, id: String, ticket: FeishuTicket) {
-        let ticket = prepare_feishu(id.clone(), ticket);
-        self.lock().feishu.insert(id, ticket);
+        let record = FeishuRecord::seeded(id.clone(), ticket);
+        self.lock().feishu.insert(id, record);
     }
 
     pub(crate) fn engagelab_ticket(&self, id: &str) -> Option<EngageLabTicket> {
@@ -22,6 +68,18 @@ impl Shared {
     }
 
     pub(crate) fn feishu_ticket(&self, id: &str) -> Option<FeishuTicket> {
+        self.lock().feishu.get(id).map(|r| r.ticket.clone())
+    }
+
+    pub(crate) fn has_engagelab_ticket(&self, id: &str) -> bool {
+        self.lock().engagelab.contains_key(id)
+    }
+
+    pub(crate) fn has_feishu_ticket(&self, id: &str) -> bool {
+        self.lock().feishu.contains_key(id)
+    }
+
+    pub(crate) fn feishu_record(&self, id: &str) -> Option<FeishuRecord> {
         self.lock().feishu.get(id).cloned()
     }
 
@@ -38,7 +96,7 @@ impl Shared {
     pub(crate) fn update_feishu<R>(
         &self,
         id: &str,
-        f: impl FnOnce(&mut FeishuTicket) -> R,
+        f: impl FnOnce(&mut FeishuRecord) -> R,
     ) -> Option<R> {
         self.lock().feishu.get_mut(id).map(f)
     }
@@ -48,9 +106,26 @@ impl Shared {
         self.lock()
             .feishu
             .iter()
-            .filter(|(_, t)| !t.comments.is_empty())
-            .map(|(id, t)| (id.clone(), t.comments.len()))
+            .filter(|(_, r)| !r.ticket.comments.is_empty())
+            .map(|(id, r)| (id.clone(), r.ticket.comments.len()))
             .collect()
+    }
+
+    /// Adds a field definition, replacing one with the same id.
+    pub(crate) fn define_feishu_field(&self, def: FeishuFieldDef) {
+        let fields = &mut self.lock().feishu_fields;
+        match fields.iter_mut().find(|f| f.id == def.id) {
+            Some(slot) => *slot = def,
+            None => fields.push(def),
+        }
+    }
+
+    pub(crate) fn feishu_fields(&self) -> Vec<FeishuFieldDef> {
+        self.lock().feishu_fields.clone()
+    }
+
+    pub(crate) fn clear_feishu_fields(&self) {
+        self.lock().feishu_fields.clear();
     }
 }
 
@@ -58,14 +133,6 @@ pub(super) fn prepare_engagelab(id: String, mut ticket: EngageLabTicket) -> Enga
     ticket.ticket_id = id;
     if ticket.updated_at.is_empty() {
         ticket.updated_at = rfc3339_now();
-    }
-    ticket
-}
-
-pub(super) fn prepare_feishu(id: String, mut ticket: FeishuTicket) -> FeishuTicket {
-    ticket.ticket_id = id;
-    if ticket.updated_at == 0 {
-        ticket.updated_at = unix_millis_now();
     }
     ticket
 }

@@ -1,10 +1,10 @@
-//! Feishu access and refresh tokens: issuing, checking, expiring, rotating.
+//! Feishu tokens: user access and refresh tokens (refresh rotates them) and tenant access
+//! tokens (issued from the app id and secret).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::Shared;
-use crate::model::Credentials;
+use super::{Config, Shared};
 
 /// How long a refresh token lives, as reported by the token endpoint (not enforced).
 pub(crate) const REFRESH_TOKEN_TTL_SECS: u64 = 604_800;
@@ -14,6 +14,16 @@ pub(crate) const REFRESH_TOKEN_TTL_SECS: u64 = 604_800;
 pub(crate) enum TokenCheck {
     Valid,
     Expired,
+}
+
+/// What kind of token a request presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Presented {
+    /// A user access token the sandbox issued.
+    User(TokenCheck),
+    /// A tenant access token the sandbox issued.
+    Tenant(TokenCheck),
+    /// No token, or one the sandbox never issued.
     Unknown,
 }
 
@@ -30,46 +40,86 @@ pub(crate) enum RefreshOutcome {
     InvalidGrant,
 }
 
+/// A tenant token handed out, with the whole seconds it has left.
+#[derive(Debug)]
+pub(crate) struct TenantGrant {
+    pub(crate) token: String,
+    pub(crate) expire: u64,
+}
+
 #[derive(Debug)]
 pub(super) struct Tokens {
-    /// Access token → expiry.
+    /// User access token → expiry.
     access: HashMap<String, Instant>,
     /// Refresh token → already used?
     refresh: HashMap<String, bool>,
     current_access: String,
     current_refresh: String,
     issued: u64,
+    /// Tenant access token → expiry.
+    tenant: HashMap<String, Instant>,
+    current_tenant: String,
+    tenant_issued: u64,
 }
 
 impl Tokens {
-    pub(super) fn new(creds: &Credentials, ttl: Duration) -> Self {
+    pub(super) fn new(config: &Config) -> Self {
+        let creds = &config.credentials;
         let now = Instant::now();
-        let mut access = HashMap::new();
-        access.insert(creds.feishu_user_access_token.clone(), now + ttl);
-        let mut refresh = HashMap::new();
-        refresh.insert(creds.feishu_refresh_token.clone(), false);
+        let access = HashMap::from([(
+            creds.feishu_user_access_token.clone(),
+            now + config.token_ttl,
+        )]);
+        let tenant = HashMap::from([(
+            creds.feishu_tenant_access_token.clone(),
+            now + config.tenant_token_ttl,
+        )]);
         Self {
             access,
-            refresh,
+            refresh: HashMap::from([(creds.feishu_refresh_token.clone(), false)]),
             current_access: creds.feishu_user_access_token.clone(),
             current_refresh: creds.feishu_refresh_token.clone(),
             issued: 0,
+            tenant,
+            current_tenant: creds.feishu_tenant_access_token.clone(),
+            tenant_issued: 0,
         }
     }
 }
 
+fn check(expiry: Instant, now: Instant) -> TokenCheck {
+    if now >= expiry {
+        TokenCheck::Expired
+    } else {
+        TokenCheck::Valid
+    }
+}
+
+/// Whole seconds, rounded up: a lifetime is never reported shorter than it is configured.
+fn secs_up(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
 impl Shared {
-    pub(crate) fn check_access_token(&self, token: &str) -> TokenCheck {
-        match self.lock().tokens.access.get(token) {
-            None => TokenCheck::Unknown,
-            Some(expiry) if Instant::now() >= *expiry => TokenCheck::Expired,
-            Some(_) => TokenCheck::Valid,
+    /// What kind of token `token` is, and whether it is still live.
+    pub(crate) fn presented(&self, token: &str) -> Presented {
+        let now = Instant::now();
+        let inner = self.lock();
+        if let Some(expiry) = inner.tokens.access.get(token) {
+            return Presented::User(check(*expiry, now));
+        }
+        match inner.tokens.tenant.get(token) {
+            Some(expiry) => Presented::Tenant(check(*expiry, now)),
+            None => Presented::Unknown,
         }
     }
 
+    /// Every access token issued so far, user and tenant, expires now.
     pub(crate) fn expire_access_tokens(&self) {
         let now = Instant::now();
-        for expiry in self.lock().tokens.access.values_mut() {
+        let mut inner = self.lock();
+        let tokens = &mut inner.tokens;
+        for expiry in tokens.access.values_mut().chain(tokens.tenant.values_mut()) {
             if *expiry > now {
                 *expiry = now;
             }
@@ -82,6 +132,10 @@ impl Shared {
 
     pub(crate) fn current_refresh_token(&self) -> String {
         self.lock().tokens.current_refresh.clone()
+    }
+
+    pub(crate) fn current_tenant_token(&self) -> String {
+        self.lock().tokens.current_tenant.clone()
     }
 
     pub(crate) fn refresh(&self, refresh_token: &str) -> RefreshOutcome {
@@ -106,11 +160,47 @@ impl Shared {
         tokens.refresh.insert(new_refresh.clone(), false);
         tokens.current_access = access_token.clone();
         tokens.current_refresh = new_refresh.clone();
-        let expires_in = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
         RefreshOutcome::Issued {
             access_token,
             refresh_token: new_refresh,
-            expires_in,
+            expires_in: secs_up(ttl),
+        }
+    }
+
+    /// The tenant token endpoint's rule: the current token while it has at least the renew
+    /// window left (with the seconds it has left), else a new one for the full lifetime. The
+    /// old one stays valid until its own expiry, so two can be live at once.
+    pub(crate) fn tenant_token(&self) -> TenantGrant {
+        let now = Instant::now();
+        let ttl = self.config.tenant_token_ttl;
+        let window = self.config.tenant_token_renew_window;
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        let tokens = &mut inner.tokens;
+        let left = tokens
+            .tenant
+            .get(&tokens.current_tenant)
+            .map_or(Duration::ZERO, |expiry| {
+                expiry.saturating_duration_since(now)
+            });
+        // Rounded down: a client told the time left must never outlive the token.
+        if left.as_secs() > 0 && left >= window {
+            return TenantGrant {
+                token: tokens.current_tenant.clone(),
+                expire: left.as_secs(),
+            };
+        }
+        tokens.tenant_issued += 1;
+        let token = format!(
+            "t-sandbox-tenant-{}-{:x}",
+            tokens.tenant_issued, self.logid_prefix
+        );
+        tokens.tenant.insert(token.clone(), now + ttl);
+        tokens.current_tenant = token.clone();
+        inner.stats.tenant_tokens_issued += 1;
+        TenantGrant {
+            token,
+            expire: secs_up(ttl),
         }
     }
 }
