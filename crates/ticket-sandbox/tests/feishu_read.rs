@@ -10,7 +10,8 @@ use std::time::Duration;
 use common::*;
 use serde_json::{Value, json};
 use ticket_sandbox::{
-    FeishuCustomizedField, FeishuDropdownOption, FeishuFieldDef, FeishuTicket, Provider, Sandbox,
+    Fault, FeishuCustomizedField, FeishuDropdownOption, FeishuFieldDef, FeishuTicket, Provider,
+    Sandbox, Scope,
 };
 
 /// `POST /open-apis/auth/v3/tenant_access_token/internal` with this body.
@@ -637,4 +638,28 @@ async fn get_rate_limit_defaults_to_the_documented_10_per_second() {
     sb.set_rate_limit(Provider::Feishu, None);
     assert_eq!(sb.rate_limits()["feishu_get"], None);
     assert_eq!(fs_get(&sb, &client, "r").await.status, 200);
+}
+
+#[tokio::test]
+async fn faults_on_the_tenant_token_endpoint_have_their_own_scope() {
+    let sb = Sandbox::builder()
+        .seed_feishu_default("t")
+        .start()
+        .await
+        .unwrap();
+    let client = client();
+    sb.inject(
+        Fault::ServerError { status: 503 },
+        Scope::FeishuTenantToken,
+        1,
+    );
+    // A read does not take it.
+    assert_eq!(fs_get(&sb, &client, "t").await.code(), 0);
+    let resp = tenant_token(&sb, &client, &app_body(&sb)).await;
+    assert_eq!((resp.status, resp.code()), (503, 155_000));
+    assert!(resp.header("x-tt-logid").is_some());
+    let resp = tenant_token(&sb, &client, &app_body(&sb)).await;
+    assert_eq!((resp.status, resp.code()), (200, 0));
+    let s = sb.stats();
+    assert_eq!((s.tenant_token_requests, s.faults_applied), (2, 1));
 }

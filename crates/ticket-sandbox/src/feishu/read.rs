@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::fields::{self, FieldView};
 use super::{success, ticket_not_found};
 use crate::model::{FeishuComment, FeishuFieldDef, FeishuTicket};
-use crate::state::{FeishuRecord, Shared};
+use crate::state::Shared;
 
 /// The one agent every comment is attributed to (a 64-bit id, like the page's example).
 const AGENT_ID: i64 = 7_000_000_000_000_000_001;
@@ -133,12 +133,11 @@ pub(super) fn answer(shared: &Shared, id: &str) -> Response<Body> {
     let Some(record) = shared.feishu_record(id) else {
         return ticket_not_found();
     };
-    let FeishuRecord { ticket, .. } = &record;
     let latest = record.comments().pop();
     let defs = shared.feishu_fields();
     let helpdesk_id = &shared.config.credentials.feishu_helpdesk_id;
     success(TicketData {
-        ticket: ticket_v2(ticket, latest, &defs, helpdesk_id),
+        ticket: ticket_v2(&record.ticket, latest, &defs, helpdesk_id),
     })
 }
 
