@@ -44,10 +44,10 @@ fn flags_set_the_modes_and_the_read_pace() {
         .spawn()
         .unwrap();
     let mut server = Server(child);
-    let mut first = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    // Keep reading the banner to its end: a closed pipe would fail the server's later prints.
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let drain = std::thread::spawn(move || lines.for_each(drop));
     let base = first
         .trim()
         .strip_prefix("ticket-sandbox listening on ")
@@ -83,4 +83,5 @@ fn flags_set_the_modes_and_the_read_pace() {
         assert_eq!(token["expire"], 900, "{token}");
     });
     drop(server);
+    drain.join().unwrap();
 }
