@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ticket_sandbox::{Provider, Sandbox};
+use ticket_sandbox::{EngageLabGetPaths, OmittedPriority, Provider, Sandbox};
 
 /// A stateful loopback emulator of the EngageLab LiveDesk and Feishu Helpdesk ticket APIs.
 #[derive(Debug, Parser)]
@@ -23,13 +23,26 @@ struct Args {
     /// Seed a Feishu ticket with this id (repeatable).
     #[arg(long = "seed-feishu", value_name = "ID")]
     seed_feishu: Vec<String>,
-    /// Lifetime of Feishu access tokens, in seconds.
+    /// Lifetime of Feishu user access tokens, in seconds.
     #[arg(long, value_name = "N", default_value_t = 7200)]
     token_ttl_secs: u64,
+    /// Lifetime of Feishu tenant access tokens, in seconds.
+    #[arg(long, value_name = "N", default_value_t = 7200)]
+    tenant_token_ttl_secs: u64,
+    /// What an EngageLab update without `priority` does: `reset` it to medium (the vendor
+    /// document's reading) or `keep` it.
+    #[arg(long, value_name = "MODE", default_value_t = OmittedPriority::Reset)]
+    engagelab_omitted_priority: OmittedPriority,
+    /// Which EngageLab GET paths answer: `both`, `api` (/api/v2/...) or `bare` (/v2/...).
+    #[arg(long, value_name = "PATHS", default_value_t = EngageLabGetPaths::Both)]
+    engagelab_get_paths: EngageLabGetPaths,
     /// Rate-limit mode: `R/s` for both providers, or `engagelab=R/s` / `feishu=R/s` for one
     /// (repeatable). Refusals are answered as each vendor does (429 and its headers).
     #[arg(long = "rate-limit", value_name = "[PROVIDER=]R/s", value_parser = parse_rate_limit)]
     rate_limit: Vec<(Option<Provider>, u32)>,
+    /// Feishu ticket reads a second while the Feishu rate-limit mode is on (0: unpaced).
+    #[arg(long, value_name = "N", default_value_t = ticket_sandbox::DEFAULT_FEISHU_GET_RATE_LIMIT)]
+    feishu_get_rate_limit: u32,
     /// Seconds a client has to send a complete request head (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 10)]
     header_read_timeout_secs: u64,
@@ -61,6 +74,10 @@ async fn main() -> ExitCode {
     let mut builder = Sandbox::builder()
         .bind(SocketAddr::new(args.bind, args.port))
         .token_ttl(Duration::from_secs(args.token_ttl_secs))
+        .tenant_token_ttl(Duration::from_secs(args.tenant_token_ttl_secs))
+        .engagelab_omitted_priority(args.engagelab_omitted_priority)
+        .engagelab_get_paths(args.engagelab_get_paths)
+        .feishu_get_rate_limit(args.feishu_get_rate_limit)
         .header_read_timeout(
             (args.header_read_timeout_secs > 0)
                 .then(|| Duration::from_secs(args.header_read_timeout_secs)),
@@ -106,6 +123,11 @@ fn print_banner(sandbox: &Sandbox) {
     println!("ticket-sandbox listening on {base}");
     println!();
     println!("EngageLab  PUT|GET {base}/api/v2/accounts/tickets/{{ticket_id}}");
+    println!(
+        "           GET     {base}/v2/accounts/tickets/{{ticket_id}} (GET paths: {}, omitted priority: {})",
+        sandbox.engagelab_get_paths(),
+        sandbox.engagelab_omitted_priority()
+    );
     println!("  api_key     {}", c.engagelab_api_key);
     println!("  api_secret  {}", c.engagelab_api_secret);
     println!(
@@ -114,13 +136,16 @@ fn print_banner(sandbox: &Sandbox) {
     );
     println!();
     println!("Feishu     PUT|GET {base}/open-apis/helpdesk/v1/tickets/{{ticket_id}}");
+    println!("           GET     {base}/open-apis/helpdesk/v1/ticket_customized_fields");
     println!("           POST    {base}/open-apis/authen/v2/oauth/token");
+    println!("           POST    {base}/open-apis/auth/v3/tenant_access_token/internal");
     println!("  user_access_token  {}", c.feishu_user_access_token);
     println!("  helpdesk_id        {}", c.feishu_helpdesk_id);
     println!("  helpdesk_token     {}", c.feishu_helpdesk_token);
     println!("  app_id             {}", c.feishu_app_id);
     println!("  app_secret         {}", c.feishu_app_secret);
     println!("  refresh_token      {}", c.feishu_refresh_token);
+    println!("  tenant token       {}", c.feishu_tenant_access_token);
     println!(
         "  header             X-Lark-Helpdesk-Authorization: {}",
         c.feishu_helpdesk_authorization()

@@ -17,15 +17,6 @@ pub enum Provider {
     Feishu,
 }
 
-impl Provider {
-    pub(crate) fn index(self) -> usize {
-        match self {
-            Self::EngageLab => 0,
-            Self::Feishu => 1,
-        }
-    }
-}
-
 impl fmt::Display for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -45,6 +36,46 @@ impl FromStr for Provider {
             other => Err(format!(
                 "unknown provider {other:?} (expected engagelab or feishu)"
             )),
+        }
+    }
+}
+
+/// One bucket of the rate-limit mode. Feishu reads have their own (the Get Ticket page states
+/// 10/s; the update page only "special limits"), so a burst of reads cannot starve updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// EngageLab ticket requests (its documents state no limits, so one bucket for all).
+    EngageLab,
+    /// Feishu ticket requests other than `GET`.
+    Feishu,
+    /// Feishu ticket `GET`s.
+    FeishuGet,
+}
+
+impl Lane {
+    pub(crate) const ALL: [Self; 3] = [Self::EngageLab, Self::Feishu, Self::FeishuGet];
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Self::EngageLab => 0,
+            Self::Feishu => 1,
+            Self::FeishuGet => 2,
+        }
+    }
+
+    /// The key in the admin JSON.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::EngageLab => "engagelab",
+            Self::Feishu => "feishu",
+            Self::FeishuGet => "feishu_get",
+        }
+    }
+
+    pub(crate) fn provider(self) -> Provider {
+        match self {
+            Self::EngageLab => Provider::EngageLab,
+            Self::Feishu | Self::FeishuGet => Provider::Feishu,
         }
     }
 }

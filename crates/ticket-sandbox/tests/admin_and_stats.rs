@@ -303,9 +303,18 @@ async fn admin_faults_stats_tokens_and_reset() {
         resp.json()["refresh_token"],
         sb.credentials().feishu_refresh_token
     );
+    assert_eq!(
+        resp.json()["tenant_access_token"],
+        sb.credentials().feishu_tenant_access_token
+    );
     admin(&client, &sb, reqwest::Method::POST, "/tokens/expire", None).await;
     sb.seed_feishu_default("f");
-    assert_eq!(fs_get(&sb, &client, "f").await.code(), 99991677);
+    // Both kinds expire: the read's tenant token (99991663), the update's user token (99991677).
+    assert_eq!(fs_get(&sb, &client, "f").await.code(), 99991663);
+    assert_eq!(
+        fs_put(&sb, &client, "f", r#"{"status":2}"#).await.code(),
+        99991677
+    );
 
     // Reset restores the seeded state, fresh tokens, zero counters and an empty log.
     let resp = admin(&client, &sb, reqwest::Method::POST, "/reset", None).await;

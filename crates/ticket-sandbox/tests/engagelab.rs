@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use ticket_sandbox::{EngageLabTicket, Sandbox};
+use ticket_sandbox::{EngageLabTicket, OmittedPriority, Sandbox};
 
 const VENDOR_EXAMPLE_LISTED_PRIORITY: &str = r#"{
 "title": "打印機卡紙,無法打印(已更新)",
@@ -89,13 +89,16 @@ async fn update_success_is_byte_exact_and_applied() {
     assert_eq!(stored.tags, ["printer", "hardware", "resolved"]);
 }
 
+/// In `keep` mode an omitted priority stays, like every other optional field (the `reset`
+/// default is in tests/engagelab_read.rs).
 #[tokio::test]
-async fn optional_fields_are_kept_when_absent() {
+async fn optional_fields_are_kept_when_absent_in_keep_mode() {
     let mut seeded = EngageLabTicket::default();
     seeded.priority = "urgent".to_owned();
     seeded.tags = vec!["keep".to_owned()];
     seeded.ticket_type = Some("task".to_owned());
     let sb = Sandbox::builder()
+        .engagelab_omitted_priority(OmittedPriority::Keep)
         .seed_engagelab("t1", seeded)
         .start()
         .await

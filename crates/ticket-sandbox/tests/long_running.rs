@@ -260,7 +260,11 @@ async fn rate_limit_mode_answers_as_each_vendor_does() {
         .await
         .unwrap();
     let resp = read(resp).await;
-    assert_eq!(resp.json(), serde_json::json!({"engagelab":3,"feishu":7}));
+    // Turning the Feishu mode on paces reads at the documented 10/s in their own bucket.
+    assert_eq!(
+        resp.json(),
+        serde_json::json!({"engagelab":3,"feishu":7,"feishu_get":10})
+    );
 }
 
 #[tokio::test]

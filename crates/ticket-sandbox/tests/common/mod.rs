@@ -100,14 +100,21 @@ pub(crate) async fn fs_put(sb: &Sandbox, client: &reqwest::Client, id: &str, bod
     .await
 }
 
-/// A Feishu GET with the current access token.
+/// A Feishu GET with the current tenant access token (the read takes a tenant token).
 pub(crate) async fn fs_get(sb: &Sandbox, client: &reqwest::Client, id: &str) -> Resp {
+    fs_get_with(sb, client, id, &sb.current_tenant_access_token()).await
+}
+
+/// A Feishu GET with the given bearer token and the right helpdesk header.
+pub(crate) async fn fs_get_with(
+    sb: &Sandbox,
+    client: &reqwest::Client,
+    id: &str,
+    token: &str,
+) -> Resp {
     let resp = client
         .get(sb.feishu_ticket_url(id))
-        .header(
-            "Authorization",
-            format!("Bearer {}", sb.current_access_token()),
-        )
+        .header("Authorization", format!("Bearer {token}"))
         .header(
             "X-Lark-Helpdesk-Authorization",
             sb.credentials().feishu_helpdesk_authorization(),

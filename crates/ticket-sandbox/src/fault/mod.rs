@@ -1,15 +1,21 @@
 //! Injectable faults and where they apply.
 
+mod silent_drop;
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::ratelimit::Provider;
+
+pub use silent_drop::DropTarget;
 
 /// A failure to serve instead of (or before) the normal answer.
 ///
 /// Serialized (for the admin route) as an object tagged by `kind`, e.g.
 /// `{"kind":"rate_limit","reset_secs":3}` or `{"kind":"latency","millis":250}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(into = "FaultWire", from = "FaultWire")]
+#[serde(into = "FaultWire", try_from = "FaultWire")]
 #[non_exhaustive]
 pub enum Fault {
     /// Rate limited. Feishu: HTTP 429, `x-ogw-ratelimit-limit: 50`,
@@ -42,30 +48,42 @@ pub enum Fault {
     /// HTTP 200 carrying an authentication error code. Feishu: 99991677 "Authentication token
     /// expired". EngageLab: `{"error":{"code":40101,...}}`.
     AuthErrorHttp200,
-    /// Every Feishu access token issued so far counts as expired from now on; the request is then
-    /// handled normally (so it fails with 99991677 if it carried one of them). No effect on
-    /// EngageLab requests.
+    /// Every Feishu access token issued so far, user and tenant, counts as expired from now on;
+    /// the request is then handled normally (so an update carrying one fails with 99991677, a
+    /// read with 99991663). No effect on EngageLab requests.
     ExpireToken,
     /// HTTP 200 carrying a not-found code. EngageLab: code 40401; Feishu: code 154004.
     NotFoundHttp200,
     /// HTTP 403 permission denied. EngageLab: code 40301; Feishu: code 154003.
     Forbidden,
+    /// The next update of the target's provider that carries the target field (in this scope)
+    /// is answered with success, but that field (one tag, one custom field key) is not stored:
+    /// the ticket keeps its old value. Something a "verify after update" must catch.
+    ///
+    /// Unlike the other faults it is not served to the next request: requests it does not fit
+    /// (reads, other providers, updates without the field, refused updates) pass it by.
+    SilentDrop(DropTarget),
 }
 
 /// Which requests a fault applies to.
 ///
-/// Serialized as `"engagelab"`, `"feishu"`, `"feishu_token"` or `{"ticket":"<id>"}`.
+/// Serialized as `"engagelab"`, `"feishu"`, `"feishu_token"`, `"feishu_tenant_token"` or
+/// `{"ticket":"<id>"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Scope {
-    /// Every EngageLab request (`/api/...`).
+    /// Every EngageLab request (`/api/...` and the bare `/v2/accounts/tickets/...`).
     #[serde(rename = "engagelab")]
     EngageLab,
-    /// Every Feishu helpdesk request (`/open-apis/...` except the token endpoint).
+    /// Every Feishu helpdesk request (`/open-apis/...` except the two token endpoints).
     #[serde(rename = "feishu")]
     Feishu,
-    /// The Feishu token refresh endpoint (`POST /open-apis/authen/v2/oauth/token`).
+    /// The Feishu user token refresh endpoint (`POST /open-apis/authen/v2/oauth/token`).
     #[serde(rename = "feishu_token")]
     FeishuToken,
+    /// The Feishu tenant token endpoint
+    /// (`POST /open-apis/auth/v3/tenant_access_token/internal`).
+    #[serde(rename = "feishu_tenant_token")]
+    FeishuTenantToken,
     /// Ticket requests (`GET`/`PUT`, either provider) for this ticket id (decoded).
     /// Checked before the provider-wide scopes.
     #[serde(rename = "ticket")]
@@ -124,6 +142,10 @@ enum FaultWire {
     #[serde(rename = "not_found_http_200")]
     NotFoundHttp200,
     Forbidden,
+    SilentDrop {
+        provider: Provider,
+        field: String,
+    },
 }
 
 fn one() -> u64 {
@@ -150,13 +172,19 @@ impl From<Fault> for FaultWire {
             Fault::ExpireToken => Self::ExpireToken,
             Fault::NotFoundHttp200 => Self::NotFoundHttp200,
             Fault::Forbidden => Self::Forbidden,
+            Fault::SilentDrop(target) => Self::SilentDrop {
+                provider: target.provider(),
+                field: target.spec(),
+            },
         }
     }
 }
 
-impl From<FaultWire> for Fault {
-    fn from(f: FaultWire) -> Self {
-        match f {
+impl TryFrom<FaultWire> for Fault {
+    type Error = String;
+
+    fn try_from(f: FaultWire) -> Result<Self, String> {
+        Ok(match f {
             FaultWire::RateLimit { reset_secs } => Self::RateLimit { reset_secs },
             FaultWire::RateLimitLegacy400 { reset_secs } => Self::RateLimitLegacy400 { reset_secs },
             FaultWire::ServerError { status } => Self::ServerError { status },
@@ -168,7 +196,10 @@ impl From<FaultWire> for Fault {
             FaultWire::ExpireToken => Self::ExpireToken,
             FaultWire::NotFoundHttp200 => Self::NotFoundHttp200,
             FaultWire::Forbidden => Self::Forbidden,
-        }
+            FaultWire::SilentDrop { provider, field } => {
+                Self::SilentDrop(DropTarget::new(provider, &field)?)
+            }
+        })
     }
 }
 
@@ -194,5 +225,14 @@ mod tests {
             serde_json::to_string(&Scope::EngageLab).unwrap(),
             r#""engagelab""#
         );
+        let drop = Fault::SilentDrop(DropTarget::new(Provider::Feishu, "tag_names.vip").unwrap());
+        let text = r#"{"kind":"silent_drop","provider":"feishu","field":"tag_names.vip"}"#;
+        assert_eq!(serde_json::to_string(&drop).unwrap(), text);
+        assert_eq!(serde_json::from_str::<Fault>(text).unwrap(), drop);
+        let err = serde_json::from_str::<Fault>(
+            r#"{"kind":"silent_drop","provider":"feishu","field":"priority"}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("priority"), "{err}");
     }
 }

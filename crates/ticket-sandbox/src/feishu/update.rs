@@ -1,23 +1,23 @@
-//! Feishu Helpdesk: `GET`/`PUT /open-apis/helpdesk/v1/tickets/{ticket_id}` and the token
-//! refresh endpoint `POST /open-apis/authen/v2/oauth/token`.
+//! Feishu `PUT` ticket: the body checked against the update page (and dropdown values against
+//! the field definitions), then stored, with the silent-drop fault applied.
 
 use axum::body::Body;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use hyper::header::{self, HeaderValue};
-use hyper::{Method, Response, StatusCode};
+use hyper::Response;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::model::{FeishuCustomizedField, FeishuTicket};
+use super::{bad_request, fields, header_str, success, ticket_not_found};
+use crate::fault::DropTarget;
+use crate::model::FeishuCustomizedField;
+use crate::ratelimit::Provider;
 use crate::server::ReceivedRequest;
-use crate::state::{REFRESH_TOKEN_TTL_SECS, RefreshOutcome, Shared, TokenCheck};
-use crate::util::{is_json_content_type, json_response, unix_millis_now};
+use crate::state::{FeishuRecord, Shared};
+use crate::util::{is_json_content_type, unix_millis_now};
 
-/// Allowed `status` values.
+/// Allowed `status` values (52, "closed by the user", is read-only).
 const STATUSES: [i64; 7] = [1, 2, 3, 4, 5, 50, 51];
 /// Every field the vendor document lists for the update body.
-const FIELDS: [&str; 7] = [
+pub(crate) const FIELDS: [&str; 7] = [
     "status",
     "tag_names",
     "comment",
@@ -29,164 +29,13 @@ const FIELDS: [&str; 7] = [
 /// Keys of `customized_fields` items that the official SDK models carry and the server
 /// ignores on update.
 const IGNORED_FIELD_KEYS: [&str; 4] = ["display_name", "position", "required", "editable"];
-/// The documented 400 message.
-const BAD_REQUEST_MSG: &str = "Bad request, please check your request body";
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: i64,
-    msg: &'a str,
-}
-
-#[derive(Serialize)]
-struct Envelope<'a, T> {
-    code: i64,
-    msg: &'a str,
-    data: T,
-}
 
 #[derive(Serialize)]
 struct Empty {}
 
-#[derive(Serialize)]
-struct TicketData {
-    ticket: FeishuTicket,
-}
-
-#[derive(Serialize)]
-struct TokenError<'a> {
-    code: i64,
-    error: &'a str,
-    error_description: &'a str,
-}
-
-#[derive(Serialize)]
-struct TokenSuccess<'a> {
-    code: i64,
-    access_token: &'a str,
-    expires_in: u64,
-    refresh_token: &'a str,
-    refresh_token_expires_in: u64,
-    token_type: &'a str,
-    scope: &'a str,
-}
-
-/// `{"code":<code>,"msg":<msg>}` with `status`.
-pub(crate) fn error(status: StatusCode, code: i64, msg: &str) -> Response<Body> {
-    json_response(status, &ErrorBody { code, msg })
-}
-
-/// HTTP 400, code 154000, the documented message plus `: <detail>`.
-pub(crate) fn bad_request(detail: &str) -> Response<Body> {
-    error(
-        StatusCode::BAD_REQUEST,
-        154_000,
-        &format!("{BAD_REQUEST_MSG}: {detail}"),
-    )
-}
-
-/// 404 for an `/open-apis/...` path the sandbox does not serve.
-pub(crate) fn not_found_route() -> Response<Body> {
-    error(StatusCode::NOT_FOUND, 154_004, "Resource not found")
-}
-
-fn method_not_allowed(allow: &'static str) -> Response<Body> {
-    let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, 405, "method not allowed");
-    resp.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    resp
-}
-
-fn header_str<'a>(req: &'a ReceivedRequest, name: &str) -> Option<&'a str> {
-    req.headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// Checks the bearer token; `Some` is the error response to send.
-fn check_bearer(shared: &Shared, req: &ReceivedRequest) -> Option<Response<Body>> {
-    let token = header_str(req, "authorization")
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    let check = token.map_or(TokenCheck::Unknown, |t| shared.check_access_token(t));
-    match check {
-        TokenCheck::Valid => None,
-        TokenCheck::Expired => Some(error(
-            StatusCode::OK,
-            99_991_677,
-            "Authentication token expired",
-        )),
-        TokenCheck::Unknown => Some(error(
-            StatusCode::UNAUTHORIZED,
-            99_991_663,
-            "Invalid access token for authorization. Please make a request with token attached.",
-        )),
-    }
-}
-
-/// Checks `X-Lark-Helpdesk-Authorization`; `Some` is the error response to send.
-///
-/// The documented value is `base64(id:token)`; the official Node SDK's helper sends
-/// `Bearer base64(id:token)`. Both are accepted; the second is counted in
-/// `Stats::noncanonical_helpdesk_auth`.
-fn check_helpdesk(shared: &Shared, req: &ReceivedRequest) -> Option<Response<Body>> {
-    let creds = &shared.config.credentials;
-    let expected = format!(
-        "{}:{}",
-        creds.feishu_helpdesk_id, creds.feishu_helpdesk_token
-    );
-    let value = header_str(req, "x-lark-helpdesk-authorization").map(str::trim);
-    let (encoded, canonical) = match value {
-        Some(v) => match v.split_once(' ') {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
-                (Some(rest.trim()), false)
-            }
-            _ => (Some(v), true),
-        },
-        None => (None, true),
-    };
-    let ok = encoded
-        .and_then(|v| STANDARD.decode(v).ok())
-        .is_some_and(|decoded| decoded == expected.as_bytes());
-    if ok && !canonical {
-        shared.count_noncanonical_helpdesk_auth();
-    }
-    (!ok).then(|| {
-        error(
-            StatusCode::FORBIDDEN,
-            154_003,
-            "Please check you have the correct access",
-        )
-    })
-}
-
-/// Handles the ticket route. `id` is `None` when the id segment's percent-encoding is invalid.
-pub(crate) fn handle_ticket(
-    shared: &Shared,
-    req: &ReceivedRequest,
-    id: Option<String>,
-) -> Response<Body> {
-    if req.method != Method::GET && req.method != Method::PUT {
-        return method_not_allowed("GET, PUT");
-    }
-    if let Some(resp) = check_bearer(shared, req).or_else(|| check_helpdesk(shared, req)) {
-        return resp;
-    }
-    let Some(id) = id else {
-        return bad_request("ticket_id: invalid percent-encoding in path segment");
-    };
-    if req.method == Method::GET {
-        return match shared.feishu_ticket(&id) {
-            Some(ticket) => json_response(
-                StatusCode::OK,
-                &Envelope {
-                    code: 0,
-                    msg: "success",
-                    data: TicketData { ticket },
-                },
-            ),
-            None => ticket_not_found(),
-        };
-    }
+/// Checks, in order: `Content-Type`, the JSON body, dropdown values, the ticket; then stores the
+/// update and answers `{"code":0,"msg":"success","data":{}}`.
+pub(super) fn handle(shared: &Shared, req: &ReceivedRequest, id: &str) -> Response<Body> {
     if !header_str(req, "content-type").is_some_and(is_json_content_type) {
         return bad_request("Content-Type must be application/json; charset=utf-8");
     }
@@ -194,31 +43,46 @@ pub(crate) fn handle_ticket(
         Ok(value) => value,
         Err(err) => return bad_request(&format!("invalid JSON: {err}")),
     };
-    let update = match validate(&value) {
+    let mut update = match validate(&value) {
         Ok(update) => update,
         Err(reason) => return bad_request(&reason),
     };
-    let has_comment = update.comment.is_some();
-    match shared.update_feishu(&id, |ticket| update.apply(ticket)) {
-        Some(()) => {
-            if has_comment {
-                shared.count_comment();
-            }
-            json_response(
-                StatusCode::OK,
-                &Envelope {
-                    code: 0,
-                    msg: "success",
-                    data: Empty {},
-                },
-            )
-        }
-        None => ticket_not_found(),
+    let written = update.customized_fields.as_deref_mut().unwrap_or_default();
+    if let Err(reason) = fields::resolve(&shared.feishu_fields(), written) {
+        return bad_request(&reason);
     }
-}
-
-fn ticket_not_found() -> Response<Body> {
-    error(StatusCode::NOT_FOUND, 154_004, "Resource not found")
+    if !shared.has_feishu_ticket(id) {
+        return ticket_not_found();
+    }
+    let mut body = value.as_object().cloned().unwrap_or_default();
+    // A drop names a customized field by id or key name: match it against the items as
+    // completed from their definitions, not only as written.
+    if let Some(items) = &update.customized_fields
+        && let Ok(items) = serde_json::to_value(items)
+    {
+        body.insert("customized_fields".to_owned(), items);
+    }
+    let dropped = shared.take_silent_drop(Provider::Feishu, id, |t| t.carried_by(&body));
+    let comment_stored =
+        update.comment.is_some() && dropped.as_ref().is_none_or(|t| t.field() != "comment");
+    let stored = shared.update_feishu(id, |record| {
+        // Only a drop needs the old state, so only then is it copied.
+        let before = dropped.as_ref().map(|_| record.clone());
+        update.apply(record);
+        if let (Some(target), Some(before)) = (&dropped, &before) {
+            withhold(record, before, target);
+        }
+    });
+    if stored.is_none() {
+        return ticket_not_found();
+    }
+    if comment_stored {
+        shared.count_comment();
+    }
+    if dropped.is_some() {
+        shared.count_silent_drop();
+    }
+    success(Empty {})
 }
 
 /// A validated update body.
@@ -234,15 +98,26 @@ struct Update {
 }
 
 impl Update {
-    fn apply(self, ticket: &mut FeishuTicket) {
+    /// Replaces what is given; appends the comment; merges the customized fields; closing
+    /// stamps `closed_at`, reopening clears it.
+    fn apply(self, record: &mut FeishuRecord) {
+        let now = unix_millis_now();
+        let ticket = &mut record.ticket;
         if let Some(v) = self.status {
+            let was_closed = ticket.is_closed();
             ticket.status = v;
+            match (was_closed, ticket.is_closed()) {
+                (false, true) => ticket.closed_at = now,
+                (_, false) => ticket.closed_at = 0,
+                (true, true) => {}
+            }
         }
         if let Some(v) = self.tag_names {
             ticket.tag_names = v;
         }
         if let Some(v) = self.comment {
             ticket.comments.push(v);
+            record.comment_times.push(now);
         }
         if let Some(fields) = self.customized_fields {
             for field in fields {
@@ -258,7 +133,54 @@ impl Update {
         if let Some(v) = self.channel {
             ticket.channel = v;
         }
-        ticket.updated_at = unix_millis_now();
+        ticket.updated_at = now;
+    }
+}
+
+/// Puts back what `target` withholds from the update just applied: the field's old value, or
+/// for one tag its absence, or for one customized field its old state (or absence).
+fn withhold(record: &mut FeishuRecord, before: &FeishuRecord, target: &DropTarget) {
+    let (ticket, old) = (&mut record.ticket, &before.ticket);
+    match (target.field(), target.key()) {
+        ("status", _) => {
+            ticket.status = old.status;
+            ticket.closed_at = old.closed_at;
+        }
+        ("ticket_type", _) => ticket.ticket_type = old.ticket_type,
+        ("solved", _) => ticket.solved = old.solved,
+        ("channel", _) => ticket.channel = old.channel,
+        ("comment", _) => {
+            ticket.comments.clone_from(&old.comments);
+            record.comment_times.clone_from(&before.comment_times);
+        }
+        ("tag_names", Some(tag)) => ticket.tag_names.retain(|t| t != tag),
+        ("tag_names", None) => ticket.tag_names.clone_from(&old.tag_names),
+        ("customized_fields", Some(key)) => {
+            restore_field(&mut ticket.customized_fields, &old.customized_fields, key);
+        }
+        ("customized_fields", None) => {
+            ticket.customized_fields.clone_from(&old.customized_fields);
+        }
+        _ => {}
+    }
+}
+
+/// The item named `key` (by id or key name) goes back to its old state, or away if it had none.
+fn restore_field(
+    fields: &mut Vec<FeishuCustomizedField>,
+    old: &[FeishuCustomizedField],
+    key: &str,
+) {
+    let named = |f: &FeishuCustomizedField| {
+        f.id.as_deref() == Some(key) || f.key_name.as_deref() == Some(key)
+    };
+    match old.iter().find(|f| named(f)) {
+        Some(previous) => {
+            if let Some(slot) = fields.iter_mut().find(|f| named(f)) {
+                slot.clone_from(previous);
+            }
+        }
+        None => fields.retain(|f| !named(f)),
     }
 }
 
@@ -321,22 +243,7 @@ fn validate(value: &Value) -> Result<Update, String> {
                 .to_owned(),
         );
     }
-    if let Some(v) = obj.get("tag_names") {
-        let items = v
-            .as_array()
-            .ok_or_else(|| "tag_names: must be an array of strings".to_owned())?;
-        update.tag_names = Some(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    t.as_str()
-                        .map(str::to_owned)
-                        .ok_or_else(|| format!("tag_names[{i}]: must be a string"))
-                })
-                .collect::<Result<_, String>>()?,
-        );
-    }
+    update.tag_names = obj.get("tag_names").map(tag_names).transpose()?;
     if let Some(v) = obj.get("customized_fields") {
         let items = v
             .as_array()
@@ -350,6 +257,21 @@ fn validate(value: &Value) -> Result<Update, String> {
         );
     }
     Ok(update)
+}
+
+fn tag_names(value: &Value) -> Result<Vec<String>, String> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| "tag_names: must be an array of strings".to_owned())?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            t.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("tag_names[{i}]: must be a string"))
+        })
+        .collect()
 }
 
 fn customized_field(i: usize, item: &Value) -> Result<FeishuCustomizedField, String> {
@@ -387,82 +309,6 @@ fn int_field(obj: &Map<String, Value>, field: &str) -> Result<Option<i64>, Strin
             .filter(|n| i32::try_from(*n).is_ok())
             .map(Some)
             .ok_or_else(|| format!("{field}: must be a 32-bit integer (got {v})")),
-    }
-}
-
-fn token_error(code: i64, error: &str, description: &str) -> Response<Body> {
-    json_response(
-        StatusCode::BAD_REQUEST,
-        &TokenError {
-            code,
-            error,
-            error_description: description,
-        },
-    )
-}
-
-/// `POST /open-apis/authen/v2/oauth/token` with `grant_type=refresh_token`.
-pub(crate) fn handle_token(shared: &Shared, req: &ReceivedRequest) -> Response<Body> {
-    if req.method != Method::POST {
-        return method_not_allowed("POST");
-    }
-    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&req.body) else {
-        return token_error(
-            20001,
-            "invalid_request",
-            "The request body must be a JSON object",
-        );
-    };
-    let field = |name: &str| body.get(name).and_then(Value::as_str);
-    let (Some(grant_type), Some(client_id), Some(client_secret), Some(refresh_token)) = (
-        field("grant_type"),
-        field("client_id"),
-        field("client_secret"),
-        field("refresh_token"),
-    ) else {
-        return token_error(
-            20001,
-            "invalid_request",
-            "grant_type, client_id, client_secret and refresh_token are required strings",
-        );
-    };
-    if grant_type != "refresh_token" {
-        return token_error(
-            20001,
-            "unsupported_grant_type",
-            "The sandbox only supports grant_type=refresh_token",
-        );
-    }
-    let creds = &shared.config.credentials;
-    if client_id != creds.feishu_app_id || client_secret != creds.feishu_app_secret {
-        return token_error(
-            20002,
-            "invalid_client",
-            "The client_id or client_secret is invalid",
-        );
-    }
-    match shared.refresh(refresh_token) {
-        RefreshOutcome::InvalidGrant => token_error(
-            20026,
-            "invalid_grant",
-            "The refresh token passed is invalid",
-        ),
-        RefreshOutcome::Issued {
-            access_token,
-            refresh_token,
-            expires_in,
-        } => json_response(
-            StatusCode::OK,
-            &TokenSuccess {
-                code: 0,
-                access_token: &access_token,
-                expires_in,
-                refresh_token: &refresh_token,
-                refresh_token_expires_in: REFRESH_TOKEN_TTL_SECS,
-                token_type: "Bearer",
-                scope: "",
-            },
-        ),
     }
 }
 
