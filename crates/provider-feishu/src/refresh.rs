@@ -71,7 +71,8 @@ type Outcome = Result<(), Arc<TicketError>>;
 ///   default; [`FileTokenStore`](crate::FileTokenStore) for several processes on one host;
 ///   `RedisTokenStore` for several hosts). A refresh takes the store's lock, re-reads the set
 ///   (another process may have refreshed already: its fresh access token is reused), refreshes
-///   with the stored refresh token, and saves the new set by compare-and-swap.
+///   with the newest refresh token (the store's, unless the store is behind this source: see
+///   below), and saves the new set by compare-and-swap.
 /// - **Never retried:** the refresh request is sent once; a retry after a lost answer would
 ///   present an already-rotated refresh token. After a failure the store is read again (another
 ///   process may have succeeded); a refused refresh token is an `Unauthenticated` error saying
@@ -273,7 +274,8 @@ fn deadline(now: Instant, d: Duration) -> Option<Instant> {
 impl RefreshingToken {
     /// Starts a builder from the app's id (`client_id`) and secret and the current refresh
     /// token. With a [`store`](RefreshingTokenBuilder::store) the refresh token may be empty:
-    /// the store's is used (and one configured here is used only while the store is empty).
+    /// the store's is used (and one configured here, the seed, is used only while neither the
+    /// store nor this source holds a token set).
     pub fn builder(
         app_id: impl Into<String>,
         app_secret: impl Into<String>,
@@ -946,6 +948,55 @@ mod tests {
             r#"{{"code":0,"access_token":"u-1","expires_in":{expires_in},"refresh_token":"ur-1","refresh_token_expires_in":{refresh_expires_in}}}"#
         );
         RawResponse::new(200, HeaderMap::new(), body.into_bytes(), None)
+    }
+
+    fn set(refresh: &str) -> TokenSet {
+        TokenSet::new(refresh).with_access_token(format!("u-{refresh}"), Some(10), Some(5))
+    }
+
+    fn spent(tokens: &[&str]) -> VecDeque<SecretString> {
+        tokens.iter().map(|t| SecretString::from(*t)).collect()
+    }
+
+    /// What [`plan`] decides, in short: the set it keeps and, for a write-back, what it expects.
+    fn decide(stored: Option<&str>, newest: Option<&str>, spent_tokens: &[&str]) -> String {
+        let (stored, newest) = (stored.map(set), newest.map(set));
+        match plan(stored.as_ref(), newest.as_ref(), &spent(spent_tokens)) {
+            Plan::Seed => "seed".to_owned(),
+            Plan::InSync(s) => format!("in sync {}", s.refresh_token.expose_secret()),
+            Plan::Adopt(s) => format!("adopt {}", s.refresh_token.expose_secret()),
+            Plan::WriteBack { expected, set } => format!(
+                "write back {} over {}",
+                set.refresh_token.expose_secret(),
+                expected.expose_secret()
+            ),
+        }
+    }
+
+    #[test]
+    fn the_store_is_repaired_only_when_it_is_provably_behind() {
+        // Nothing anywhere: the configured seed.
+        assert_eq!(decide(None, None, &[]), "seed");
+        // A cold start takes the store's set, whatever it is.
+        assert_eq!(decide(Some("r1"), None, &["r0"]), "adopt r1");
+        // The store came back empty: this source's set goes back (into an empty store).
+        assert_eq!(decide(None, Some("r2"), &["r1"]), "write back r2 over r2");
+        // The store holds what this source holds.
+        assert_eq!(decide(Some("r2"), Some("r2"), &["r1"]), "in sync r2");
+        // The store holds a token this source rotated away from (a failed save, a restored
+        // snapshot): stale, so this source's newer set replaces exactly that one.
+        assert_eq!(
+            decide(Some("r1"), Some("r2"), &["r1"]),
+            "write back r2 over r1"
+        );
+        assert_eq!(
+            decide(Some("r0"), Some("r2"), &["r0", "r1"]),
+            "write back r2 over r0"
+        );
+        // Anything else is another writer's (another process's refresh, an operator's new
+        // token): it may be newer, so it is adopted, never overwritten.
+        assert_eq!(decide(Some("r3"), Some("r2"), &["r1"]), "adopt r3");
+        assert_eq!(decide(Some("op"), Some("r2"), &["r1"]), "adopt op");
     }
 
     #[test]

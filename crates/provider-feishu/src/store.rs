@@ -333,3 +333,32 @@ pub(crate) fn unix_millis_now() -> u64 {
 pub(crate) fn add_millis(now_ms: u64, d: Duration) -> u64 {
     now_ms.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plausible_tokens_are_read() {
+        for token in ["ur-1", "eyJhbGciOi.eyJzdWIi.c2ln-_", "ur-a+b/c=="] {
+            assert!(implausible_token(token).is_none(), "{token}");
+            assert!(plausible_bare_token(token), "{token}");
+        }
+        // In JSON, any printable ASCII token is kept (Feishu's own answers are stored there).
+        assert!(implausible_token("ur-<odd>").is_none());
+        for token in [
+            "ur a",
+            "ur-\tb",
+            "ur-\u{7f}",
+            "ur-é",
+            &"a".repeat(MAX_TOKEN_BYTES + 1),
+        ] {
+            assert!(implausible_token(token).is_some(), "{token:?}");
+            assert!(!plausible_bare_token(token), "{token:?}");
+        }
+        // A bare token (the legacy file format) must look like one: no markup, no quotes.
+        for text in ["", "<html>", "<b>ur-1</b>", "\"ur-1\"", "ur-1;", "[ur-1]"] {
+            assert!(!plausible_bare_token(text), "{text:?}");
+        }
+    }
+}
