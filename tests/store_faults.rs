@@ -146,6 +146,14 @@ async fn redis_outage(persistent: bool) {
     })
     .await;
 
+    // Killed while no refresh holds the lock: a lock taken just before a crash would outlive
+    // the restart until its 30 s lease runs out (bounded, but slow for a test). The lock is
+    // released right after the refresh that the loop above just saw.
+    let lock_key = format!("{KEY}:lock");
+    poll_until("the refresh lock to be released", async || {
+        redis.cli(&["EXISTS", &lock_key]) == "0"
+    })
+    .await;
     redis.kill();
     // The outage lasts more than a token's lifetime (1 s): updates fail fast with the typed
     // error, and no refresh is made while the store cannot record it.
