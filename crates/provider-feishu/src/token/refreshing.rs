@@ -20,7 +20,7 @@ use ticket_http::{
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::store::{
+use super::store::{
     MemoryTokenStore, TokenSet, TokenStore, add_millis, unavailable, unix_millis_now,
 };
 use crate::{Region, UserTokenSource};
