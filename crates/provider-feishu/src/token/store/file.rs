@@ -395,6 +395,16 @@ mod tests {
         assert_eq!(names, ["token", "token.lock"]);
     }
 
+    #[tokio::test]
+    async fn a_lock_timeout_beyond_the_clock_waits_without_a_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileTokenStore::new(dir.path().join("token"))
+            .unwrap()
+            .lock_timeout(Duration::MAX);
+        // A free lock is taken; the wait's deadline is never computed by an overflowing sum.
+        let _lock = store.lock().await.unwrap();
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_symlinked_token_path_is_refused() {

@@ -143,7 +143,8 @@ pub(crate) fn not_a_token_set(store: impl fmt::Display, why: &str) -> TicketErro
 /// A bounded wait for a lock that is polled without blocking, so that the wait has a deadline
 /// and no thread is parked on a frozen holder.
 pub(crate) struct LockWait {
-    deadline: Instant,
+    /// `None`: the timeout lies beyond what the clock can represent, so there is no deadline.
+    deadline: Option<Instant>,
     poll: Duration,
 }
 
@@ -151,18 +152,24 @@ impl LockWait {
     /// Starts a wait of at most `timeout`, trying again every `poll`.
     pub(crate) fn new(timeout: Duration, poll: Duration) -> Self {
         Self {
-            deadline: Instant::now() + timeout,
+            deadline: Instant::now().checked_add(timeout),
             poll,
         }
     }
 
     /// Sleeps until the next try; `false` once the deadline has passed (give up).
     pub(crate) async fn next_try(&self) -> bool {
-        let now = Instant::now();
-        if now >= self.deadline {
-            return false;
-        }
-        tokio::time::sleep(self.poll.min(self.deadline - now)).await;
+        let pause = match self.deadline {
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return false;
+                }
+                self.poll.min(deadline - now)
+            }
+            None => self.poll,
+        };
+        tokio::time::sleep(pause).await;
         true
     }
 }
