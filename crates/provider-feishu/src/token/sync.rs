@@ -249,6 +249,19 @@ mod tests {
     }
 
     #[test]
+    fn the_spent_memory_forgets_only_its_oldest_tokens() {
+        let tokens: Vec<String> = (0..=SPENT_MEMORY).map(|i| format!("r{i}")).collect();
+        let names: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        let memory = spent(&names);
+        // One past the bound: the first is forgotten, every later one is still known.
+        assert!(!memory.contains(&SecretString::from("r0")));
+        for name in &names[1..] {
+            assert!(memory.contains(&SecretString::from(*name)), "{name}");
+        }
+        assert!(!memory.contains(&SecretString::from("never")));
+    }
+
+    #[test]
     fn the_store_is_repaired_only_when_it_is_provably_behind() {
         // Nothing anywhere: the configured seed.
         assert_eq!(decide(None, None, &[]), "seed");
