@@ -198,9 +198,11 @@ async fn serve(mut stream: TcpStream, script: Script, log: Arc<Mutex<Vec<Recorde
                     head.push_str(&format!("{name}: {value}\r\n"));
                 }
                 head.push_str("\r\n");
-                if stream.write_all(head.as_bytes()).await.is_err()
-                    || stream.write_all(&body).await.is_err()
-                {
+                // One write: a second small one would wait for the client's delayed ACK
+                // (Nagle), some 40 ms per answer.
+                let mut answer = head.into_bytes();
+                answer.extend_from_slice(&body);
+                if stream.write_all(&answer).await.is_err() {
                     return;
                 }
             }
