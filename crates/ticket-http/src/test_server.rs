@@ -24,8 +24,6 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
-    /// When the server finished reading it.
-    pub received_at: std::time::Instant,
 }
 
 impl RecordedRequest {
@@ -278,6 +276,5 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Recor
         target,
         headers,
         body,
-        received_at: std::time::Instant::now(),
     })
 }
