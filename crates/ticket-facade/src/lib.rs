@@ -126,8 +126,8 @@ pub use crate::registry::{
 pub use ticket_http::{HttpOptions, RetryPolicy};
 
 pub mod kit;
-/// The conformance suite every provider runs from its own tests (feature `testkit`): `ticket-http`'s
-/// [`testkit`](ticket_http::testkit), the one suite, re-exported here for provider authors.
+/// The conformance suite every provider runs from its own tests (feature `testkit`):
+/// `ticket-http`'s, the one suite, re-exported here for provider authors.
 #[cfg(feature = "testkit")]
 pub use ticket_http::testkit;
 

@@ -27,6 +27,8 @@ enum Flaw {
     DropsTags,
     /// Sends `{}` whatever the update.
     SendsEmpty,
+    /// Writes the first tag where the title goes.
+    MixesUp,
     /// Sends `high` whatever the priority.
     OnePriority,
     /// Writes the kind it cannot carry even when the lenient policy dropped it.
@@ -84,7 +86,11 @@ impl JsonApi for Mini {
         }
         let carried = |f| plan.carried.contains(f);
         let mut body = update.provider_fields("mini").cloned().unwrap_or_default();
-        body.insert("title".into(), update.title().into());
+        let title = match update.tags() {
+            Some([first, ..]) if self.0 == Flaw::MixesUp => Some(first.as_str()),
+            _ => update.title(),
+        };
+        body.insert("title".into(), title.into());
         if let Some(p) = update.priority() {
             let p = if self.0 == Flaw::OnePriority {
                 "high"
@@ -262,6 +268,12 @@ async fn a_provider_that_drops_a_field_fails_the_body_check() {
 #[should_panic(expected = "[body] mini: title was set to")]
 async fn a_provider_that_sends_an_empty_body_fails_the_body_check() {
     suite(Flaw::SendsEmpty).run().await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "[body] mini: title was set to \"cf-title-Qx71\" (tags alone)")]
+async fn a_provider_that_mixes_up_fields_fails_the_body_check() {
+    suite(Flaw::MixesUp).run().await;
 }
 
 #[tokio::test]

@@ -30,7 +30,13 @@ impl Suite {
             let sent = self
                 .send_ok("body", &*updater, &server, &update, &what)
                 .await;
-            self.assert_marks(&name, &sent, &updates, &[*field], &format!("{field} alone"));
+            // The field, and the required ones the update carries with it.
+            let set: Vec<Field> = carried
+                .iter()
+                .copied()
+                .filter(|f| f == field || updates.caps.required.contains(*f))
+                .collect();
+            self.assert_marks(&name, &sent, &updates, &set, &format!("{field} alone"));
         }
         let full = self.build(&name, updates.full(), "every field");
         let sent = self
