@@ -8,12 +8,10 @@
 
 mod support;
 
-use std::io::Write as _;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::Arc;
+use std::io::{BufRead, BufReader, Write as _};
+use std::process::{Child, ChildStdin};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,88 +20,12 @@ use provider_feishu::{
     TokenSet, TokenStore,
 };
 use secrecy::{ExposeSecret, SecretString};
-use support::{feishu_client, feishu_sandbox, id, in_progress, refreshing};
+use support::{
+    child_lines, feishu_client, feishu_env, feishu_sandbox, id, in_progress, poll_until,
+    refreshing, spawn_child, start_redis,
+};
 use ticket_facade::{Config, ErrorKind, TicketError, TicketUpdater};
 use ticket_sandbox::Sandbox;
-
-/// The facade settings of a refreshing Feishu token, as `TICKET_*` variables.
-fn env_vars(sb: &Sandbox, store: &[(&str, String)]) -> Vec<(String, String)> {
-    let c = sb.credentials();
-    let mut vars = vec![
-        ("TICKET_PROVIDER".to_owned(), "feishu".to_owned()),
-        ("TICKET_FEISHU_APP_ID".into(), c.feishu_app_id.clone()),
-        (
-            "TICKET_FEISHU_APP_SECRET".into(),
-            c.feishu_app_secret.clone(),
-        ),
-        (
-            "TICKET_FEISHU_REFRESH_TOKEN".into(),
-            c.feishu_refresh_token.clone(),
-        ),
-        (
-            "TICKET_FEISHU_HELPDESK_ID".into(),
-            c.feishu_helpdesk_id.clone(),
-        ),
-        (
-            "TICKET_FEISHU_HELPDESK_TOKEN".into(),
-            c.feishu_helpdesk_token.clone(),
-        ),
-        ("TICKET_FEISHU_BASE_URL".into(), sb.base_url()),
-    ];
-    for (key, value) in store {
-        vars.push((
-            format!("TICKET_FEISHU_{}", key.to_uppercase()),
-            value.clone(),
-        ));
-    }
-    vars
-}
-
-fn spawn_child(mode: &str, vars: &[(String, String)], extra: &[(&str, String)]) -> Child {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args([
-            "child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("TOKEN_STORE_CHILD", mode)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (k, v) in vars {
-        command.env(k, v);
-    }
-    for (k, v) in extra {
-        command.env(k, v);
-    }
-    command.spawn().unwrap()
-}
-
-/// The `CHILD …` lines a child printed, read until it exits or `until` is seen. Read on a
-/// blocking thread: the sandbox must keep serving the child meanwhile.
-async fn child_lines(child: &mut Child, until: Option<&'static str>) -> Vec<String> {
-    let stderr = child.stderr.take().unwrap();
-    tokio::task::spawn_blocking(move || read_child_lines(stderr, until))
-        .await
-        .unwrap()
-}
-
-fn read_child_lines(stderr: std::process::ChildStderr, until: Option<&str>) -> Vec<String> {
-    let mut lines = Vec::new();
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("CHILD ") {
-            lines.push(rest.to_owned());
-            if until.is_some_and(|u| rest.starts_with(u)) {
-                break;
-            }
-        }
-    }
-    lines
-}
 
 #[test]
 #[ignore = "a child process of the multi-process tests, run by them with TOKEN_STORE_CHILD set"]
@@ -287,7 +209,7 @@ async fn six_instances_on_one_token_file_refresh_once_per_expiry() {
     let sb = feishu_sandbox("1", None).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("feishu-token.json");
-    let vars = env_vars(
+    let vars = feishu_env(
         &sb,
         &[("refresh_token_file", file.to_str().unwrap().to_owned())],
     );
@@ -325,7 +247,7 @@ async fn a_process_killed_between_the_answer_and_the_save_breaks_the_chain_loudl
     let file = dir.path().join("feishu-token.json");
     let first = sb.credentials().feishu_refresh_token.clone();
     std::fs::write(&file, &first).unwrap();
-    let vars = env_vars(
+    let vars = feishu_env(
         &sb,
         &[("refresh_token_file", file.to_str().unwrap().to_owned())],
     );
@@ -364,68 +286,12 @@ async fn a_process_killed_between_the_answer_and_the_save_breaks_the_chain_loudl
         .unwrap();
 }
 
-/// Starts `redis-server` on a free loopback port. Where `CI` is not set, `None` (skip) when it
-/// cannot start; where it is set at all, a panic.
-struct Redis {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_redis() -> Option<Redis> {
-    let unavailable = |why: String| {
-        // Whatever its value (`true`, `1`, `yes`): a CI that has set it at all runs the test.
-        if std::env::var_os("CI").is_some() {
-            panic!("CI is set and redis-server cannot start: {why}");
-        }
-        eprintln!(
-            "skipping: redis-server cannot start ({why}); install redis-server to run this test"
-        );
-        None
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = match Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) => return unavailable(e.to_string()),
-    };
-    let mut redis = Redis {
-        child,
-        url: format!("redis://127.0.0.1:{port}/"),
-    };
-    // Wait for it to listen (or to exit, e.g. a port taken meanwhile).
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(redis);
-        }
-        if let Ok(Some(status)) = redis.child.try_wait() {
-            return unavailable(format!("redis-server exited: {status}"));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_redis_refresh_once_per_expiry() {
     let Some(redis) = start_redis() else { return };
     // Tokens live the sandbox's default (hours): they expire only when the test says so.
     let sb = feishu_sandbox("1", None).await;
-    let vars = env_vars(
+    let vars = feishu_env(
         &sb,
         &[
             ("token_store", "redis".to_owned()),
@@ -459,10 +325,11 @@ async fn two_instances_on_redis_refresh_once_per_expiry() {
     );
 }
 
-/// A store whose saves fail.
+/// A store whose saves fail while `failing` is set.
 #[derive(Debug, Default)]
 struct CannotSave {
     memory: MemoryTokenStore,
+    failing: std::sync::atomic::AtomicBool,
     attempts: AtomicU64,
 }
 
@@ -471,9 +338,16 @@ impl TokenStore for CannotSave {
     async fn load(&self) -> Result<Option<TokenSet>, TicketError> {
         self.memory.load().await
     }
-    async fn compare_and_swap(&self, _: &SecretString, _: &TokenSet) -> Result<bool, TicketError> {
+    async fn compare_and_swap(
+        &self,
+        expected: &SecretString,
+        new: &TokenSet,
+    ) -> Result<bool, TicketError> {
         self.attempts.fetch_add(1, Ordering::Relaxed);
-        Err(TicketError::config("disk full (test store)"))
+        if self.failing.load(Ordering::Relaxed) {
+            return Err(TicketError::config("disk full (test store)"));
+        }
+        self.memory.compare_and_swap(expected, new).await
     }
     async fn lock(&self) -> Result<RefreshLock, TicketError> {
         self.memory.lock().await
@@ -481,20 +355,40 @@ impl TokenStore for CannotSave {
 }
 
 #[tokio::test]
-async fn a_save_that_fails_fails_the_update_and_keeps_the_token_in_memory() {
+async fn a_save_that_fails_lets_the_update_proceed_and_is_written_back_later() {
+    let logs = support::trace_logs();
     let sb = feishu_sandbox("1", None).await;
     let store = Arc::new(CannotSave::default());
+    store.failing.store(true, Ordering::Relaxed);
     let source = refreshing(&sb).store(store.clone()).build().unwrap();
     let updater = feishu_client(&sb, Arc::new(source));
-    let err = updater.update(&id("1"), &in_progress()).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Configuration, "{err}");
-    assert!(err.to_string().contains("disk full"), "{err}");
-    assert!(err.to_string().contains("could not be saved"), "{err}");
-    assert_eq!(sb.stats().feishu_requests, 0, "the update was not sent");
-    // The new token set is kept in memory: the next update works without another refresh.
+    // The refresh's access token is valid: the update proceeds, with a warning naming the store.
     updater.update(&id("1"), &in_progress()).await.unwrap();
     assert_eq!(sb.stats().token_refresh_requests, 1);
-    assert_eq!(store.attempts.load(Ordering::Relaxed), 1);
+    assert_eq!(sb.stats().feishu_requests, 1);
+    let text = logs.text();
+    assert!(
+        text.lines().any(|l| l.contains("WARN")
+            && l.contains("could not be saved")
+            && l.contains("CannotSave")),
+        "no warning naming the store"
+    );
+    // The new set is kept in memory: the next update works without another refresh.
+    updater.update(&id("1"), &in_progress()).await.unwrap();
+    assert_eq!(sb.stats().token_refresh_requests, 1);
+    // The save is retried in the background, without any update, until the store takes it.
+    poll_until("a second save attempt", async || {
+        store.attempts.load(Ordering::Relaxed) >= 2
+    })
+    .await;
+    store.failing.store(false, Ordering::Relaxed);
+    poll_until("the store to hold the newest set", async || {
+        let stored = store.memory.load().await.unwrap();
+        stored.is_some_and(|s| s.refresh_token.expose_secret() == sb.current_refresh_token())
+    })
+    .await;
+    assert_eq!(sb.stats().token_refresh_requests, 1);
+    assert_eq!(sb.stats().token_refresh_refused, 0);
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! Shared set-up of the workspace's integration tests.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use provider_feishu::{FeishuClient, FeishuConfig};
@@ -218,4 +220,293 @@ pub fn trace_logs() -> &'static Capture {
         tracing_log::LogTracer::init().unwrap();
         capture
     })
+}
+
+// ---- The token-store tests' processes: child processes, the facade's settings, Redis ----------
+//
+// A child process is the test binary run again on its `#[ignore]`d test `child`, with
+// `TOKEN_STORE_CHILD` saying what to do; it prints `CHILD …` lines on stderr for the parent.
+
+/// The facade settings of a refreshing Feishu token aimed at `sb`, as `TICKET_*` variables,
+/// plus `store` (keys without the `feishu.` prefix, such as `refresh_token_file`).
+pub fn feishu_env(sb: &ticket_sandbox::Sandbox, store: &[(&str, String)]) -> Vec<(String, String)> {
+    let c = sb.credentials();
+    let mut vars = vec![
+        ("TICKET_PROVIDER".to_owned(), "feishu".to_owned()),
+        ("TICKET_FEISHU_APP_ID".into(), c.feishu_app_id.clone()),
+        (
+            "TICKET_FEISHU_APP_SECRET".into(),
+            c.feishu_app_secret.clone(),
+        ),
+        (
+            "TICKET_FEISHU_REFRESH_TOKEN".into(),
+            c.feishu_refresh_token.clone(),
+        ),
+        (
+            "TICKET_FEISHU_HELPDESK_ID".into(),
+            c.feishu_helpdesk_id.clone(),
+        ),
+        (
+            "TICKET_FEISHU_HELPDESK_TOKEN".into(),
+            c.feishu_helpdesk_token.clone(),
+        ),
+        ("TICKET_FEISHU_BASE_URL".into(), sb.base_url()),
+    ];
+    for (key, value) in store {
+        vars.push((
+            format!("TICKET_FEISHU_{}", key.to_uppercase()),
+            value.clone(),
+        ));
+    }
+    vars
+}
+
+/// Updates ticket "1" every 20 ms for `run`; returns (successes, failures as text).
+pub async fn update_loop(updater: Arc<dyn TicketUpdater>, run: Duration) -> (u64, Vec<String>) {
+    let started = Instant::now();
+    let (mut ok, mut failed) = (0, Vec::new());
+    while started.elapsed() < run {
+        match updater.update(&id("1"), &in_progress()).await {
+            Ok(_) => ok += 1,
+            Err(e) => failed.push(e.to_string()),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (ok, failed)
+}
+
+/// Polls `done` every 20 ms until it holds; fails after a generous minute (a deadline against a
+/// hang, not a timed assertion).
+pub async fn poll_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let started = Instant::now();
+    while !done().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Runs this test binary again as a child in `mode`, with `vars` and `extra` in its
+/// environment, stdin piped (for modes that wait for a word from the parent) and stderr piped
+/// (for [`child_lines`]).
+pub fn spawn_child(mode: &str, vars: &[(String, String)], extra: &[(&str, String)]) -> Child {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("TOKEN_STORE_CHILD", mode)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in vars {
+        command.env(k, v);
+    }
+    for (k, v) in extra {
+        command.env(k, v);
+    }
+    command.spawn().unwrap()
+}
+
+/// The `CHILD …` lines a child printed, read until it exits or `until` is seen. Read on a
+/// blocking thread: the sandbox must keep serving the child meanwhile.
+pub async fn child_lines(child: &mut Child, until: Option<&'static str>) -> Vec<String> {
+    let stderr = child.stderr.take().unwrap();
+    tokio::task::spawn_blocking(move || read_child_lines(stderr, until))
+        .await
+        .unwrap()
+}
+
+fn read_child_lines(stderr: std::process::ChildStderr, until: Option<&str>) -> Vec<String> {
+    let mut lines = Vec::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("CHILD ") {
+            lines.push(rest.to_owned());
+            if until.is_some_and(|u| rest.starts_with(u)) {
+                break;
+            }
+        }
+    }
+    lines
+}
+
+/// The child mode `loop`: the facade from the environment updates ticket "1" every 20 ms for
+/// `TOKEN_STORE_RUN_MS`, prints `CHILD failure …` for each failure and `CHILD done ok=… failed=…`,
+/// and fails if any update did.
+pub async fn loop_child() {
+    let run = Duration::from_millis(
+        std::env::var("TOKEN_STORE_RUN_MS")
+            .unwrap()
+            .parse()
+            .unwrap(),
+    );
+    let updater = ticket_facade::connect(&ticket_facade::Config::from_env()).unwrap();
+    let (ok, failed) = update_loop(updater, run).await;
+    for f in &failed {
+        eprintln!("CHILD failure {f}");
+    }
+    eprintln!("CHILD done ok={ok} failed={}", failed.len());
+    assert!(failed.is_empty());
+}
+
+/// A `redis-server` on a loopback port, killed when dropped.
+pub struct Redis {
+    child: Option<Child>,
+    /// `redis://[:password@]127.0.0.1:PORT/`.
+    pub url: String,
+    /// The port, kept across [`Redis::restart`].
+    pub port: u16,
+    args: Vec<String>,
+    /// The data directory of a persistent server.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl Redis {
+    /// SIGKILL, as a crash would (a persistent server keeps what it had written).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port with the same settings; waits until it listens.
+    pub fn restart(&mut self) {
+        self.kill();
+        let child = Command::new("redis-server")
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        if let Err(why) = self.wait_listening() {
+            panic!(
+                "redis-server did not come back on port {}: {why}",
+                self.port
+            );
+        }
+    }
+
+    /// Runs `redis-cli` against this server (as in `redis-cli SET key value`).
+    pub fn cli(&self, args: &[&str]) -> String {
+        let mut command = Command::new("redis-cli");
+        command.args(["-p", &self.port.to_string()]);
+        if let Some(password) = self.password() {
+            command.env("REDISCLI_AUTH", password);
+        }
+        let out = command.args(args).output().unwrap();
+        assert!(out.status.success(), "redis-cli {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    fn password(&self) -> Option<&str> {
+        let i = self.args.iter().position(|a| a == "--requirepass")?;
+        self.args.get(i + 1).map(String::as_str)
+    }
+
+    /// Waits until the server accepts connections (or exits, e.g. a port taken meanwhile).
+    fn wait_listening(&mut self) -> Result<(), String> {
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                return Err(format!("redis-server exited: {status}"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Starts `redis-server` on a free loopback port, without persistence or password. Where `CI`
+/// is not set, `None` (skip) when it cannot start; where it is set at all, a panic.
+pub fn start_redis() -> Option<Redis> {
+    start_redis_with(false, None)
+}
+
+/// Starts `redis-server` on a free loopback port. `persistent`: an append-only file synced on
+/// every write, in a directory of its own, so that a SIGKILLed server comes back with its data;
+/// otherwise no persistence (a restarted server comes back empty). `password`: required from
+/// clients. Where `CI` is not set, `None` (skip) when it cannot start; where it is set at
+/// all, a panic.
+pub fn start_redis_with(persistent: bool, password: Option<&str>) -> Option<Redis> {
+    let unavailable = |why: String| {
+        // Whatever its value (`true`, `1`, `yes`): a CI that has set it at all runs the test.
+        if std::env::var_os("CI").is_some() {
+            panic!("CI is set and redis-server cannot start: {why}");
+        }
+        eprintln!(
+            "skipping: redis-server cannot start ({why}); install redis-server to run this test"
+        );
+        None
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut args: Vec<String> = ["--port", &port.to_string(), "--bind", "127.0.0.1"]
+        .map(str::to_owned)
+        .to_vec();
+    let dir = if persistent {
+        let dir = tempfile::tempdir().unwrap();
+        args.extend(
+            [
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+                "--dir",
+                dir.path().to_str().unwrap(),
+            ]
+            .map(str::to_owned),
+        );
+        Some(dir)
+    } else {
+        args.extend(["--save", "", "--appendonly", "no"].map(str::to_owned));
+        None
+    };
+    if let Some(password) = password {
+        args.extend(["--requirepass".to_owned(), password.to_owned()]);
+    }
+    let child = match Command::new("redis-server")
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => return unavailable(e.to_string()),
+    };
+    let url = match password {
+        Some(password) => format!("redis://:{password}@127.0.0.1:{port}/"),
+        None => format!("redis://127.0.0.1:{port}/"),
+    };
+    let mut redis = Redis {
+        child: Some(child),
+        url,
+        port,
+        args,
+        _dir: dir,
+    };
+    match redis.wait_listening() {
+        Ok(()) => Some(redis),
+        Err(why) => unavailable(why),
+    }
 }

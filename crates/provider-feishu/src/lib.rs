@@ -75,7 +75,9 @@ pub use crate::refresh::{MAX_TOKEN_LIFETIME, RefreshingToken, RefreshingTokenBui
 pub use crate::status::FeishuStatus;
 #[cfg(feature = "redis")]
 pub use crate::store::RedisTokenStore;
-pub use crate::store::{FileTokenStore, MemoryTokenStore, RefreshLock, TokenSet, TokenStore};
+pub use crate::store::{
+    DEFAULT_LOCK_TIMEOUT, FileTokenStore, MemoryTokenStore, RefreshLock, TokenSet, TokenStore,
+};
 pub use crate::wire::UpdateTicketBody;
 pub use ticket_http::StaticToken;
 /// Feishu's user access tokens come from a [`TokenSource`](ticket_http::TokenSource): this is

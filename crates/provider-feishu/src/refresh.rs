@@ -1,8 +1,9 @@
 //! A user-access-token source that refreshes itself through Feishu's OAuth endpoint.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,7 +20,9 @@ use ticket_http::{
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::store::{MemoryTokenStore, TokenSet, TokenStore, add_millis, unix_millis_now};
+use crate::store::{
+    MemoryTokenStore, TokenSet, TokenStore, add_millis, unavailable, unix_millis_now,
+};
 use crate::{Region, UserTokenSource};
 
 /// The refresh route.
@@ -41,6 +44,16 @@ const BROKEN_CHAIN: &str = "the refresh token was refused: it was already used (
     expired. The chain of refresh tokens is broken: authorize the user again and configure the \
     new refresh token (README: Feishu user access tokens, after a broken chain)";
 
+/// What an update waits for a refresh beyond the store's lock timeout and the refresh request's
+/// own timeouts: the store's reads and writes.
+const STORE_SLACK: Duration = Duration::from_secs(5);
+/// The first pause before a background write-back attempt; it doubles after each failure.
+const WRITE_BACK_FIRST: Duration = Duration::from_millis(250);
+/// The longest pause between background write-back attempts.
+const WRITE_BACK_MAX: Duration = Duration::from_secs(5);
+/// How many refresh tokens a source remembers having rotated away from.
+const SPENT_MEMORY: usize = 32;
+
 type RotateHook = Arc<dyn Fn(&SecretString) + Send + Sync>;
 type Outcome = Result<(), Arc<TicketError>>;
 
@@ -58,20 +71,47 @@ type Outcome = Result<(), Arc<TicketError>>;
 ///   default; [`FileTokenStore`](crate::FileTokenStore) for several processes on one host;
 ///   `RedisTokenStore` for several hosts). A refresh takes the store's lock, re-reads the set
 ///   (another process may have refreshed already: its fresh access token is reused), refreshes
-///   with the stored refresh token, and saves the new set by compare-and-swap.
+///   with the newest refresh token (the store's, unless the store is behind this source: see
+///   below), and saves the new set by compare-and-swap.
 /// - **Never retried:** the refresh request is sent once; a retry after a lost answer would
 ///   present an already-rotated refresh token. After a failure the store is read again (another
 ///   process may have succeeded); a refused refresh token is an `Unauthenticated` error saying
 ///   that the chain is broken and the user must authorize again.
-/// - **Saving fails loudly:** if the new set cannot be saved, that update fails with a
-///   `Configuration` error naming the store, and the new set is kept in memory so that this
-///   process keeps working.
+/// - **Refresh only under the store's lock:** a refresh rotates the refresh token irreversibly, so
+///   it is made only after the store was locked and read. If the store cannot be locked or read
+///   (Redis down, a lock held past [`TokenStore::lock_timeout`]), the update fails at once with a
+///   retryable [`TicketError::Transport`] (`sent: Sent::No`) naming the store, and nothing is
+///   sent to Feishu. While the cached access token is fresh, updates keep working without the
+///   store.
+/// - **A failed save never spends the chain:** the new set is kept in memory and stays
+///   authoritative; that update proceeds (its access token is valid) with a `tracing` warning
+///   naming the store. The source remembers the refresh tokens it rotated away from, so at its
+///   next store interaction it can tell a *stale* store (empty, or holding a token this source
+///   already spent: it writes its newer set back by compare-and-swap) from *another writer's*
+///   set (an operator's new token, another process's refresh: it adopts that). Until the store
+///   holds its newest set again it also retries in the background (from 250 ms, doubling, at
+///   most every 5 s), so a replica repairs a store that came back empty without waiting for its
+///   next expiry. Nothing newer is replaced by something older: a write-back only replaces a set
+///   this source knows to be spent.
+/// - **Every wait is bounded:** an update waits for a refresh at most the store's lock timeout
+///   plus the refresh request's connect and request timeouts plus 5 s; past that it gets a
+///   retryable [`TicketError::Transport`] and the refresh carries on in the background.
+/// - **Cold start against an empty store:** a source that holds no set yet (a process just
+///   started) can only use the configured refresh token, the seed. If the chain has moved on
+///   (the store lost its data after refreshes), that seed is spent and Feishu refuses it: the
+///   store must first be repaired by a running process that holds the newest set (it does so
+///   at its next store interaction, within seconds if it saw the store fail), or the user
+///   authorized again. A source also cannot know about refreshes made by *other* processes it
+///   never saw: after a store loses its data, the replica holding the newest set is the one
+///   that can repair it.
 #[derive(Clone)]
 pub struct RefreshingToken {
     inner: Arc<Inner>,
 }
 
 struct Inner {
+    /// This source, for the background write-back task it may spawn.
+    me: Weak<Inner>,
     app_id: String,
     app_secret: SecretString,
     url: Url,
@@ -81,16 +121,81 @@ struct Inner {
     store: Arc<dyn TokenStore>,
     cache: Mutex<Cache>,
     refreshes: AtomicU64,
+    /// How long an update waits for a refresh.
+    wait_bound: Duration,
+    /// Serializes this source's own work on the store (a refresh, a background write-back), so
+    /// that each decides from what the other left, whatever a custom store's lock does.
+    serial: tokio::sync::Mutex<()>,
 }
 
 struct Cache {
     access: Option<SecretString>,
     /// When to refresh proactively (`None`: keep the token until Feishu refuses it).
     refresh_at: Option<Instant>,
-    /// The refresh token this source knows of (the store's wins when it has one).
-    refresh_token: Option<SecretString>,
+    /// The configured refresh token: used only while neither the store nor this source holds a
+    /// set.
+    seed: Option<SecretString>,
+    /// The newest set this source knows: from its own refresh, or taken from the store.
+    newest: Option<TokenSet>,
+    /// Refresh tokens this source rotated away from, oldest first: a store holding one is stale.
+    spent: VecDeque<SecretString>,
+    /// The store may not hold `newest` (a save or another store operation failed): write it back
+    /// at the next chance.
+    unsaved: bool,
+    /// A background write-back task is running.
+    writing_back: bool,
     /// The refresh in flight, if any: its outcome arrives on this channel.
     inflight: Option<watch::Receiver<Option<Outcome>>>,
+}
+
+/// What to do about the store, from what it holds and what this source knows.
+#[derive(Debug)]
+enum Plan {
+    /// Neither holds a set: refresh with the configured seed.
+    Seed,
+    /// The store holds this source's newest set.
+    InSync(TokenSet),
+    /// The store holds another writer's set (an operator's, another process's): use it.
+    Adopt(TokenSet),
+    /// The store is empty or holds a set this source already spent: write the newest back,
+    /// replacing what is stored only if it is still `expected`.
+    WriteBack {
+        expected: SecretString,
+        set: TokenSet,
+    },
+}
+
+/// Decides between the store's set and this source's newest one. Only a set this source knows
+/// to be spent (or an empty store) is replaced: anything else may be newer.
+fn plan(
+    stored: Option<&TokenSet>,
+    newest: Option<&TokenSet>,
+    spent: &VecDeque<SecretString>,
+) -> Plan {
+    let same = |a: &SecretString, b: &SecretString| a.expose_secret() == b.expose_secret();
+    match (stored, newest) {
+        (None, None) => Plan::Seed,
+        (None, Some(n)) => Plan::WriteBack {
+            expected: n.refresh_token.clone(),
+            set: n.clone(),
+        },
+        (Some(s), Some(n)) if same(&s.refresh_token, &n.refresh_token) => Plan::InSync(n.clone()),
+        (Some(s), Some(n)) if spent.iter().any(|t| same(t, &s.refresh_token)) => Plan::WriteBack {
+            expected: s.refresh_token.clone(),
+            set: n.clone(),
+        },
+        (Some(s), _) => Plan::Adopt(s.clone()),
+    }
+}
+
+/// Whether `err` is Feishu refusing the refresh token itself (the chain is broken there).
+fn refused_refresh_token(err: &TicketError) -> bool {
+    err.kind() == ticket_core::ErrorKind::Unauthenticated
+        && err
+            .server()
+            .and_then(|s| s.code.as_ref())
+            .and_then(|c| c.as_i64())
+            .is_some_and(|c| REFUSED_CODES.contains(&c) && !CLIENT_CODES.contains(&c))
 }
 
 impl Cache {
@@ -169,7 +274,8 @@ fn deadline(now: Instant, d: Duration) -> Option<Instant> {
 impl RefreshingToken {
     /// Starts a builder from the app's id (`client_id`) and secret and the current refresh
     /// token. With a [`store`](RefreshingTokenBuilder::store) the refresh token may be empty:
-    /// the store's is used (and one configured here is used only while the store is empty).
+    /// the store's is used (and one configured here, the seed, is used only while neither the
+    /// store nor this source holds a token set).
     pub fn builder(
         app_id: impl Into<String>,
         app_secret: impl Into<String>,
@@ -221,14 +327,25 @@ impl RefreshingToken {
         rx
     }
 
-    async fn wait(mut rx: watch::Receiver<Option<Outcome>>) -> Result<(), TicketError> {
-        let outcome = rx
-            .wait_for(Option::is_some)
-            .await
-            .map(|o| o.clone())
-            .map_err(|_| {
+    /// Waits for the refresh's outcome, at most the source's wait bound: the refresh goes on
+    /// without this caller (and the next update uses its outcome).
+    async fn wait(&self, mut rx: watch::Receiver<Option<Outcome>>) -> Result<(), TicketError> {
+        let bound = self.inner.wait_bound;
+        let outcome = match tokio::time::timeout(bound, rx.wait_for(Option::is_some)).await {
+            Ok(answer) => answer.map(|o| o.clone()).map_err(|_| {
                 TicketError::config("the Feishu token refresh task ended without an answer")
-            })?;
+            })?,
+            Err(_) => {
+                return Err(unavailable(
+                    format!(
+                        "the Feishu token refresh (token store {:?}) gave no answer within \
+                         {bound:?}; it goes on in the background and a later update uses it",
+                        self.inner.store
+                    ),
+                    None,
+                ));
+            }
+        };
         match outcome {
             Some(Err(err)) => Err(TicketError::clone(&err)),
             _ => Ok(()),
@@ -241,21 +358,115 @@ impl Inner {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes a stored set whose access token is fresh.
-    fn adopt(&self, set: &TokenSet, now_ms: u64) {
+    /// Takes `set` as the one in force: the store holds it (it was read there, or written).
+    fn take(&self, set: &TokenSet) {
+        let now_ms = unix_millis_now();
         let mut cache = self.cache();
         cache.access = set.access_token.clone();
         cache.refresh_at = set.refresh_after_ms.and_then(|at| {
             let wait = Duration::from_millis(at.saturating_sub(now_ms));
             deadline(Instant::now(), wait)
         });
-        cache.refresh_token = Some(set.refresh_token.clone());
+        cache.newest = Some(set.clone());
+        cache.unsaved = false;
     }
 
-    /// The refresh task: lock, re-read, refresh if still needed, save.
-    async fn refresh(&self, rejected: Option<SecretString>) -> Result<(), TicketError> {
+    /// A store operation failed: the store may have lost this source's newest set (Redis
+    /// restarted empty, a save that did not land). Remember to write it back, and start trying
+    /// in the background.
+    fn store_failed(&self) {
+        let mut cache = self.cache();
+        if cache.newest.is_none() {
+            return;
+        }
+        cache.unsaved = true;
+        if cache.writing_back {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        cache.writing_back = true;
+        let me = self.me.clone();
+        runtime.spawn(write_back_loop(me));
+    }
+
+    /// Under the store's lock: reads the store and brings it and this source to the same,
+    /// newest set, which it returns (`None`: neither holds one, the seed is next).
+    async fn sync_with_store(&self) -> Result<Option<TokenSet>, TicketError> {
+        let stored = match self.store.load().await {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.store_failed();
+                return Err(e);
+            }
+        };
+        let plan = {
+            let cache = self.cache();
+            plan(stored.as_ref(), cache.newest.as_ref(), &cache.spent)
+        };
+        match plan {
+            Plan::Seed => Ok(None),
+            Plan::InSync(set) => {
+                self.cache().unsaved = false;
+                Ok(Some(set))
+            }
+            Plan::Adopt(set) => {
+                self.take(&set);
+                Ok(Some(set))
+            }
+            Plan::WriteBack { expected, set } => {
+                match self.store.compare_and_swap(&expected, &set).await {
+                    Ok(true) => {
+                        self.cache().unsaved = false;
+                        tracing::warn!(
+                            provider = crate::PROVIDER,
+                            store = ?self.store,
+                            "the token store was empty or held a refresh token this process had \
+                             already used; wrote this process's newer token set back"
+                        );
+                        Ok(Some(set))
+                    }
+                    Ok(false) => {
+                        self.store_failed();
+                        Err(unavailable(
+                            format!(
+                                "the Feishu token store {:?} changed while this process wrote its \
+                                 newer token set back; no token refresh was attempted",
+                                self.store
+                            ),
+                            None,
+                        ))
+                    }
+                    Err(e) => {
+                        self.store_failed();
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One background write-back attempt: lock, read, write back if the store is behind.
+    async fn write_back(&self) -> Result<(), TicketError> {
         let _lock = self.store.lock().await?;
-        let stored = self.store.load().await?;
+        let _serial = self.serial.lock().await;
+        if !self.cache().unsaved {
+            return Ok(());
+        }
+        self.sync_with_store().await.map(|_| ())
+    }
+
+    /// The refresh task: lock, re-read (writing this source's newer set back if the store is
+    /// behind), refresh if still needed, save.
+    async fn refresh(&self, rejected: Option<SecretString>) -> Result<(), TicketError> {
+        let _lock = self
+            .store
+            .lock()
+            .await
+            .inspect_err(|_| self.store_failed())?;
+        let _serial = self.serial.lock().await;
+        let current = self.sync_with_store().await?;
         let usable = |set: &TokenSet, now_ms: u64| {
             let refused = match (&rejected, &set.access_token) {
                 (Some(r), Some(a)) => r.expose_secret() == a.expose_secret(),
@@ -263,22 +474,21 @@ impl Inner {
             };
             set.access_is_fresh(now_ms) && !refused
         };
-        if let Some(set) = &stored {
-            let now_ms = unix_millis_now();
-            if usable(set, now_ms) {
-                self.adopt(set, now_ms);
-                tracing::debug!(
-                    provider = crate::PROVIDER,
-                    "reused the access token another process refreshed"
-                );
-                return Ok(());
-            }
+        if let Some(set) = &current
+            && usable(set, unix_millis_now())
+        {
+            self.take(set);
+            tracing::debug!(
+                provider = crate::PROVIDER,
+                "reused the access token in the token store"
+            );
+            return Ok(());
         }
         let (from, access) = {
             let cache = self.cache();
-            let from = match &stored {
+            let from = match &current {
                 Some(set) => set.refresh_token.clone(),
-                None => cache.refresh_token.clone().ok_or_else(|| {
+                None => cache.seed.clone().ok_or_else(|| {
                     TicketError::config(
                         "no Feishu refresh token: the token store is empty and none was configured",
                     )
@@ -291,14 +501,33 @@ impl Inner {
         let fresh = match self.request(&from, access.as_ref()).await {
             Ok(fresh) => fresh,
             Err(err) => {
-                // Another process may have refreshed meanwhile (a lease that ran out): use its
-                // set if it is fresh.
-                if let Ok(Some(set)) = self.store.load().await {
-                    let now_ms = unix_millis_now();
-                    if set.refresh_token.expose_secret() != from.expose_secret()
-                        && usable(&set, now_ms)
+                if refused_refresh_token(&err) {
+                    // A dead set is never written back anywhere.
+                    let mut cache = self.cache();
+                    if cache
+                        .newest
+                        .as_ref()
+                        .is_some_and(|n| n.refresh_token.expose_secret() == from.expose_secret())
                     {
-                        self.adopt(&set, now_ms);
+                        cache.newest = None;
+                        cache.unsaved = false;
+                    }
+                }
+                // Another process may have refreshed meanwhile (a lease that ran out): use its
+                // set if it is fresh and not one this source already spent.
+                if let Ok(Some(set)) = self.store.load().await {
+                    let spent = {
+                        let cache = self.cache();
+                        cache
+                            .spent
+                            .iter()
+                            .any(|t| t.expose_secret() == set.refresh_token.expose_secret())
+                    };
+                    if set.refresh_token.expose_secret() != from.expose_secret()
+                        && !spent
+                        && usable(&set, unix_millis_now())
+                    {
+                        self.take(&set);
                         return Ok(());
                     }
                 }
@@ -322,11 +551,17 @@ impl Inner {
             refresh_expires_at_ms: fresh.refresh_lifetime.map(|l| add_millis(issued_ms, l)),
         };
         {
-            // Memory first: whatever happens to the store, this process keeps the new set.
+            // Memory first: whatever happens to the store, this process keeps the new set and
+            // remembers that `from` is spent.
             let mut cache = self.cache();
             cache.access = Some(fresh.access_token);
             cache.refresh_at = deadline(issued_at, delay);
-            cache.refresh_token = Some(fresh.refresh_token);
+            cache.newest = Some(set.clone());
+            cache.unsaved = true;
+            if cache.spent.len() == SPENT_MEMORY {
+                cache.spent.pop_front();
+            }
+            cache.spent.push_back(from.clone());
         }
         self.refreshes.fetch_add(1, Ordering::Relaxed);
         if let Some(hook) = &self.on_rotate {
@@ -338,23 +573,33 @@ impl Inner {
             "user access token refreshed"
         );
         match self.store.compare_and_swap(&from, &set).await {
-            Ok(true) => Ok(()),
-            Ok(false) => {
-                // Someone replaced the set we refreshed from (an operator's new refresh token,
-                // or a lease that ran out): leave theirs, keep ours in memory.
+            Ok(saved) => {
+                self.cache().unsaved = false;
+                if !saved {
+                    // Someone replaced the set we refreshed from (an operator's new refresh
+                    // token, or a lease that ran out): leave theirs, keep ours in memory.
+                    tracing::warn!(
+                        provider = crate::PROVIDER,
+                        store = ?self.store,
+                        "the token store changed during the refresh; kept its set and this process's new one in memory"
+                    );
+                }
+            }
+            Err(e) => {
+                // The access token is valid: this update proceeds. The set stays in memory,
+                // authoritative, and is written back at the next chance.
                 tracing::warn!(
                     provider = crate::PROVIDER,
                     store = ?self.store,
-                    "the token store changed during the refresh; kept its set and this process's new one in memory"
+                    error = %e,
+                    "Feishu rotated the refresh token but the new token set could not be saved; \
+                     this process keeps it and writes it back when the store works again (other \
+                     processes sharing the store cannot refresh until then)"
                 );
-                Ok(())
+                self.store_failed();
             }
-            Err(e) => Err(TicketError::config(format!(
-                "Feishu rotated the refresh token but the new token set could not be saved ({e}); \
-                 this process keeps it in memory and keeps working, but other processes and the \
-                 next start hold a dead refresh token until the store is fixed"
-            ))),
         }
+        Ok(())
     }
 
     /// Sends the refresh request once and reads the answer.
@@ -402,6 +647,31 @@ impl Inner {
             register_tokens(&value, self.transport.secrets());
         }
         decode(&response).map_err(|e| self.transport.secrets().scrub_error(e))
+    }
+}
+
+/// Retries writing a source's newest set back while the store may lack it, pausing from
+/// [`WRITE_BACK_FIRST`] up to [`WRITE_BACK_MAX`]; ends when the store holds it, when there is
+/// nothing to write any more, or when the source is dropped.
+async fn write_back_loop(me: Weak<Inner>) {
+    let mut pause = WRITE_BACK_FIRST;
+    loop {
+        tokio::time::sleep(pause).await;
+        let Some(inner) = me.upgrade() else { return };
+        if let Err(e) = inner.write_back().await {
+            tracing::debug!(
+                provider = crate::PROVIDER,
+                store = ?inner.store,
+                error = %e,
+                "background write-back of the token set failed; trying again"
+            );
+        }
+        let mut cache = inner.cache();
+        if !cache.unsaved || cache.newest.is_none() {
+            cache.writing_back = false;
+            return;
+        }
+        pause = (pause * 2).min(WRITE_BACK_MAX);
     }
 }
 
@@ -569,6 +839,11 @@ impl RefreshingTokenBuilder {
         if let Some((token, _)) = &self.access_token {
             secrets.add_received(token);
         }
+        // One refresh request at most: connecting, then the answer.
+        let request_wait = self
+            .http
+            .connect_timeout
+            .saturating_add(self.http.request_timeout);
         let transport = Transport::new(
             crate::PROVIDER,
             self.http.retry(RetryPolicy::disabled()),
@@ -583,27 +858,39 @@ impl RefreshingTokenBuilder {
             ),
             _ => (None, None),
         };
-        let refresh_token =
-            (!self.refresh_token.is_empty()).then(|| SecretString::from(self.refresh_token));
+        let seed = (!self.refresh_token.is_empty()).then(|| SecretString::from(self.refresh_token));
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
+        let wait_bound = store
+            .lock_timeout()
+            .saturating_add(request_wait)
+            .saturating_add(STORE_SLACK);
+        let url = Url::parse(&base.join(TOKEN_PATH))
+            .map_err(|e| TicketError::config(format!("bad token URL: {e}")))?;
         Ok(RefreshingToken {
-            inner: Arc::new(Inner {
+            inner: Arc::new_cyclic(|me| Inner {
+                me: me.clone(),
                 app_id: self.app_id,
                 app_secret: self.app_secret.into(),
-                url: Url::parse(&base.join(TOKEN_PATH))
-                    .map_err(|e| TicketError::config(format!("bad token URL: {e}")))?,
+                url,
                 transport,
                 margin: self.margin,
                 on_rotate: self.on_rotate,
-                store: self
-                    .store
-                    .unwrap_or_else(|| Arc::new(MemoryTokenStore::new())),
+                store,
                 cache: Mutex::new(Cache {
                     access,
                     refresh_at,
-                    refresh_token,
+                    seed,
+                    newest: None,
+                    spent: VecDeque::new(),
+                    unsaved: false,
+                    writing_back: false,
                     inflight: None,
                 }),
                 refreshes: AtomicU64::new(0),
+                wait_bound,
+                serial: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -619,7 +906,7 @@ impl UserTokenSource for RefreshingToken {
             }
             self.join_or_start(&mut cache, None)
         };
-        Self::wait(rx).await?;
+        self.wait(rx).await?;
         // Whatever its lifetime, the token just refreshed (or reused) is the one to send.
         self.inner
             .cache()
@@ -645,7 +932,7 @@ impl UserTokenSource for RefreshingToken {
             }
             self.join_or_start(&mut cache, Some(rejected.clone()))
         };
-        Self::wait(rx).await?;
+        self.wait(rx).await?;
         Ok(true)
     }
 }
@@ -661,6 +948,55 @@ mod tests {
             r#"{{"code":0,"access_token":"u-1","expires_in":{expires_in},"refresh_token":"ur-1","refresh_token_expires_in":{refresh_expires_in}}}"#
         );
         RawResponse::new(200, HeaderMap::new(), body.into_bytes(), None)
+    }
+
+    fn set(refresh: &str) -> TokenSet {
+        TokenSet::new(refresh).with_access_token(format!("u-{refresh}"), Some(10), Some(5))
+    }
+
+    fn spent(tokens: &[&str]) -> VecDeque<SecretString> {
+        tokens.iter().map(|t| SecretString::from(*t)).collect()
+    }
+
+    /// What [`plan`] decides, in short: the set it keeps and, for a write-back, what it expects.
+    fn decide(stored: Option<&str>, newest: Option<&str>, spent_tokens: &[&str]) -> String {
+        let (stored, newest) = (stored.map(set), newest.map(set));
+        match plan(stored.as_ref(), newest.as_ref(), &spent(spent_tokens)) {
+            Plan::Seed => "seed".to_owned(),
+            Plan::InSync(s) => format!("in sync {}", s.refresh_token.expose_secret()),
+            Plan::Adopt(s) => format!("adopt {}", s.refresh_token.expose_secret()),
+            Plan::WriteBack { expected, set } => format!(
+                "write back {} over {}",
+                set.refresh_token.expose_secret(),
+                expected.expose_secret()
+            ),
+        }
+    }
+
+    #[test]
+    fn the_store_is_repaired_only_when_it_is_provably_behind() {
+        // Nothing anywhere: the configured seed.
+        assert_eq!(decide(None, None, &[]), "seed");
+        // A cold start takes the store's set, whatever it is.
+        assert_eq!(decide(Some("r1"), None, &["r0"]), "adopt r1");
+        // The store came back empty: this source's set goes back (into an empty store).
+        assert_eq!(decide(None, Some("r2"), &["r1"]), "write back r2 over r2");
+        // The store holds what this source holds.
+        assert_eq!(decide(Some("r2"), Some("r2"), &["r1"]), "in sync r2");
+        // The store holds a token this source rotated away from (a failed save, a restored
+        // snapshot): stale, so this source's newer set replaces exactly that one.
+        assert_eq!(
+            decide(Some("r1"), Some("r2"), &["r1"]),
+            "write back r2 over r1"
+        );
+        assert_eq!(
+            decide(Some("r0"), Some("r2"), &["r0", "r1"]),
+            "write back r2 over r0"
+        );
+        // Anything else is another writer's (another process's refresh, an operator's new
+        // token): it may be newer, so it is adopted, never overwritten.
+        assert_eq!(decide(Some("r3"), Some("r2"), &["r1"]), "adopt r3");
+        assert_eq!(decide(Some("op"), Some("r2"), &["r1"]), "adopt op");
     }
 
     #[test]

@@ -105,14 +105,16 @@ mod fields;
 mod receipt;
 #[cfg(feature = "serde")]
 mod serde_form;
+mod server_error;
 mod types;
 mod update;
 
 use async_trait::async_trait;
 
-pub use error::{ErrorCode, ErrorKind, Sent, ServerError, TicketError};
+pub use error::{ErrorKind, Sent, TicketError};
 pub use fields::{Capabilities, Field, FieldSet, UnsupportedPolicy};
 pub use receipt::{RequestPreview, UpdateReceipt};
+pub use server_error::{ErrorCode, ServerError};
 pub use types::{
     Attachment, CommentVisibility, CustomField, CustomFieldId, CustomValue, NativeStatus, Priority,
     Status, TicketId, TicketKind, TicketStatus,

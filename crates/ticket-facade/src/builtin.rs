@@ -164,6 +164,8 @@ mod feishu {
     ) -> Result<RefreshingToken, TicketError> {
         let app_secret = s.required("app_secret")?;
         let configured = s.optional("refresh_token").filter(|t| !t.is_empty());
+        // A waiter gives up on the store's lock after about one refresh request.
+        let lock_timeout = http.connect_timeout.saturating_add(http.request_timeout);
         let kind = s
             .optional("token_store")
             .map(|k| k.trim().to_ascii_lowercase());
@@ -176,7 +178,7 @@ mod feishu {
                         s.describe("token_store")
                     ))
                 })?);
-                let store = FileTokenStore::new(&file)?;
+                let store = FileTokenStore::new(&file)?.lock_timeout(lock_timeout);
                 // The file wins once it holds a token: after the first rotation the configured
                 // one is dead.
                 if store.load_blocking()?.is_none() && configured.is_none() {
@@ -188,7 +190,7 @@ mod feishu {
                 }
                 Arc::new(store)
             }
-            Some("redis") => redis_store(s, &app_id)?,
+            Some("redis") => redis_store(s, &app_id, lock_timeout)?,
             Some(other) => {
                 return Err(TicketError::config(format!(
                     "unknown {} {other:?}; expected file or redis",
@@ -208,16 +210,26 @@ mod feishu {
     }
 
     #[cfg(feature = "redis")]
-    fn redis_store(s: &mut Settings, app_id: &str) -> Result<Arc<dyn TokenStore>, TicketError> {
+    fn redis_store(
+        s: &mut Settings,
+        app_id: &str,
+        lock_timeout: std::time::Duration,
+    ) -> Result<Arc<dyn TokenStore>, TicketError> {
         let url = s.required("redis_url")?;
         let key = s
             .optional("redis_key")
             .unwrap_or_else(|| format!("ticket:feishu:{app_id}:token"));
-        Ok(Arc::new(provider_feishu::RedisTokenStore::new(&url, key)?))
+        Ok(Arc::new(
+            provider_feishu::RedisTokenStore::new(&url, key)?.lock_timeout(lock_timeout),
+        ))
     }
 
     #[cfg(not(feature = "redis"))]
-    fn redis_store(s: &mut Settings, _app_id: &str) -> Result<Arc<dyn TokenStore>, TicketError> {
+    fn redis_store(
+        s: &mut Settings,
+        _app_id: &str,
+        _lock_timeout: std::time::Duration,
+    ) -> Result<Arc<dyn TokenStore>, TicketError> {
         Err(TicketError::config(format!(
             "{} = redis needs the `redis` feature of ticket-facade",
             s.describe("token_store")

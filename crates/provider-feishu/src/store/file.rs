@@ -2,30 +2,48 @@
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use ticket_core::TicketError;
+use tokio::time::Instant;
 
-use super::{RefreshLock, TokenSet, TokenStore};
+use super::{
+    DEFAULT_LOCK_TIMEOUT, MAX_TOKEN_BYTES, RefreshLock, TokenSet, TokenStore, checked_set,
+    lock_timed_out, plausible_bare_token, unavailable,
+};
+
+/// The largest token file read: a token set is well under this; anything larger is not one.
+const MAX_FILE_BYTES: u64 = 4 * MAX_TOKEN_BYTES as u64;
+
+/// How often a waiter tries the lock again.
+const LOCK_POLL: Duration = Duration::from_millis(20);
 
 /// A token set kept in one file, for several processes on one host.
 ///
 /// - **Lock:** an OS advisory lock (`flock` on Unix, through the `fs4` crate) on a sibling file
 ///   `<file>.lock`, held across re-read → refresh → write. The lock dies with its process, so a
-///   crashed holder never blocks the others.
+///   crashed holder never blocks the others. A waiter gives up after
+///   [`lock_timeout`](Self::lock_timeout) (default [`DEFAULT_LOCK_TIMEOUT`]) with a retryable
+///   [`TicketError::Transport`] naming the file, so a frozen holder (a stopped process, a hung
+///   disk) never blocks the others for longer.
 /// - **Writes are atomic:** a new temporary file with a unique name in the same directory
 ///   (`tempfile`, created `0600`), written and `fsync`ed, renamed over the file, then the
 ///   directory is `fsync`ed. The file is therefore always `0600`, even if it existed with wider
-///   modes, and a planted temporary file cannot receive the secret.
+///   modes, and a planted temporary file cannot receive the secret. A write that fails (a full
+///   disk, a read-only or immutable directory) is a retryable [`TicketError::Transport`].
 /// - **No redirection:** a symlink at the token path or the lock path is refused with a
 ///   `Configuration` error.
 /// - **Format:** JSON (`refresh_token`, `access_token`, `expires_at_ms`, `refresh_after_ms`,
 ///   `refresh_expires_at_ms`). A file holding just a refresh token (the format of earlier
-///   versions) is read as such.
+///   versions) is read as such when it plausibly is one token (letters, digits and `-._~+/=:`,
+///   at most 8 KiB). Anything else (an HTML page, truncated JSON, a token with whitespace) is a
+///   `Configuration` error naming the file, never quoting it: nothing is sent to Feishu.
 ///
 /// [`compare_and_swap`](TokenStore::compare_and_swap) is atomic against other processes only
 /// under [`lock`](TokenStore::lock), which a [`RefreshingToken`](crate::RefreshingToken) always
@@ -35,12 +53,14 @@ pub struct FileTokenStore {
     path: PathBuf,
     lock_path: PathBuf,
     dir: PathBuf,
+    lock_timeout: Duration,
 }
 
 impl fmt::Debug for FileTokenStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FileTokenStore")
             .field("path", &self.path)
+            .field("lock_timeout", &self.lock_timeout)
             .finish()
     }
 }
@@ -80,6 +100,7 @@ impl FileTokenStore {
             lock_path: dir.join(lock_name),
             path,
             dir,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
         };
         match std::fs::metadata(&store.dir) {
             Ok(meta) if meta.is_dir() => {}
@@ -111,48 +132,69 @@ impl FileTokenStore {
         Ok(store)
     }
 
+    /// How long [`lock`](TokenStore::lock) waits for another process's lock before failing with
+    /// a retryable [`TicketError::Transport`] (default [`DEFAULT_LOCK_TIMEOUT`]; keep it above
+    /// one refresh request's timeout, or a waiter gives up on a healthy holder).
+    #[must_use]
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
     /// The token file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Reads the file now (blocking): the stored set, or `None` when there is no file or it is
-    /// empty.
+    /// empty. Contents that are not a token set are a `Configuration` error naming the file.
     pub fn load_blocking(&self) -> Result<Option<TokenSet>, TicketError> {
         refuse_symlink(&self.path)?;
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
+        let mut bytes = Vec::new();
+        match File::open(&self.path) {
+            Ok(file) => file
+                .take(MAX_FILE_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| self.io_error("cannot read", e))?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.error("cannot read", &e)),
+            Err(e) => return Err(self.io_error("cannot read", e)),
+        };
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(self.not_a_token_set("it is larger than any token set"));
+        }
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            return Err(self.not_a_token_set("it is not UTF-8 text"));
         };
         let text = text.trim();
         if text.is_empty() {
             return Ok(None);
         }
         if !text.starts_with('{') {
-            // A bare refresh token, as earlier versions wrote it.
+            // A bare refresh token, as earlier versions wrote it; only if it can be one.
+            if !plausible_bare_token(text) {
+                return Err(self.not_a_token_set(
+                    "it is neither JSON nor one bare refresh token (letters, digits, -._~+/=:)",
+                ));
+            }
             return Ok(Some(TokenSet::new(text)));
         }
         let stored: Stored = serde_json::from_str(text).map_err(|e| {
-            // serde_json's message names a position, never the content.
-            TicketError::config(format!(
-                "the Feishu token file {} is not a token set: {e}",
-                self.path.display()
+            // Only the category and position: serde's own message may quote a value.
+            self.not_a_token_set(&format!(
+                "invalid JSON ({:?} error at line {} column {})",
+                e.classify(),
+                e.line(),
+                e.column()
             ))
         })?;
-        if stored.refresh_token.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(TokenSet {
-            refresh_token: stored.refresh_token.into(),
-            access_token: stored
-                .access_token
-                .filter(|t| !t.is_empty())
-                .map(SecretString::from),
-            expires_at_ms: stored.expires_at_ms,
-            refresh_after_ms: stored.refresh_after_ms,
-            refresh_expires_at_ms: stored.refresh_expires_at_ms,
-        }))
+        checked_set(
+            stored.refresh_token,
+            stored.access_token,
+            stored.expires_at_ms,
+            stored.refresh_after_ms,
+            stored.refresh_expires_at_ms,
+        )
+        .map_err(|why| self.not_a_token_set(&why))
     }
 
     fn cas_blocking(&self, expected: &SecretString, new: &TokenSet) -> Result<bool, TicketError> {
@@ -173,15 +215,15 @@ impl FileTokenStore {
         };
         let body = serde_json::to_vec(&stored)
             .map_err(|e| TicketError::config(format!("cannot encode the token set: {e}")))?;
+        refuse_symlink(&self.path)?;
         self.write_atomically(&body)
-            .map_err(|e| self.error("cannot write", &e))?;
+            .map_err(|e| self.io_error("cannot write", e))?;
         Ok(true)
     }
 
     /// A unique `0600` temporary file in the same directory, fsynced, renamed over the file,
     /// then the directory fsynced.
     fn write_atomically(&self, body: &[u8]) -> io::Result<()> {
-        refuse_symlink(&self.path).map_err(io::Error::other)?;
         let mut builder = tempfile::Builder::new();
         builder.prefix(".feishu-token.").suffix(".tmp");
         #[cfg(unix)]
@@ -198,27 +240,36 @@ impl FileTokenStore {
         Ok(())
     }
 
-    fn lock_blocking(&self) -> Result<File, TicketError> {
+    fn open_lock_file(&self) -> Result<File, TicketError> {
         refuse_symlink(&self.lock_path)?;
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&self.lock_path).map_err(|e| {
-            TicketError::config(format!(
-                "cannot open the lock file {}: {e}",
-                self.lock_path.display()
-            ))
-        })?;
-        fs4::FileExt::lock(&file).map_err(|e| {
-            TicketError::config(format!("cannot lock {}: {e}", self.lock_path.display()))
-        })?;
-        Ok(file)
+        options.open(&self.lock_path).map_err(|e| {
+            unavailable(
+                format!(
+                    "cannot open the lock file {} of the Feishu token store",
+                    self.lock_path.display()
+                ),
+                Some(Arc::new(e)),
+            )
+        })
     }
 
-    fn error(&self, what: &str, e: &io::Error) -> TicketError {
+    /// A failure to reach the file: retryable.
+    fn io_error(&self, what: &str, e: io::Error) -> TicketError {
+        unavailable(
+            format!("{what} the Feishu token file {}", self.path.display()),
+            Some(Arc::new(e)),
+        )
+    }
+
+    /// Contents that are not a token set: a person must fix (or delete) the file.
+    fn not_a_token_set(&self, why: &str) -> TicketError {
         TicketError::config(format!(
-            "{what} the Feishu token file {}: {e}",
+            "the Feishu token file {} does not hold a token set: {why}; fix or delete it \
+             (nothing was sent to Feishu)",
             self.path.display()
         ))
     }
@@ -259,11 +310,36 @@ impl TokenStore for FileTokenStore {
     }
 
     async fn lock(&self) -> Result<RefreshLock, TicketError> {
+        let deadline = Instant::now() + self.lock_timeout;
         let this = self.clone();
-        // The lock is released when the file is closed (the guard is dropped).
-        Ok(RefreshLock::new(
-            blocking(move || this.lock_blocking()).await?,
-        ))
+        let file = blocking(move || this.open_lock_file()).await?;
+        // Polled without blocking, so that the wait has a deadline and no thread is parked on a
+        // frozen holder; `flock` dies with its holder, so a crashed one frees the next poll.
+        loop {
+            match fs4::FileExt::try_lock(&file) {
+                // The lock is released when the file is closed (the guard is dropped).
+                Ok(()) => return Ok(RefreshLock::new(file)),
+                Err(fs4::TryLockError::WouldBlock) => {}
+                Err(fs4::TryLockError::Error(e)) => {
+                    return Err(unavailable(
+                        format!("cannot lock {}", self.lock_path.display()),
+                        Some(Arc::new(e)),
+                    ));
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(lock_timed_out(
+                    format!("file {}", self.path.display()),
+                    self.lock_timeout,
+                ));
+            }
+            tokio::time::sleep(LOCK_POLL.min(deadline - now)).await;
+        }
+    }
+
+    fn lock_timeout(&self) -> Duration {
+        self.lock_timeout
     }
 }
 

@@ -1,17 +1,22 @@
 //! A token store in Redis, shared by replicas on several hosts (feature `redis`).
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::AsyncCommands;
-use redis::aio::MultiplexedConnection;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::{ExposeSecret, SecretString};
 use ticket_core::TicketError;
 use tokio::sync::OnceCell;
+use tokio::time::Instant;
 
-use super::{RefreshLock, TokenSet, TokenStore};
+use super::{
+    DEFAULT_LOCK_TIMEOUT, RefreshLock, TokenSet, TokenStore, checked_set, lock_timed_out,
+    unavailable,
+};
 
 /// Saves the set (a hash) only if its stored refresh token is ARGV[1] or nothing is stored.
 const CAS: &str = r"
@@ -39,14 +44,26 @@ return 0
 /// atomic on the server. The refresh lock is `SET <key>:lock <token> NX PX <lease>`, released by
 /// a script that deletes it only if it still holds this holder's token; a holder that dies
 /// releases it when the lease runs out (default 30 s: keep it above the refresh request's
-/// timeout).
+/// timeout). A waiter gives up after [`lock_timeout`](Self::lock_timeout).
+///
+/// **Reconnects by itself.** The connection is the `redis` crate's `ConnectionManager`: after
+/// Redis restarts (or the network drops) the next command reconnects. Every wait is bounded:
+/// connecting by [`connection_timeout`](Self::connection_timeout) (default 2 s), each command by
+/// [`response_timeout`](Self::response_timeout) (default 2 s). While Redis cannot be reached,
+/// every operation fails at once with a retryable [`TicketError::Transport`] (`sent:
+/// Sent::No`) naming the key; a key that holds something other than a token set (another type,
+/// a token with whitespace, a field that is not a number) is a `Configuration` error naming the
+/// key. No message carries the URL (it may hold a password) or a token.
 pub struct RedisTokenStore {
     client: redis::Client,
-    connection: OnceCell<MultiplexedConnection>,
+    connection: OnceCell<ConnectionManager>,
     key: String,
     lock_key: String,
     lease: Duration,
     poll: Duration,
+    lock_timeout: Duration,
+    connection_timeout: Duration,
+    response_timeout: Duration,
 }
 
 impl fmt::Debug for RedisTokenStore {
@@ -55,6 +72,7 @@ impl fmt::Debug for RedisTokenStore {
         f.debug_struct("RedisTokenStore")
             .field("key", &self.key)
             .field("lease", &self.lease)
+            .field("lock_timeout", &self.lock_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -82,6 +100,9 @@ impl RedisTokenStore {
             key,
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(20),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            connection_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(2),
         })
     }
 
@@ -92,26 +113,105 @@ impl RedisTokenStore {
         self
     }
 
+    /// How long [`lock`](TokenStore::lock) waits for another holder's lock before failing with a
+    /// retryable [`TicketError::Transport`] (default [`DEFAULT_LOCK_TIMEOUT`]).
+    #[must_use]
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// How long one attempt to connect (or reconnect) may take (default 2 s).
+    #[must_use]
+    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
+        self.connection_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long one command may wait for its answer (default 2 s).
+    #[must_use]
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     /// The hash key.
     pub fn key(&self) -> &str {
         &self.key
     }
 
-    async fn connection(&self) -> Result<MultiplexedConnection, TicketError> {
+    /// The connection: made lazily on first use (it needs the runtime), then kept and
+    /// re-established by the manager whenever it breaks.
+    async fn connection(&self) -> Result<ConnectionManager, TicketError> {
         self.connection
             .get_or_try_init(|| async {
-                self.client
-                    .get_multiplexed_async_connection()
-                    .await
-                    .map_err(error)
+                // One quick reconnection attempt per failing command, not a long retry series:
+                // a caller gets its answer within about one connection timeout, and the next
+                // command tries again.
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.connection_timeout))
+                    .set_response_timeout(Some(self.response_timeout))
+                    .set_number_of_retries(1)
+                    .set_min_delay(Duration::from_millis(50))
+                    .set_max_delay(Duration::from_millis(500));
+                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+                    .map_err(|e| self.failed("cannot set up the connection", e))
             })
             .await
             .cloned()
     }
-}
 
-fn error(e: redis::RedisError) -> TicketError {
-    TicketError::config(format!("the Redis token store failed: {e}"))
+    /// A failed command: a key of another type is the operator's to fix; anything else
+    /// (connection refused, reset, timed out) is transient.
+    fn failed(&self, what: &str, e: redis::RedisError) -> TicketError {
+        if e.code() == Some("WRONGTYPE") {
+            return self.not_a_token_set("it is not a hash");
+        }
+        unavailable(
+            format!(
+                "the Feishu token store (Redis key {}) failed: {what}",
+                self.key
+            ),
+            Some(Arc::new(e)),
+        )
+    }
+
+    fn not_a_token_set(&self, why: &str) -> TicketError {
+        TicketError::config(format!(
+            "the Redis key {} of the Feishu token store does not hold a token set: {why}; fix or \
+             delete it (nothing was sent to Feishu)",
+            self.key
+        ))
+    }
+
+    /// The stored hash, checked into a set (fields it does not know are left alone, for a
+    /// later version's sake).
+    fn parse(&self, fields: HashMap<String, String>) -> Result<Option<TokenSet>, TicketError> {
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let number = |name: &str| -> Result<Option<u64>, TicketError> {
+            fields
+                .get(name)
+                .map(|v| {
+                    v.parse::<u64>().map_err(|_| {
+                        self.not_a_token_set(&format!("its {name} is not a whole number"))
+                    })
+                })
+                .transpose()
+        };
+        let Some(refresh) = fields.get("refresh_token") else {
+            return Err(self.not_a_token_set("it has no refresh_token"));
+        };
+        checked_set(
+            refresh.clone(),
+            fields.get("access_token").cloned(),
+            number("expires_at_ms")?,
+            number("refresh_after_ms")?,
+            number("refresh_expires_at_ms")?,
+        )
+        .map_err(|why| self.not_a_token_set(&why))
+    }
 }
 
 fn number(value: Option<u64>) -> String {
@@ -122,22 +222,12 @@ fn number(value: Option<u64>) -> String {
 impl TokenStore for RedisTokenStore {
     async fn load(&self) -> Result<Option<TokenSet>, TicketError> {
         let mut conn = self.connection().await?;
-        let fields: std::collections::HashMap<String, String> =
-            conn.hgetall(&self.key).await.map_err(error)?;
-        let Some(refresh) = fields.get("refresh_token").filter(|t| !t.is_empty()) else {
-            return Ok(None);
-        };
-        let num = |name: &str| fields.get(name).and_then(|v| v.parse::<u64>().ok());
-        Ok(Some(TokenSet {
-            refresh_token: SecretString::from(refresh.clone()),
-            access_token: fields
-                .get("access_token")
-                .filter(|t| !t.is_empty())
-                .map(|t| SecretString::from(t.clone())),
-            expires_at_ms: num("expires_at_ms"),
-            refresh_after_ms: num("refresh_after_ms"),
-            refresh_expires_at_ms: num("refresh_expires_at_ms"),
-        }))
+        let fields: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(&self.key)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.failed("cannot read the token set", e))?;
+        self.parse(fields)
     }
 
     async fn compare_and_swap(
@@ -161,11 +251,12 @@ impl TokenStore for RedisTokenStore {
             .arg(number(new.refresh_expires_at_ms))
             .invoke_async(&mut conn)
             .await
-            .map_err(error)?;
+            .map_err(|e| self.failed("cannot save the token set", e))?;
         Ok(saved == 1)
     }
 
     async fn lock(&self) -> Result<RefreshLock, TicketError> {
+        let deadline = Instant::now() + self.lock_timeout;
         let mut conn = self.connection().await?;
         let token = format!(
             "{}-{}-{}",
@@ -183,11 +274,18 @@ impl TokenStore for RedisTokenStore {
                 .arg(lease_ms)
                 .query_async(&mut conn)
                 .await
-                .map_err(error)?;
+                .map_err(|e| self.failed("cannot take the refresh lock", e))?;
             if taken.is_some() {
                 break;
             }
-            tokio::time::sleep(self.poll).await;
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(lock_timed_out(
+                    format!("Redis key {}", self.lock_key),
+                    self.lock_timeout,
+                ));
+            }
+            tokio::time::sleep(self.poll.min(deadline - now)).await;
         }
         Ok(RefreshLock::new(Unlock {
             conn: Some(conn),
@@ -195,11 +293,15 @@ impl TokenStore for RedisTokenStore {
             token,
         }))
     }
+
+    fn lock_timeout(&self) -> Duration {
+        self.lock_timeout
+    }
 }
 
 /// Releases the Redis lock on drop (on the current runtime; else the lease runs out).
 struct Unlock {
-    conn: Option<MultiplexedConnection>,
+    conn: Option<ConnectionManager>,
     key: String,
     token: String,
 }
