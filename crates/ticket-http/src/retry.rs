@@ -1,11 +1,11 @@
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
-use ticket_core::{Sent, TicketError};
+use ticket_core::{ErrorKind, Sent, TicketError};
 use tokio::time::Instant;
 
-use crate::{PreparedRequest, RawResponse, Transport};
+use crate::{Attempt, PreparedRequest, RateLimited, RawResponse, Transport};
 
 /// When and how long to retry, with every default visible.
 ///
@@ -113,7 +113,8 @@ impl RetryPolicy {
             .with_min_delay(self.initial_backoff)
             .with_max_delay(self.max_backoff)
             .with_factor(2.0)
-            .with_max_times(self.max_retries as usize);
+            // `execute` counts the retries itself: rate limits do not use them up.
+            .without_max_times();
         if self.jitter {
             builder.with_jitter()
         } else {
@@ -185,14 +186,18 @@ impl Transport {
     }
 
     /// Sends `request` and decodes each answer with `decode`, retrying per the transport's
-    /// [`RetryPolicy`]. Decoding is part of each attempt, so that errors a provider reports
-    /// inside a body (Feishu's 99991400 with HTTP 400 or 200) are retried like HTTP ones.
+    /// [`RetryPolicy`] and calling its [`AttemptHook`](crate::AttemptHook), if any, around each
+    /// attempt. Decoding is part of each attempt, so that errors a provider reports inside a
+    /// body (Feishu's 99991400 with HTTP 400 or 200) are retried like HTTP ones. `operation`
+    /// names what the request does for the hook (`"update"`, `"get"`; see
+    /// [`Attempt::operation`]).
     ///
     /// `request` is sent as it is, without a copy (reqwest consumes what it sends); a retry
     /// sends what `rebuild` returns, which must be the same request (a provider's `prepare`
     /// again). A `rebuild` error ends the execution with that error.
     pub async fn execute<T, D, R>(
         &self,
+        operation: &'static str,
         request: PreparedRequest,
         rebuild: R,
         decode: D,
@@ -203,7 +208,7 @@ impl Transport {
     {
         let attempts = AtomicU32::new(0);
         let (value, request_id) = self
-            .execute_counting(request, rebuild, decode, &attempts)
+            .execute_counting(operation, request, rebuild, decode, &attempts)
             .await?;
         Ok(Executed {
             value,
@@ -213,10 +218,12 @@ impl Transport {
     }
 
     /// [`execute`](Self::execute), adding each attempt to `attempts` (so that a caller that
-    /// runs several executions, such as a retry after a token refresh, can report the total).
-    /// Returns the decoded value and the request id.
+    /// runs several executions, such as a retry after a token refresh, can report the total;
+    /// the hook's [`Attempt::number`] goes on counting too). Returns the decoded value and the
+    /// request id.
     pub async fn execute_counting<T, D, R>(
         &self,
+        operation: &'static str,
         request: PreparedRequest,
         rebuild: R,
         decode: D,
@@ -227,56 +234,178 @@ impl Transport {
         D: Fn(&RawResponse) -> Result<T, TicketError>,
     {
         let policy = self.options().retry;
+        // The method is copied for a hook only: nothing more than this check without one.
+        let hook = self
+            .options()
+            .attempt_hook
+            .as_deref()
+            .map(|hook| (hook, request.method.clone()));
         let started = Instant::now();
-        let guard = !request.is_idempotent() && !policy.retry_non_idempotent;
+        // What a hook waited before the first attempt, which the budget does not count.
+        let queued_nanos = AtomicU64::new(0);
+        let idempotent = request.is_idempotent();
+        let guard = !idempotent && !policy.retry_non_idempotent;
+        // The error of the last attempt, when it may have applied (see `AttemptHook`'s errors).
+        let maybe_applied = std::sync::Mutex::new(None::<TicketError>);
         // The first attempt sends `request` itself; only a retry builds another.
         let first = std::sync::Mutex::new(Some(request));
         let attempt = || async {
+            if let Some((hook, method)) = &hook {
+                let number = attempts.load(Ordering::Relaxed) + 1;
+                let info = Attempt {
+                    provider: self.provider(),
+                    operation,
+                    method,
+                    number,
+                    idempotent,
+                };
+                let waiting = Instant::now();
+                if let Err(err) = hook.before_attempt(&info).await {
+                    return Err(Failure::Final(self.hook_failed(err, &maybe_applied)));
+                }
+                if number == 1 {
+                    let waited = u64::try_from(waiting.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    queued_nanos.fetch_add(waited, Ordering::Relaxed);
+                }
+            }
             let ready = first
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .take();
             let request = match ready {
                 Some(request) => request,
-                None => rebuild()?,
+                None => rebuild().map_err(Failure::Final)?,
             };
-            attempts.fetch_add(1, Ordering::Relaxed);
-            let response = self
-                .send_owned(request)
-                .await
-                .map_err(|e| self.guard(guard, e))?;
-            // Whatever the decoder made of the answer passes through the transport's secrets
-            // before it is retried, logged or returned.
-            let value =
-                decode(&response).map_err(|e| self.guard(guard, self.secrets().scrub_error(e)))?;
-            Ok((value, response.request_id))
+            let number = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+            let result = match self.send_owned(request).await {
+                // Whatever the decoder made of the answer passes through the transport's
+                // secrets before it is retried, logged or returned.
+                Ok(response) => decode(&response)
+                    .map(|value| (value, response.request_id))
+                    .map_err(|e| self.secrets().scrub_error(e)),
+                Err(err) => Err(err),
+            };
+            let err = match result {
+                Ok(done) => return Ok(done),
+                Err(err) => self.guard(guard, err),
+            };
+            if err.may_have_applied() {
+                *maybe_applied
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(err.clone());
+            }
+            if let (Some((hook, method)), TicketError::RateLimited { .. }) = (&hook, &err) {
+                let info = Attempt {
+                    provider: self.provider(),
+                    operation,
+                    method,
+                    number,
+                    idempotent,
+                };
+                let refusal = RateLimited {
+                    retry_after: err.retry_after(),
+                    stated_rate: err.rate_limit(),
+                    error: &err,
+                };
+                hook.on_rate_limited(&info, &refusal)
+                    .await
+                    .map_err(Failure::Final)?;
+            }
+            Err(Failure::Attempt(err))
         };
+        // Retries after other errors, which `max_retries` bounds (rate limits are bounded by
+        // the budget alone; see `RetryPolicy`).
+        let mut counted = 0u32;
         attempt
             .retry(policy.backoff())
             .sleep(tokio::time::sleep)
             // A request that must not be repeated is retried only when it certainly did not
-            // apply (`guard` already made the other errors non-retryable).
-            .when(|err: &TicketError| err.is_retryable() && (!guard || !err.may_have_applied()))
-            .adjust(|err, backoff| {
-                // Out of retries: give up.
-                let backoff = backoff?;
+            // apply (`guard` already made the other errors non-retryable). A hook's error is
+            // never retried.
+            .when(|failure: &Failure| match failure {
+                Failure::Attempt(err) => {
+                    policy.max_retries > 0
+                        && err.is_retryable()
+                        && (!guard || !err.may_have_applied())
+                }
+                Failure::Final(_) => false,
+            })
+            .adjust(|failure, backoff| {
+                let Failure::Attempt(err) = failure else {
+                    return None;
+                };
+                if err.kind() != ErrorKind::RateLimited {
+                    // Out of retries: give up.
+                    if counted >= policy.max_retries {
+                        return None;
+                    }
+                    counted += 1;
+                }
                 let wait = match err.retry_after() {
                     Some(server_wait) if !server_wait.is_zero() => server_wait,
-                    _ => backoff,
+                    _ => backoff?,
                 };
                 // A wait that would end past the budget: give up now, with the error as is.
                 // Checked: a server's wait is clamped, but an overflow must never panic.
-                let ends = started.elapsed().checked_add(wait)?;
+                let queued = Duration::from_nanos(queued_nanos.load(Ordering::Relaxed));
+                let ends = started.elapsed().saturating_sub(queued).checked_add(wait)?;
                 (ends <= policy.budget).then_some(wait)
             })
-            .notify(|err, wait| {
+            .notify(|failure, wait| {
                 tracing::info!(
                     provider = %self.provider(),
-                    error = %err,
+                    operation,
+                    error = %failure.error(),
                     wait_ms = wait.as_millis() as u64,
                     "retrying ticket update"
                 );
             })
             .await
+            .map_err(Failure::into_error)
+    }
+
+    /// The error a failed hook ends an execution with: its own, unless the attempt before may
+    /// have applied (then that attempt's, so the caller learns it; the hook's is logged).
+    fn hook_failed(
+        &self,
+        err: TicketError,
+        maybe_applied: &std::sync::Mutex<Option<TicketError>>,
+    ) -> TicketError {
+        let previous = maybe_applied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match previous {
+            Some(previous) => {
+                tracing::warn!(
+                    provider = %self.provider(),
+                    hook_error = %err,
+                    "the attempt hook stopped a retry; the previous attempt may have applied"
+                );
+                previous
+            }
+            None => err,
+        }
+    }
+}
+
+/// Why one attempt failed: the attempt itself (classified, and maybe retried), or what ends
+/// the execution at once (a hook's error, a rebuild's).
+enum Failure {
+    Attempt(TicketError),
+    Final(TicketError),
+}
+
+impl Failure {
+    fn error(&self) -> &TicketError {
+        match self {
+            Self::Attempt(err) | Self::Final(err) => err,
+        }
+    }
+
+    fn into_error(self) -> TicketError {
+        match self {
+            Self::Attempt(err) | Self::Final(err) => err,
+        }
     }
 }
