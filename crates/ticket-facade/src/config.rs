@@ -271,8 +271,8 @@ impl Config {
         out
     }
 
-    /// Sets `key` of `provider`'s section, replacing any value already set (for tools that
-    /// must force one setting, such as a command that runs its own retries).
+    /// Sets `key` of `provider`'s section, replacing any value already set (for tools whose
+    /// flag replaces one setting, such as `helpdesk --max-retries`).
     pub fn set(&mut self, provider: &str, key: &str, value: impl Into<String>) {
         let value = value.into();
         match &self.origin {

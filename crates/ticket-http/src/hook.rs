@@ -75,7 +75,7 @@ pub struct RateLimited<'a> {
 /// # Errors
 ///
 /// A hook's error is returned as it is, with one exception: when it fails before a retry and
-/// the attempt before may have applied ([`TicketError::may_have_applied`], only possible for a
+/// an earlier attempt may have applied ([`TicketError::may_have_applied`], only possible for a
 /// request that is idempotent or under
 /// [`retry_non_idempotent`](crate::RetryPolicy::retry_non_idempotent)), that attempt's error is
 /// returned instead (and the hook's is logged), so the caller still learns that the update may

@@ -17,11 +17,20 @@ use crate::{Attempt, PreparedRequest, RateLimited, RawResponse, Transport};
 /// attempt starts after the total budget: when the next wait would cross it, the last error is
 /// returned at once (a rate limit keeps its wait in [`TicketError::retry_after`]).
 ///
-/// Retries are implemented with the `backon` crate.
+/// **Rate limits and `max_retries`:** a retry after a rate-limit refusal does not count against
+/// [`max_retries`](Self::max_retries) — the refusal certainly did not apply and the server said
+/// when to come back — so the [`budget`](Self::budget) alone bounds them; `max_retries` counts
+/// the retries after every other error. `max_retries = 0` turns every retry off, rate limits
+/// included.
+///
+/// A caller that needs more around each attempt (a shared gate, a rate limiter or budget) adds an
+/// [`AttemptHook`](crate::AttemptHook) rather than a loop of its own. Retries are implemented
+/// with the `backon` crate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
-    /// Retries after the first attempt. Default: 3. `0` turns retrying off.
+    /// Retries after the first attempt, rate-limit refusals not counted (the budget bounds
+    /// those). Default: 3. `0` turns retrying off, rate limits included.
     pub max_retries: u32,
     /// The first backoff. Default: 200 ms, doubling each retry.
     pub initial_backoff: Duration,
@@ -30,7 +39,9 @@ pub struct RetryPolicy {
     /// Random extra wait of up to one backoff, so that many clients do not retry in step.
     /// Default: on.
     pub jitter: bool,
-    /// No retry starts later than this after the first attempt began. Default: 30 s.
+    /// No retry starts later than this after the first attempt began (what an
+    /// [`AttemptHook`](crate::AttemptHook) waited before the first attempt not counted).
+    /// Default: 30 s.
     pub budget: Duration,
     /// Whether to retry a request that is not idempotent (a Feishu comment) after an error
     /// that may have followed its application: a 5xx, a timeout or a connection lost after
@@ -245,7 +256,8 @@ impl Transport {
         let queued_nanos = AtomicU64::new(0);
         let idempotent = request.is_idempotent();
         let guard = !idempotent && !policy.retry_non_idempotent;
-        // The error of the last attempt, when it may have applied (see `AttemptHook`'s errors).
+        // The latest error of an attempt that may have applied (see `AttemptHook`'s errors): a
+        // later refusal does not undo that.
         let maybe_applied = std::sync::Mutex::new(None::<TicketError>);
         // The first attempt sends `request` itself; only a retry builds another.
         let first = std::sync::Mutex::new(Some(request));
@@ -364,7 +376,7 @@ impl Transport {
             .map_err(Failure::into_error)
     }
 
-    /// The error a failed hook ends an execution with: its own, unless the attempt before may
+    /// The error a failed hook ends an execution with: its own, unless an earlier attempt may
     /// have applied (then that attempt's, so the caller learns it; the hook's is logged).
     fn hook_failed(
         &self,
