@@ -168,7 +168,10 @@ async fn the_hook_is_told_when_an_update_is_not_idempotent() {
         .update(&id("t1"), &update)
         .await
         .unwrap();
-    assert!(!hook.context.lock().unwrap()[0].3, "a comment is not idempotent");
+    assert!(
+        !hook.context.lock().unwrap()[0].3,
+        "a comment is not idempotent"
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use backon::{ExponentialBuilder, Retryable};
 use ticket_core::{ErrorKind, Sent, TicketError};
 use tokio::time::Instant;
 
-use crate::{Attempt, PreparedRequest, RateLimited, RawResponse, Transport};
+use crate::{Attempt, AttemptHook, PreparedRequest, RateLimited, RawResponse, Transport};
 
 /// When and how long to retry, with every default visible.
 ///
@@ -245,39 +245,31 @@ impl Transport {
         D: Fn(&RawResponse) -> Result<T, TicketError>,
     {
         let policy = self.options().retry;
-        // The method is copied for a hook only: nothing more than this check without one.
-        let hook = self
-            .options()
-            .attempt_hook
-            .as_deref()
-            .map(|hook| (hook, request.method.clone()));
+        // Boxed, and only with a hook: without one, an update's future grows by a pointer.
+        let hooked = self.options().attempt_hook.as_deref().map(|hook| {
+            Box::new(Hooked {
+                hook,
+                method: request.method.clone(),
+                queued_nanos: AtomicU64::new(0),
+                maybe_applied: std::sync::Mutex::new(None),
+            })
+        });
         let started = Instant::now();
-        // What a hook waited before the first attempt, which the budget does not count.
-        let queued_nanos = AtomicU64::new(0);
         let idempotent = request.is_idempotent();
         let guard = !idempotent && !policy.retry_non_idempotent;
-        // The latest error of an attempt that may have applied (see `AttemptHook`'s errors): a
-        // later refusal does not undo that.
-        let maybe_applied = std::sync::Mutex::new(None::<TicketError>);
         // The first attempt sends `request` itself; only a retry builds another.
         let first = std::sync::Mutex::new(Some(request));
         let attempt = || async {
-            if let Some((hook, method)) = &hook {
+            if let Some(hooked) = &hooked {
                 let number = attempts.load(Ordering::Relaxed) + 1;
-                let info = Attempt {
-                    provider: self.provider(),
-                    operation,
-                    method,
-                    number,
-                    idempotent,
-                };
+                let info = hooked.attempt(self.provider(), operation, number, idempotent);
                 let waiting = Instant::now();
-                if let Err(err) = hook.before_attempt(&info).await {
-                    return Err(Failure::Final(self.hook_failed(err, &maybe_applied)));
+                if let Err(err) = hooked.hook.before_attempt(&info).await {
+                    return Err(Failure::Final(hooked.failed(self.provider(), err)));
                 }
                 if number == 1 {
                     let waited = u64::try_from(waiting.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    queued_nanos.fetch_add(waited, Ordering::Relaxed);
+                    hooked.queued_nanos.fetch_add(waited, Ordering::Relaxed);
                 }
             }
             let ready = first
@@ -301,25 +293,9 @@ impl Transport {
                 Ok(done) => return Ok(done),
                 Err(err) => self.guard(guard, err),
             };
-            if err.may_have_applied() {
-                *maybe_applied
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(err.clone());
-            }
-            if let (Some((hook, method)), TicketError::RateLimited { .. }) = (&hook, &err) {
-                let info = Attempt {
-                    provider: self.provider(),
-                    operation,
-                    method,
-                    number,
-                    idempotent,
-                };
-                let refusal = RateLimited {
-                    retry_after: err.retry_after(),
-                    stated_rate: err.rate_limit(),
-                    error: &err,
-                };
-                hook.on_rate_limited(&info, &refusal)
+            if let Some(hooked) = &hooked {
+                hooked
+                    .after_failure(self.provider(), operation, number, idempotent, &err)
                     .await
                     .map_err(Failure::Final)?;
             }
@@ -359,7 +335,9 @@ impl Transport {
                 };
                 // A wait that would end past the budget: give up now, with the error as is.
                 // Checked: a server's wait is clamped, but an overflow must never panic.
-                let queued = Duration::from_nanos(queued_nanos.load(Ordering::Relaxed));
+                let queued = hooked.as_ref().map_or(Duration::ZERO, |h| {
+                    Duration::from_nanos(h.queued_nanos.load(Ordering::Relaxed))
+                });
                 let ends = started.elapsed().saturating_sub(queued).checked_add(wait)?;
                 (ends <= policy.budget).then_some(wait)
             })
@@ -375,24 +353,78 @@ impl Transport {
             .await
             .map_err(Failure::into_error)
     }
+}
+
+/// What an execution keeps for its hook.
+struct Hooked<'h> {
+    hook: &'h dyn AttemptHook,
+    method: reqwest::Method,
+    /// What the hook waited before the first attempt, which the budget does not count.
+    queued_nanos: AtomicU64,
+    /// The latest error of an attempt that may have applied (see `AttemptHook`'s errors): a
+    /// later refusal does not undo that.
+    maybe_applied: std::sync::Mutex<Option<TicketError>>,
+}
+
+impl Hooked<'_> {
+    fn attempt<'a>(
+        &'a self,
+        provider: &'a str,
+        operation: &'static str,
+        number: u32,
+        idempotent: bool,
+    ) -> Attempt<'a> {
+        Attempt {
+            provider,
+            operation,
+            method: &self.method,
+            number,
+            idempotent,
+        }
+    }
+
+    /// After a failed attempt: remembers an error that may have applied, and tells the hook
+    /// of a rate-limit answer.
+    async fn after_failure(
+        &self,
+        provider: &str,
+        operation: &'static str,
+        number: u32,
+        idempotent: bool,
+        err: &TicketError,
+    ) -> Result<(), TicketError> {
+        if err.may_have_applied() {
+            *self
+                .maybe_applied
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(err.clone());
+        }
+        if err.kind() != ErrorKind::RateLimited {
+            return Ok(());
+        }
+        let refusal = RateLimited {
+            retry_after: err.retry_after(),
+            stated_rate: err.rate_limit(),
+            error: err,
+        };
+        let info = self.attempt(provider, operation, number, idempotent);
+        self.hook.on_rate_limited(&info, &refusal).await
+    }
 
     /// The error a failed hook ends an execution with: its own, unless an earlier attempt may
     /// have applied (then that attempt's, so the caller learns it; the hook's is logged).
-    fn hook_failed(
-        &self,
-        err: TicketError,
-        maybe_applied: &std::sync::Mutex<Option<TicketError>>,
-    ) -> TicketError {
-        let previous = maybe_applied
+    fn failed(&self, provider: &str, err: TicketError) -> TicketError {
+        let previous = self
+            .maybe_applied
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
         match previous {
             Some(previous) => {
                 tracing::warn!(
-                    provider = %self.provider(),
+                    provider = %provider,
                     hook_error = %err,
-                    "the attempt hook stopped a retry; the previous attempt may have applied"
+                    "the attempt hook stopped a retry; an earlier attempt may have applied"
                 );
                 previous
             }
