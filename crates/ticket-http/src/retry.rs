@@ -453,3 +453,28 @@ impl Failure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backon::BackoffBuilder;
+
+    /// The workspace's one backoff curve: the first wait, doubling each retry, capped; it does
+    /// not stop by itself (`execute` counts the retries, so that rate limits do not use them
+    /// up).
+    #[test]
+    fn backoff_doubles_from_the_first_and_is_capped() {
+        let policy = RetryPolicy::default()
+            .initial_backoff(Duration::from_millis(200))
+            .max_backoff(Duration::from_secs(1))
+            .max_retries(1)
+            .jitter(false);
+        let waits: Vec<u128> = policy
+            .backoff()
+            .build()
+            .take(6)
+            .map(|d| d.as_millis())
+            .collect();
+        assert_eq!(waits, [200, 400, 800, 1000, 1000, 1000]);
+    }
+}
