@@ -249,20 +249,21 @@ impl Transport {
         let hooked = self.options().attempt_hook.as_deref().map(|hook| {
             Box::new(Hooked {
                 hook,
+                operation,
                 method: request.method.clone(),
+                idempotent: request.is_idempotent(),
                 queued_nanos: AtomicU64::new(0),
                 maybe_applied: std::sync::Mutex::new(None),
             })
         });
         let started = Instant::now();
-        let idempotent = request.is_idempotent();
-        let guard = !idempotent && !policy.retry_non_idempotent;
+        let guard = !request.is_idempotent() && !policy.retry_non_idempotent;
         // The first attempt sends `request` itself; only a retry builds another.
         let first = std::sync::Mutex::new(Some(request));
         let attempt = || async {
             if let Some(hooked) = &hooked {
                 let number = attempts.load(Ordering::Relaxed) + 1;
-                let info = hooked.attempt(self.provider(), operation, number, idempotent);
+                let info = hooked.attempt(self.provider(), number);
                 let waiting = Instant::now();
                 if let Err(err) = hooked.hook.before_attempt(&info).await {
                     return Err(Failure::Final(hooked.failed(self.provider(), err)));
@@ -280,7 +281,7 @@ impl Transport {
                 Some(request) => request,
                 None => rebuild().map_err(Failure::Final)?,
             };
-            let number = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+            attempts.fetch_add(1, Ordering::Relaxed);
             let result = match self.send_owned(request).await {
                 // Whatever the decoder made of the answer passes through the transport's
                 // secrets before it is retried, logged or returned.
@@ -294,8 +295,10 @@ impl Transport {
                 Err(err) => self.guard(guard, err),
             };
             if let Some(hooked) = &hooked {
+                // This execution's attempts are one after another: the count is this one's.
+                let number = attempts.load(Ordering::Relaxed);
                 hooked
-                    .after_failure(self.provider(), operation, number, idempotent, &err)
+                    .after_failure(self.provider(), number, &err)
                     .await
                     .map_err(Failure::Final)?;
             }
@@ -344,7 +347,6 @@ impl Transport {
             .notify(|failure, wait| {
                 tracing::info!(
                     provider = %self.provider(),
-                    operation,
                     error = %failure.error(),
                     wait_ms = wait.as_millis() as u64,
                     "retrying ticket update"
@@ -356,9 +358,13 @@ impl Transport {
 }
 
 /// What an execution keeps for its hook.
+/// (Everything the hook alone needs is here, so that without one the attempts' futures hold
+/// one pointer more than before hooks, not one per value.)
 struct Hooked<'h> {
     hook: &'h dyn AttemptHook,
+    operation: &'static str,
     method: reqwest::Method,
+    idempotent: bool,
     /// What the hook waited before the first attempt, which the budget does not count.
     queued_nanos: AtomicU64,
     /// The latest error of an attempt that may have applied (see `AttemptHook`'s errors): a
@@ -367,19 +373,13 @@ struct Hooked<'h> {
 }
 
 impl Hooked<'_> {
-    fn attempt<'a>(
-        &'a self,
-        provider: &'a str,
-        operation: &'static str,
-        number: u32,
-        idempotent: bool,
-    ) -> Attempt<'a> {
+    fn attempt<'a>(&'a self, provider: &'a str, number: u32) -> Attempt<'a> {
         Attempt {
             provider,
-            operation,
+            operation: self.operation,
             method: &self.method,
             number,
-            idempotent,
+            idempotent: self.idempotent,
         }
     }
 
@@ -388,9 +388,7 @@ impl Hooked<'_> {
     async fn after_failure(
         &self,
         provider: &str,
-        operation: &'static str,
         number: u32,
-        idempotent: bool,
         err: &TicketError,
     ) -> Result<(), TicketError> {
         if err.may_have_applied() {
@@ -407,7 +405,7 @@ impl Hooked<'_> {
             stated_rate: err.rate_limit(),
             error: err,
         };
-        let info = self.attempt(provider, operation, number, idempotent);
+        let info = self.attempt(provider, number);
         self.hook.on_rate_limited(&info, &refusal).await
     }
 
