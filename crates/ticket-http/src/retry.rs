@@ -1,4 +1,4 @@
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -260,13 +260,16 @@ impl Transport {
         let guard = !request.is_idempotent() && !policy.retry_non_idempotent;
         // The first attempt sends `request` itself; only a retry builds another.
         let first = std::sync::Mutex::new(Some(request));
+        // Set by what ends the execution at once, never retried: a hook's error, a rebuild's.
+        let stop = AtomicBool::new(false);
         let attempt = || async {
             if let Some(hooked) = &hooked {
                 let number = attempts.load(Ordering::Relaxed) + 1;
                 let info = hooked.attempt(self.provider(), number);
                 let waiting = Instant::now();
                 if let Err(err) = hooked.hook.before_attempt(&info).await {
-                    return Err(Failure::Final(hooked.failed(self.provider(), err)));
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(hooked.failed(self.provider(), err));
                 }
                 if number == 1 {
                     let waited = u64::try_from(waiting.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -279,7 +282,7 @@ impl Transport {
                 .take();
             let request = match ready {
                 Some(request) => request,
-                None => rebuild().map_err(Failure::Final)?,
+                None => rebuild().inspect_err(|_| stop.store(true, Ordering::Relaxed))?,
             };
             attempts.fetch_add(1, Ordering::Relaxed);
             let result = match self.send_owned(request).await {
@@ -300,9 +303,9 @@ impl Transport {
                 hooked
                     .after_failure(self.provider(), number, &err)
                     .await
-                    .map_err(Failure::Final)?;
+                    .inspect_err(|_| stop.store(true, Ordering::Relaxed))?;
             }
-            Err(Failure::Attempt(err))
+            Err(err)
         };
         // Retries after other errors, which `max_retries` bounds (rate limits are bounded by
         // the budget alone; see `RetryPolicy`).
@@ -313,18 +316,13 @@ impl Transport {
             // A request that must not be repeated is retried only when it certainly did not
             // apply (`guard` already made the other errors non-retryable). A hook's error is
             // never retried.
-            .when(|failure: &Failure| match failure {
-                Failure::Attempt(err) => {
-                    policy.max_retries > 0
-                        && err.is_retryable()
-                        && (!guard || !err.may_have_applied())
-                }
-                Failure::Final(_) => false,
+            .when(|err: &TicketError| {
+                !stop.load(Ordering::Relaxed)
+                    && policy.max_retries > 0
+                    && err.is_retryable()
+                    && (!guard || !err.may_have_applied())
             })
-            .adjust(|failure, backoff| {
-                let Failure::Attempt(err) = failure else {
-                    return None;
-                };
+            .adjust(|err, backoff| {
                 if err.kind() != ErrorKind::RateLimited {
                     // Out of retries: give up.
                     if counted >= policy.max_retries {
@@ -344,16 +342,15 @@ impl Transport {
                 let ends = started.elapsed().saturating_sub(queued).checked_add(wait)?;
                 (ends <= policy.budget).then_some(wait)
             })
-            .notify(|failure, wait| {
+            .notify(|err, wait| {
                 tracing::info!(
                     provider = %self.provider(),
-                    error = %failure.error(),
+                    error = %err,
                     wait_ms = wait.as_millis() as u64,
                     "retrying ticket update"
                 );
             })
             .await
-            .map_err(Failure::into_error)
     }
 }
 
@@ -427,27 +424,6 @@ impl Hooked<'_> {
                 previous
             }
             None => err,
-        }
-    }
-}
-
-/// Why one attempt failed: the attempt itself (classified, and maybe retried), or what ends
-/// the execution at once (a hook's error, a rebuild's).
-enum Failure {
-    Attempt(TicketError),
-    Final(TicketError),
-}
-
-impl Failure {
-    fn error(&self) -> &TicketError {
-        match self {
-            Self::Attempt(err) | Self::Final(err) => err,
-        }
-    }
-
-    fn into_error(self) -> TicketError {
-        match self {
-            Self::Attempt(err) | Self::Final(err) => err,
         }
     }
 }
