@@ -13,13 +13,12 @@ mod send;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use ticket_facade::{
     Config, ConfigKey, Field, NativeStatus, Priority, RequestPreview, TicketError, TicketId,
-    TicketKind, TicketStatus, TicketUpdate, TicketUpdater, UpdateReceipt,
+    TicketKind, TicketStatus, TicketUpdate, UpdateReceipt,
 };
 
 /// Exit code: some updates failed.
@@ -126,9 +125,10 @@ struct UpdateArgs {
     /// Print the request that would be sent (secrets redacted) and send nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Retries after a failure that may be retried (rate limits are always waited out).
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    max_retries: u32,
+    /// Retries after a failure that may be retried, instead of the configuration's
+    /// `max_retries` (default 3). Rate-limit answers do not use them up (see the README).
+    #[arg(long, value_name = "N")]
+    max_retries: Option<u32>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
@@ -159,7 +159,7 @@ fn run_async<F: std::future::Future<Output = u8>>(fut: F) -> u8 {
 }
 
 /// Reads the configuration (file or environment) and applies `--provider`.
-fn load_config(global: &Global) -> Result<Config, TicketError> {
+pub(crate) fn load_config(global: &Global) -> Result<Config, TicketError> {
     let mut config = match &global.config {
         Some(path) => Config::from_toml_file(path)?,
         None => Config::from_env(),
@@ -170,18 +170,8 @@ fn load_config(global: &Global) -> Result<Config, TicketError> {
     Ok(config)
 }
 
-/// The key that turns the library's retries off (one of `ticket_facade::HTTP_KEYS`).
-const RETRIES_KEY: &str = "max_retries";
-
-/// Connects with the library's own retries turned off: the command retries itself, so that a
-/// rate-limit wait is shared by every worker and a comment is never sent twice.
-pub(crate) fn connect(global: &Global) -> Result<Arc<dyn TicketUpdater>, TicketError> {
-    let mut config = load_config(global)?;
-    if let Some(provider) = config.provider().map(str::to_ascii_lowercase) {
-        config.set(&provider, RETRIES_KEY, "0");
-    }
-    ticket_facade::connect(&config)
-}
+/// The key `--max-retries` sets (one of `ticket_facade::HTTP_KEYS`).
+pub(crate) const RETRIES_KEY: &str = "max_retries";
 
 /// Builds the update from `update`'s flags.
 fn build_update(args: &UpdateArgs, provider: &str) -> Result<TicketUpdate, TicketError> {
@@ -291,10 +281,11 @@ fn usage_error(output: Output, err: &TicketError) -> u8 {
 }
 
 async fn update(global: &Global, args: UpdateArgs) -> u8 {
-    let updater = match connect(global) {
-        Ok(u) => u,
+    let shared = match send::Shared::connect(global, None, args.max_retries) {
+        Ok(s) => s,
         Err(e) => return usage_error(args.output, &e),
     };
+    let updater = &shared.updater;
     let id = match TicketId::new(args.ticket_id.clone()) {
         Ok(id) => id,
         Err(e) => return usage_error(args.output, &e),
@@ -317,7 +308,6 @@ async fn update(global: &Global, args: UpdateArgs) -> u8 {
         }
         return 0;
     }
-    let shared = send::Shared::new(updater, None, args.max_retries);
     let (outcome, attempts, _) = send::send(&shared, &id, &update, || true).await;
     match outcome {
         send::Outcome::Applied(receipt) => {

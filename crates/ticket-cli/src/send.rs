@@ -1,14 +1,22 @@
-//! Sending one update: the shared rate limiter, the shared server-wait gate, and retries that
-//! never repeat a comment that may already have landed.
+//! Sending one update. The library's retry strategy does every retry (the user's
+//! `max_retries` and `retry_*` keys); the command hooks into it ([`Pacer`], an
+//! [`AttemptHook`]) for what a bulk run needs around each attempt: the shared pause gate, the
+//! shared rate limiter, and the journal's write-ahead record just before the first request of
+//! an update leaves.
 
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use ticket_facade::{TicketError, TicketId, TicketUpdate, TicketUpdater, UpdateReceipt};
+use ticket_facade::kit::{Attempt, RateLimited, async_trait};
+use ticket_facade::{
+    AttemptHook, Sent, TicketError, TicketId, TicketUpdate, TicketUpdater, UpdateReceipt,
+};
 use tokio::time::Instant;
+
+use crate::Global;
 
 /// When the server says wait, every worker waits here, not each on its own.
 ///
@@ -53,18 +61,21 @@ impl Gate {
     }
 }
 
-/// What every worker shares.
-pub(crate) struct Shared {
-    pub(crate) updater: Arc<dyn ticket_facade::TicketUpdater>,
+/// The pause after a rate-limit answer that states no wait (EngageLab's may not).
+const UNSTATED_WAIT: Duration = Duration::from_secs(1);
+
+/// The command's hook into the library's retries, shared by every worker: before each attempt
+/// it waits at the gate and for the rate limiter; on a rate-limit answer it pauses everyone and
+/// adopts the server's stated rate.
+pub(crate) struct Pacer {
     /// The rate limiter and its rate: `--rate` from the start, or else the first limit a
     /// server states in a rate-limit answer (Feishu's `x-ogw-ratelimit-limit`).
     limiter: OnceLock<(u32, DefaultDirectRateLimiter)>,
     /// Whether the rate was given (`--rate`); then no server statement replaces it.
     requested: bool,
-    pub(crate) gate: Gate,
-    pub(crate) max_retries: u32,
+    gate: Gate,
     /// Rate-limit answers received.
-    pub(crate) rate_limited: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 /// A limiter of `r` requests a second shared by all workers. A small burst (1/20 s of
@@ -75,41 +86,141 @@ fn limiter(r: NonZeroU32) -> DefaultDirectRateLimiter {
     RateLimiter::direct(Quota::per_second(r).allow_burst(burst))
 }
 
-impl Shared {
-    pub(crate) fn new(
-        updater: Arc<dyn TicketUpdater>,
-        rate: Option<NonZeroU32>,
-        max_retries: u32,
-    ) -> Self {
+impl Pacer {
+    fn new(rate: Option<NonZeroU32>) -> Self {
         let cell = OnceLock::new();
         if let Some(r) = rate {
             let _ = cell.set((r.get(), limiter(r)));
         }
         Self {
-            updater,
             limiter: cell,
             requested: rate.is_some(),
             gate: Gate::default(),
-            max_retries,
             rate_limited: AtomicU64::new(0),
         }
+    }
+}
+
+#[async_trait]
+impl AttemptHook for Pacer {
+    async fn before_attempt(&self, _attempt: &Attempt<'_>) -> Result<(), TicketError> {
+        self.gate.wait().await;
+        if let Some((_, limiter)) = self.limiter.get() {
+            limiter.until_ready().await;
+            // A pause may have begun while this worker waited for the limiter.
+            self.gate.wait().await;
+        }
+        // The update this task is sending (none outside `send`, e.g. another caller's task).
+        CURRENT
+            .try_with(|current| current.starting())
+            .unwrap_or(Ok(()))
+    }
+
+    async fn on_rate_limited(
+        &self,
+        _attempt: &Attempt<'_>,
+        refusal: &RateLimited<'_>,
+    ) -> Result<(), TicketError> {
+        // Refused at the gateway: certainly not applied; the library retries it.
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+        // Without `--rate`, the first limit a server states becomes every worker's rate.
+        if !self.requested
+            && let Some(rate) = refusal.stated_rate.and_then(NonZeroU32::new)
+        {
+            self.limiter.get_or_init(|| (rate.get(), limiter(rate)));
+        }
+        self.gate
+            .pause(refusal.retry_after.unwrap_or(UNSTATED_WAIT));
+        Ok(())
+    }
+}
+
+/// What the hook knows of the update its task is sending.
+struct Current {
+    /// Runs once, before the first request of the update leaves (the journal's write-ahead
+    /// record); false: nothing is sent.
+    before_first: Mutex<Option<Box<dyn FnOnce() -> bool + Send>>>,
+    /// `before_first` said no.
+    refused: AtomicBool,
+    /// Attempts let through.
+    attempts: AtomicU32,
+    /// When the last attempt started (after the waits).
+    last_start: Mutex<Option<Instant>>,
+}
+
+tokio::task_local! {
+    /// The update the current task is sending: the hook runs in the task that sends, so it
+    /// finds the update's own state here.
+    static CURRENT: Arc<Current>;
+}
+
+impl Current {
+    /// An attempt of this update is about to start, its waits over.
+    fn starting(&self) -> Result<(), TicketError> {
+        let first = self
+            .before_first
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(before_first) = first
+            && !before_first()
+        {
+            self.refused.store(true, Ordering::Relaxed);
+            return Err(TicketError::Transport {
+                provider: "helpdesk".to_owned(),
+                sent: Sent::No,
+                message: "not sent: the run is stopping, or the journal could not record it"
+                    .to_owned(),
+                source: None,
+                idempotent: true,
+            });
+        }
+        self.attempts.fetch_add(1, Ordering::Relaxed);
+        *self
+            .last_start
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        Ok(())
+    }
+}
+
+/// What every worker shares: the client (with the [`Pacer`] as its attempt hook) and the
+/// pacer itself, for the report.
+pub(crate) struct Shared {
+    pub(crate) updater: Arc<dyn TicketUpdater>,
+    pacer: Arc<Pacer>,
+}
+
+impl Shared {
+    /// Connects with the configuration of `global`, the pacer hooked into the library's retry
+    /// strategy; `max_retries` (`--max-retries`), when given, replaces the configuration's
+    /// `max_retries`.
+    pub(crate) fn connect(
+        global: &Global,
+        rate: Option<NonZeroU32>,
+        max_retries: Option<u32>,
+    ) -> Result<Self, TicketError> {
+        let pacer = Arc::new(Pacer::new(rate));
+        let mut config = crate::load_config(global)?.with_attempt_hook(pacer.clone());
+        if let (Some(n), Some(provider)) = (max_retries, config.provider()) {
+            let provider = provider.trim().to_ascii_lowercase();
+            config.set(&provider, crate::RETRIES_KEY, n.to_string());
+        }
+        let updater = ticket_facade::connect(&config)?;
+        Ok(Self { updater, pacer })
+    }
+
+    /// Rate-limit answers received.
+    pub(crate) fn rate_limited(&self) -> u64 {
+        self.pacer.rate_limited.load(Ordering::Relaxed)
     }
 
     /// The rate adopted from a server's stated limit (never set when `--rate` was given).
     pub(crate) fn adopted_rate(&self) -> Option<u32> {
-        if self.requested {
+        if self.pacer.requested {
             return None;
         }
-        self.limiter.get().map(|(rate, _)| *rate)
-    }
-
-    /// Without `--rate`, the first limit a server states becomes the rate of every worker.
-    fn adopt(&self, err: &TicketError) {
-        if !self.requested
-            && let Some(rate) = err.rate_limit().and_then(NonZeroU32::new)
-        {
-            self.limiter.get_or_init(|| (rate.get(), limiter(rate)));
-        }
+        self.pacer.limiter.get().map(|(rate, _)| *rate)
     }
 }
 
@@ -127,76 +238,41 @@ pub(crate) enum Outcome {
     NotSent,
 }
 
-/// Sends one update, retrying what can be retried. Returns the outcome, the attempts made and
-/// the time spent in requests (waits for the rate limiter, the gate and backoff excluded).
+/// Sends one update through the library's retries. Returns the outcome, the attempts made and
+/// the time the last attempt took (waits for the rate limiter, the gate and backoff excluded).
 /// `before_sending` runs once, after the waits, just before the first request leaves; if it
 /// returns false, nothing is sent.
 pub(crate) async fn send(
     shared: &Shared,
     id: &TicketId,
     update: &TicketUpdate,
-    before_sending: impl FnOnce() -> bool,
+    before_sending: impl FnOnce() -> bool + Send + 'static,
 ) -> (Outcome, u32, Duration) {
-    let mut before_sending = Some(before_sending);
-    let mut busy = Duration::ZERO;
-    let carries_comment = update.comment().is_some();
-    let mut attempts = 0u32;
-    let mut other_retries = 0u32;
-    let mut rate_retries = 0u32;
-    loop {
-        shared.gate.wait().await;
-        if let Some((_, limiter)) = shared.limiter.get() {
-            limiter.until_ready().await;
-            shared.gate.wait().await;
-        }
-        if let Some(hook) = before_sending.take()
-            && !hook()
-        {
-            return (Outcome::NotSent, attempts, busy);
-        }
-        attempts += 1;
-        let started = std::time::Instant::now();
-        let result = shared.updater.update(id, update).await;
-        busy += started.elapsed();
-        let err = match result {
-            Ok(receipt) => return (Outcome::Applied(receipt), attempts, busy),
-            Err(err) => err,
-        };
-        if let TicketError::RateLimited { retry_after, .. } = &err {
-            // Refused at the gateway: certainly not applied, so always safe to repeat.
-            shared.rate_limited.fetch_add(1, Ordering::Relaxed);
-            shared.adopt(&err);
-            shared
-                .gate
-                .pause(retry_after.unwrap_or(Duration::from_secs(1)));
-            rate_retries += 1;
-            if rate_retries <= RATE_LIMIT_RETRIES {
-                continue;
-            }
-            return (Outcome::Failed(err), attempts, busy);
-        }
-        let landed = err.may_have_applied();
-        if landed && carries_comment {
-            return (Outcome::Unknown(err), attempts, busy);
-        }
-        if err.is_retryable() && other_retries < shared.max_retries {
-            other_retries += 1;
-            tokio::time::sleep(backoff(other_retries)).await;
-            continue;
-        }
+    let current = Arc::new(Current {
+        before_first: Mutex::new(Some(Box::new(before_sending))),
+        refused: AtomicBool::new(false),
+        attempts: AtomicU32::new(0),
+        last_start: Mutex::new(None),
+    });
+    let result = CURRENT
+        .scope(Arc::clone(&current), shared.updater.update(id, update))
+        .await;
+    let busy = current
+        .last_start
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .map_or(Duration::ZERO, |at| at.elapsed());
+    let attempts = current.attempts.load(Ordering::Relaxed);
+    let outcome = match result {
+        Ok(receipt) => Outcome::Applied(receipt),
+        Err(_) if current.refused.load(Ordering::Relaxed) => Outcome::NotSent,
+        // The library did not repeat it (it is not idempotent), and it may have landed.
+        Err(err) if err.may_have_applied() && update.comment().is_some() => Outcome::Unknown(err),
         // Out of retries, or not retryable. Without a comment a re-send is harmless, so an
         // update that may have landed is reported as failed (and goes to the failures file).
-        return (Outcome::Failed(err), attempts, busy);
-    }
-}
-
-/// How many rate-limit refusals one update may meet before it counts as failed.
-const RATE_LIMIT_RETRIES: u32 = 100;
-
-/// 200 ms, 400 ms, 800 ms … capped at 10 s.
-fn backoff(retry: u32) -> Duration {
-    let ms = 200u64.saturating_mul(1u64 << retry.saturating_sub(1).min(6));
-    Duration::from_millis(ms.min(10_000))
+        Err(err) => Outcome::Failed(err),
+    };
+    (outcome, attempts, busy)
 }
 
 #[cfg(test)]
@@ -220,12 +296,5 @@ mod tests {
         );
         let until = Duration::from_micros(gate.until_micros.load(Ordering::Acquire));
         assert!(until >= Duration::from_secs(3600));
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert_eq!(backoff(1), Duration::from_millis(200));
-        assert_eq!(backoff(2), Duration::from_millis(400));
-        assert_eq!(backoff(30), Duration::from_millis(10_000));
     }
 }

@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 #[cfg(feature = "toml")]
 use std::path::Path;
+use std::sync::Arc;
 
 use ticket_core::TicketError;
+use ticket_http::AttemptHook;
 
 /// The environment variable that names the provider.
 pub const PROVIDER_VAR: &str = "TICKET_PROVIDER";
@@ -43,6 +45,9 @@ pub struct Config {
     pub(crate) sections: BTreeMap<String, BTreeMap<String, String>>,
     /// TOML and map: keys outside any provider section (always an error).
     pub(crate) stray: Vec<String>,
+    /// Set by code, not read from the source: every client built from this configuration
+    /// gets it in its [`HttpOptions::attempt_hook`](ticket_http::HttpOptions::attempt_hook).
+    pub(crate) attempt_hook: Option<Arc<dyn AttemptHook>>,
 }
 
 impl fmt::Debug for Config {
@@ -59,6 +64,7 @@ impl fmt::Debug for Config {
             .field("provider", &self.provider)
             .field("origin", &self.origin)
             .field("keys", &keys)
+            .field("attempt_hook", &self.attempt_hook)
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +77,7 @@ impl Config {
             env: Vec::new(),
             sections: BTreeMap::new(),
             stray: Vec::new(),
+            attempt_hook: None,
         }
     }
 
@@ -219,6 +226,18 @@ impl Config {
         self
     }
 
+    /// Calls `hook` around each attempt of every request the provider's client sends (a shared
+    /// gate, a rate limiter or budget; see [`AttemptHook`]): [`Settings::http_options`] puts it
+    /// in the client's [`HttpOptions`](ticket_http::HttpOptions). Not a key of any source: code
+    /// sets it.
+    ///
+    /// [`Settings::http_options`]: crate::Settings::http_options
+    #[must_use]
+    pub fn with_attempt_hook(mut self, hook: Arc<dyn AttemptHook>) -> Self {
+        self.attempt_hook = Some(hook);
+        self
+    }
+
     /// The provider named by the source, if any.
     pub fn provider(&self) -> Option<&str> {
         self.provider.as_deref()
@@ -252,8 +271,8 @@ impl Config {
         out
     }
 
-    /// Sets `key` of `provider`'s section, replacing any value already set (for tools that
-    /// must force one setting, such as a command that runs its own retries).
+    /// Sets `key` of `provider`'s section, replacing any value already set (for tools whose
+    /// flag replaces one setting, such as `helpdesk --max-retries`).
     pub fn set(&mut self, provider: &str, key: &str, value: impl Into<String>) {
         let value = value.into();
         match &self.origin {

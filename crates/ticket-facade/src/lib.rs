@@ -123,7 +123,7 @@ pub use crate::keys::{ConfigKey, HTTP_KEYS, ValueKind};
 pub use crate::registry::{
     BUILTIN, Factory, Registry, Settings, connect, provider_keys, providers, register, replace,
 };
-pub use ticket_http::{HttpOptions, RetryPolicy};
+pub use ticket_http::{AttemptHook, HttpOptions, RetryPolicy};
 
 pub mod kit;
 /// The conformance suite every provider runs from its own tests (feature `testkit`):

@@ -111,11 +111,13 @@ impl Settings {
 
     /// The HTTP limits, retry policy and network every provider accepts: the keys of
     /// [`HTTP_KEYS`] (defaults: [`HttpOptions::default`] and [`RetryPolicy::default`]; a test
-    /// sets every one and checks where it lands). Values that cannot
+    /// sets every one and checks where it lands), and the attempt hook of
+    /// [`Config::with_attempt_hook`]. Values that cannot
     /// work (a zero timeout or cap, a retry budget shorter than one attempt, …) are a
     /// configuration error naming the key ([`HttpOptions::invalid_setting`]).
     pub fn http_options(&mut self) -> Result<HttpOptions, TicketError> {
         let mut options = HttpOptions::default();
+        options.attempt_hook = self.config.attempt_hook.clone();
         let mut retry = RetryPolicy::default();
         if let Some(n) = self.parse::<u32>("max_retries")? {
             retry = retry.max_retries(n);

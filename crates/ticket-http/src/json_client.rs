@@ -328,7 +328,7 @@ impl<A: JsonApi> JsonClient<A> {
         let decode = |r: &RawResponse| self.decode_unscrubbed(id, r);
         match self
             .transport
-            .execute_counting(request, rebuild, decode, attempts)
+            .execute_counting("update", request, rebuild, decode, attempts)
             .await
         {
             Ok((receipt, request_id)) => Ok(receipt

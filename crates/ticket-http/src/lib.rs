@@ -18,7 +18,9 @@
 //!   (in every form: raw, base64, `Basic …`, `Bearer …`, escaped) and passes every error, excerpt,
 //!   request id and logged error through it.
 //! - [`Transport::execute`]: sends, decodes and retries per a [`RetryPolicy`] (backon), honouring
-//!   the server's own wait within a total budget.
+//!   the server's own wait within a total budget; an [`AttemptHook`] (on [`HttpOptions`]) lets a
+//!   caller wait before each attempt (a shared gate, a rate limiter or budget) and see every
+//!   rate-limit answer, without a retry loop of its own.
 //!
 //! - [`Credential`]: a Basic, Bearer or named-header credential as a sensitive header value,
 //!   registering every form of its secrets with the client's [`Secrets`]; [`TokenSource`]: a
@@ -59,6 +61,7 @@ mod api;
 mod base_url;
 mod classify;
 mod credential;
+mod hook;
 mod json_client;
 #[cfg(feature = "test-util")]
 pub mod test_server;
@@ -73,6 +76,7 @@ pub use crate::api::{ErrorShape, JsonApi, json_error, rfc3339_at};
 pub use crate::base_url::{BaseUrl, Route, encode_segment};
 pub use crate::classify::{MAX_SERVER_WAIT, MAX_STATED_RATE};
 pub use crate::credential::{Credential, StaticToken, TokenSource, bearer_token};
+pub use crate::hook::{Attempt, AttemptHook, RateLimited};
 pub use crate::json_client::{FromConfig, JsonClient, JsonClientBuilder};
 pub use crate::preview::{PreparedRequest, body_capacity, sensitive_header};
 pub use crate::retry::{Executed, RetryPolicy};

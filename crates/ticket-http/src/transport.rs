@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -6,12 +7,13 @@ use reqwest::{Client, redirect};
 use ticket_core::{RequestPreview, Sent, TicketError};
 use tracing::Instrument;
 
-use crate::{PreparedRequest, RetryPolicy, Secrets};
+use crate::{AttemptHook, PreparedRequest, RetryPolicy, Secrets};
 
-/// Time and size limits of a client, and its network: proxies, extra roots, connection pool.
-/// Every field is public and documented with its default. `Debug` never shows a proxy's
-/// credentials.
-#[derive(Clone, PartialEq, Eq)]
+/// Time and size limits of a client, and its network: proxies, extra roots, connection pool;
+/// its retry policy and the caller's hook into it. Every field is public and documented with
+/// its default. `Debug` never shows a proxy's credentials. Two options are equal when every
+/// setting is, and they hold the same hook (the same `Arc`) or none.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct HttpOptions {
     /// Limit on establishing a connection (TCP and TLS). Default: 5 s.
@@ -25,6 +27,9 @@ pub struct HttpOptions {
     pub user_agent: String,
     /// Retries of [`Transport::execute`]. Default: [`RetryPolicy::default`].
     pub retry: RetryPolicy,
+    /// Called around each attempt of [`Transport::execute`] (a shared gate, a rate limiter or
+    /// budget; see [`AttemptHook`]). Default: `None`, which costs nothing.
+    pub attempt_hook: Option<Arc<dyn AttemptHook>>,
     /// The proxy for every non-loopback request (`http://` or `https://`, with optional
     /// `user:password@`). Default: `None`, which reads `HTTPS_PROXY`, `HTTP_PROXY` and
     /// `ALL_PROXY` (either case) instead. Loopback hosts are never proxied.
@@ -51,6 +56,7 @@ impl std::fmt::Debug for HttpOptions {
             .field("max_response_bytes", &self.max_response_bytes)
             .field("user_agent", &self.user_agent)
             .field("retry", &self.retry)
+            .field("attempt_hook", &self.attempt_hook)
             .field(
                 "proxy",
                 &self
@@ -66,6 +72,43 @@ impl std::fmt::Debug for HttpOptions {
     }
 }
 
+impl PartialEq for HttpOptions {
+    fn eq(&self, other: &Self) -> bool {
+        // Destructured without `..`: a new field cannot be forgotten here.
+        let Self {
+            connect_timeout,
+            request_timeout,
+            max_response_bytes,
+            user_agent,
+            retry,
+            attempt_hook,
+            proxy,
+            no_proxy,
+            ca_file,
+            pool_max_idle_per_host,
+            pool_idle_timeout,
+        } = self;
+        let same_hook = match (attempt_hook, &other.attempt_hook) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        same_hook
+            && *connect_timeout == other.connect_timeout
+            && *request_timeout == other.request_timeout
+            && *max_response_bytes == other.max_response_bytes
+            && *user_agent == other.user_agent
+            && *retry == other.retry
+            && *proxy == other.proxy
+            && *no_proxy == other.no_proxy
+            && *ca_file == other.ca_file
+            && *pool_max_idle_per_host == other.pool_max_idle_per_host
+            && *pool_idle_timeout == other.pool_idle_timeout
+    }
+}
+
+impl Eq for HttpOptions {}
+
 impl Default for HttpOptions {
     fn default() -> Self {
         Self {
@@ -74,6 +117,7 @@ impl Default for HttpOptions {
             max_response_bytes: 1024 * 1024,
             user_agent: concat!("helpdesk-tickets/", env!("CARGO_PKG_VERSION")).to_owned(),
             retry: RetryPolicy::default(),
+            attempt_hook: None,
             proxy: None,
             no_proxy: None,
             ca_file: None,
@@ -144,6 +188,13 @@ impl HttpOptions {
     #[must_use]
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Sets the hook called around each attempt (see [`AttemptHook`]).
+    #[must_use]
+    pub fn attempt_hook(mut self, hook: Arc<dyn AttemptHook>) -> Self {
+        self.attempt_hook = Some(hook);
         self
     }
 }
@@ -720,6 +771,7 @@ mod tests {
         let rebuilds = std::sync::atomic::AtomicU32::new(0);
         let err = transport
             .execute(
+                "update",
                 request,
                 || {
                     rebuilds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

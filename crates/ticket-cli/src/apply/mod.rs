@@ -71,9 +71,10 @@ pub(crate) struct ApplyArgs {
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES",
           value_parser = clap::value_parser!(u64).range(1..))]
     max_line_bytes: u64,
-    /// Retries after a failure that may be retried (rate limits are always waited out).
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    max_retries: u32,
+    /// Retries after a failure that may be retried, instead of the configuration's
+    /// `max_retries` (default 3). Rate-limit answers do not use them up (see the README).
+    #[arg(long, value_name = "N")]
+    max_retries: Option<u32>,
     /// Seconds between plain progress lines when stderr is not a terminal.
     #[arg(long, default_value_t = 5, value_name = "SECS")]
     progress_every: u64,
@@ -102,13 +103,15 @@ impl Halt {
 }
 
 pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
-    let updater = match crate::connect(global) {
-        Ok(u) => u,
+    // The library retries; the pacer (gate, limiter, journal's write-ahead) is its hook.
+    let shared = match send::Shared::connect(global, args.rate, args.max_retries) {
+        Ok(s) => Arc::new(s),
         Err(e) => {
             eprintln!("helpdesk: {e}");
             return EXIT_USAGE;
         }
     };
+    let updater = Arc::clone(&shared.updater);
     // Open once: both passes read this same file (or its spooled copy).
     let input = match Input::open(&args.file) {
         Ok(i) => i,
@@ -172,11 +175,6 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         None => None,
     };
 
-    let shared = Arc::new(send::Shared::new(
-        updater.clone(),
-        args.rate,
-        args.max_retries,
-    ));
     let tally = Arc::new(Mutex::new(Tally::default()));
     let halt = Arc::new(Halt {
         signalled: AtomicBool::new(false),
@@ -278,7 +276,7 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
             total,
             interrupted,
             elapsed: started.elapsed(),
-            rate_limited: shared.rate_limited.load(Ordering::Relaxed),
+            rate_limited: shared.rate_limited(),
             adopted_rate: shared.adopted_rate(),
             journal_error: journal_failure.as_ref().map(|(j, f)| {
                 json!({

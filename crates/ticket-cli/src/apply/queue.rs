@@ -103,7 +103,7 @@ pub(super) fn write_failure(failures: Option<&Mutex<File>>, raw: &[u8]) {
 /// journal could not record that it was about to be sent).
 pub(super) async fn work(
     shared: &send::Shared,
-    halt: &Halt,
+    halt: &Arc<Halt>,
     journal: Option<&Journal>,
     failures: Option<&Mutex<File>>,
     tally: &Mutex<Tally>,
@@ -125,14 +125,18 @@ pub(super) async fn work(
     // Written just before the first request leaves (after any wait for the rate limiter or
     // the gate): if the process dies from then on, the resumed run knows it may have landed.
     // Write-ahead: if it cannot be written, the update is not sent; nor once the run stops.
-    let (outcome, attempts, busy) = send::send(shared, &job.id, &job.update, || {
-        !halt.halted()
-            && match (journal, &record) {
-                (Some(j), Some(r)) => j.begin(r),
-                _ => true,
-            }
-    })
-    .await;
+    let before_sending = {
+        let halt = Arc::clone(halt);
+        let sending = record.clone();
+        move || {
+            !halt.halted()
+                && match (halt.journal.as_deref(), &sending) {
+                    (Some(j), Some(r)) => j.begin(r),
+                    _ => true,
+                }
+        }
+    };
+    let (outcome, attempts, busy) = send::send(shared, &job.id, &job.update, before_sending).await;
     let latency = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX);
     let mut t = tally
         .lock()
