@@ -3,7 +3,7 @@ use std::time::Duration;
 use ticket_core::{ErrorCode, ErrorKind, ServerError, TicketError};
 
 use crate::RawResponse;
-use crate::transport::excerpt;
+use crate::response::excerpt;
 
 /// The longest wait a server's `Retry-After` or `x-ogw-ratelimit-reset` can ask for: one day.
 /// Larger figures are clamped to it (they are far beyond any retry budget anyway).

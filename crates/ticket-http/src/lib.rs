@@ -47,8 +47,11 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod client;
 mod network;
+mod options;
 mod preview;
+mod response;
 mod retry;
 mod secrets;
 mod transport;
@@ -68,12 +71,13 @@ pub use reqwest::Url;
 pub use crate::api::{ErrorShape, JsonApi, json_error, rfc3339_at};
 pub use crate::base_url::{BaseUrl, Route, encode_segment};
 pub use crate::classify::{MAX_SERVER_WAIT, MAX_STATED_RATE};
+pub use crate::client::{build_client, client_builder, default_headers};
 pub use crate::credential::{Credential, StaticToken, TokenSource, bearer_token};
 pub use crate::json_client::{FromConfig, JsonClient, JsonClientBuilder};
+pub use crate::options::HttpOptions;
 pub use crate::preview::{PreparedRequest, body_capacity, sensitive_header};
+pub use crate::response::{RawResponse, excerpt};
 pub use crate::retry::{Executed, RetryPolicy};
 pub use crate::secrets::{Secrets, clean_secret, strip_scheme};
-pub use crate::transport::{
-    HttpOptions, RawResponse, Transport, build_client, client_builder, default_headers, excerpt,
-};
+pub use crate::transport::Transport;
 pub use ticket_core::RequestPreview;
