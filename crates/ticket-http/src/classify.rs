@@ -1,3 +1,6 @@
+//! What an answer says beyond its status: the server's waits and stated rates read from its
+//! headers, and the [`TicketError`] of a failed answer (kind, code, message, request id).
+
 use std::time::Duration;
 
 use ticket_core::{ErrorCode, ErrorKind, ServerError, TicketError};

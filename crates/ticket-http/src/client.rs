@@ -1,3 +1,6 @@
+//! Building the `reqwest` client of a transport from [`HttpOptions`]: timeouts, no redirects,
+//! the pool, default headers, proxies, and TLS (`tls.rs`).
+
 use std::time::Duration;
 
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -22,7 +25,9 @@ pub fn default_headers(options: &HttpOptions) -> Result<HeaderMap, TicketError> 
 /// A `reqwest` client with the workspace's security defaults, after checking `options`
 /// ([`HttpOptions::validate`]): rustls, no redirects followed,
 /// the connect and per-attempt timeouts of `options`, `TCP_NODELAY`, pooled keep-alive
-/// connections, and [`default_headers`].
+/// connections, and [`default_headers`]. Its TLS shares the system's roots with every other
+/// client built here, read at the first certificate checked (see the crate docs); its
+/// `ca_file` roots are its own.
 pub fn build_client(options: &HttpOptions) -> Result<Client, TicketError> {
     client_for(options, Some(options.request_timeout))
 }
@@ -53,41 +58,18 @@ pub(crate) fn client_for(
         builder = builder.proxy(proxy);
     }
     let roots = match &options.ca_file {
-        Some(path) => crate::network::read_pem(path)?,
+        Some(path) => crate::tls::read_pem(path)?,
         None => Vec::new(),
     };
-    tls(builder, roots)?
+    crate::tls::configure(builder, roots)?
         .build()
         .map_err(|e| TicketError::config(format!("cannot build the HTTP client: {e}")))
 }
 
 /// A `reqwest::ClientBuilder` with this crate's TLS backend chosen and nothing else: a start
-/// for your own client ([`Transport::with_client`](crate::Transport::with_client)).
+/// for your own client ([`Transport::with_client`](crate::Transport::with_client)). It uses
+/// reqwest's own verifier, not the roots this crate's clients share: whatever you add to the
+/// builder (`add_root_certificate`, `tls_certs_only`) keeps working.
 pub fn client_builder() -> Result<reqwest::ClientBuilder, TicketError> {
-    tls(Client::builder(), Vec::new())
-}
-
-/// Chooses the TLS backend of the enabled feature (`rustls` wins when both are on) and adds
-/// the `ca_file` roots to the platform's.
-fn tls(
-    builder: reqwest::ClientBuilder,
-    roots: Vec<Vec<u8>>,
-) -> Result<reqwest::ClientBuilder, TicketError> {
-    #[cfg(feature = "rustls")]
-    let mut builder = builder.tls_backend_rustls();
-    #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
-    let mut builder = builder.tls_backend_native();
-    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-    if !roots.is_empty() {
-        return Err(TicketError::config(
-            "`ca_file` needs a TLS feature of ticket-http (`rustls` or `native-tls`)",
-        ));
-    }
-    #[cfg(any(feature = "rustls", feature = "native-tls"))]
-    for der in roots {
-        let cert = reqwest::Certificate::from_der(&der)
-            .map_err(|e| TicketError::config(format!("`ca_file` holds a bad certificate: {e}")))?;
-        builder = builder.add_root_certificate(cert);
-    }
-    Ok(builder)
+    crate::tls::backend(Client::builder(), Vec::new())
 }

@@ -1,3 +1,6 @@
+//! [`HttpOptions`]: the limits and network settings of a client, with their defaults and the
+//! check that they can work.
+
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;

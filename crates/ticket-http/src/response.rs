@@ -1,3 +1,6 @@
+//! [`RawResponse`]: a provider's answer read in full, carrying the secrets its excerpts are
+//! scrubbed of; and [`excerpt`], the one way an answer's body is quoted in an error.
+
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
 

@@ -1,3 +1,7 @@
+//! [`Transport`]: sends one provider's requests through one client, each attempt bounded, the
+//! answer read up to the cap with its request id, failures classified and scrubbed; and what
+//! it would send ([`Transport::preview`]). Its retries are in `retry.rs`.
+
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -217,6 +221,15 @@ impl Transport {
             body,
             idempotent: _,
         } = request;
+        // The last line of defence for a URL no constructor checked (a token endpoint, a
+        // downstream transport): refused as the configuration error it is, not sent to fail as
+        // a retryable "could not connect". Only this transport's own client: a caller's may
+        // have TLS of its own.
+        if !crate::tls::COMPILED && self.attempt_timeout.is_some() && url.scheme() == "https" {
+            return Err(crate::tls::no_backend(
+                url.origin().ascii_serialization().as_str(),
+            ));
+        }
         let mut outgoing = reqwest::Request::new(method, url);
         *outgoing.headers_mut() = headers;
         *outgoing.body_mut() = Some(body.into());
@@ -271,7 +284,7 @@ impl Transport {
     }
 
     fn map_error(&self, err: reqwest::Error) -> TicketError {
-        if let Some(why) = crate::network::certificate_failure(&err) {
+        if let Some(why) = crate::tls::certificate_failure(&err) {
             // Permanent: another handshake gets the same certificate.
             return TicketError::config(format!(
                 "the TLS certificate of {}'s server was refused ({why}); behind a TLS-inspecting proxy, trust its root with `ca_file`",
