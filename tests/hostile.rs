@@ -19,10 +19,17 @@ fn both(url: &str, http: HttpOptions) -> [(&'static str, Arc<dyn TicketUpdater>)
 }
 
 async fn outcome(reply: Reply) -> Vec<(&'static str, TicketError, ScriptedServer)> {
+    outcome_with(reply, fast(0)).await
+}
+
+async fn outcome_with(
+    reply: Reply,
+    http: HttpOptions,
+) -> Vec<(&'static str, TicketError, ScriptedServer)> {
     let mut out = Vec::new();
     for provider in ["engagelab", "feishu"] {
         let server = ScriptedServer::always(reply.clone()).await.unwrap();
-        let updater = both(server.url(), fast(0))
+        let updater = both(server.url(), http.clone())
             .into_iter()
             .find(|(p, _)| *p == provider)
             .unwrap()
@@ -138,11 +145,11 @@ async fn garbled_answers_are_typed_errors() {
 
 #[tokio::test]
 async fn a_server_that_never_answers_times_out_within_the_configured_time() {
-    for (provider, err, _) in outcome(Reply::Hang).await {
+    for (provider, err, _) in outcome_with(Reply::Hang, against_silence(0)).await {
         let TicketError::Timeout { after, sent, .. } = &err else {
             panic!("{provider}: expected Timeout, got {err:?}");
         };
-        assert_eq!(*after, std::time::Duration::from_millis(400));
+        assert_eq!(*after, SILENCE_TIMEOUT);
         assert_eq!(*sent, Sent::Maybe);
     }
 }

@@ -83,8 +83,14 @@ async fn a_comment_is_not_resent_after_a_timeout_or_a_broken_answer() {
         Reply::Raw(b"HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\n{".to_vec()),
         Reply::json(502, "<html>bad gateway</html>"),
     ] {
+        // A hang ends by the attempt's timeout, which must never cut an answer short.
+        let http = if matches!(first, Reply::Hang) {
+            hang_then_answer(3)
+        } else {
+            fast(3)
+        };
         let server = first_then_ok(first.clone()).await;
-        let err = feishu(server.url(), fast(3))
+        let err = feishu(server.url(), http.clone())
             .update(&id("1"), &with_comment())
             .await
             .unwrap_err();
@@ -110,7 +116,7 @@ async fn a_comment_is_not_resent_after_a_timeout_or_a_broken_answer() {
 
         // The same failure without a comment is harmless to repeat: the library retried it.
         let server = first_then_ok(first.clone()).await;
-        let receipt = feishu(server.url(), fast(3))
+        let receipt = feishu(server.url(), http)
             .update(&id("1"), &status_only())
             .await
             .unwrap();

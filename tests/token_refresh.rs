@@ -245,8 +245,11 @@ async fn an_update_aborted_during_the_refresh_loses_nothing() {
     // No access token yet: the first update refreshes, and the token endpoint takes its time.
     let source = refreshing(&sb).build().unwrap();
     let updater = feishu_client(&sb, Arc::new(source.clone()));
+    // Long enough that the abort below always lands while the refresh is still in flight
+    // (the task is aborted as soon as the token request arrives; a loaded machine must not
+    // let the answer come first), short of the refresh's own timeout.
     sb.inject(
-        Fault::Latency(Duration::from_millis(300)),
+        Fault::Latency(Duration::from_secs(5)),
         Scope::FeishuToken,
         1,
     );

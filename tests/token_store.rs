@@ -8,10 +8,11 @@
 
 mod support;
 
-use std::process::Child;
-use std::sync::Arc;
+use std::io::{BufRead, BufReader, Write as _};
+use std::process::{Child, ChildStdin};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use provider_feishu::{
@@ -20,10 +21,11 @@ use provider_feishu::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use support::{
-    child_lines, feishu_client, feishu_env, feishu_sandbox, id, in_progress, loop_child,
-    poll_until, refreshing, spawn_child, start_redis, update_loop,
+    child_lines, feishu_client, feishu_env, feishu_sandbox, id, in_progress, poll_until,
+    refreshing, spawn_child, start_redis,
 };
 use ticket_facade::{Config, ErrorKind, TicketError, TicketUpdater};
+use ticket_sandbox::Sandbox;
 
 #[test]
 #[ignore = "a child process of the multi-process tests, run by them with TOKEN_STORE_CHILD set"]
@@ -37,7 +39,7 @@ fn child() {
         .unwrap();
     runtime.block_on(async move {
         match mode.as_str() {
-            "loop" => loop_child().await,
+            "steps" => steps().await,
             "die-before-save" => die_before_save().await,
             other => panic!("unknown child mode {other}"),
         }
@@ -83,58 +85,153 @@ async fn die_before_save() {
     panic!("the parent should have killed this process");
 }
 
+/// A child's part in the step-driven tests: one update of ticket "1" per line read from
+/// stdin, answered `CHILD ok` or `CHILD failed …`; exits at the end of its input.
+async fn steps() {
+    let updater = ticket_facade::connect(&Config::from_env()).unwrap();
+    loop {
+        let line = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map(|n| (n > 0).then_some(line))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        if line.is_none() {
+            return;
+        }
+        match updater.update(&id("1"), &in_progress()).await {
+            Ok(_) => eprintln!("CHILD ok"),
+            Err(e) => eprintln!("CHILD failed {e}"),
+        }
+    }
+}
+
+/// A child process in `steps` mode, told when to update.
+struct Stepper {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Arc<Mutex<mpsc::Receiver<String>>>,
+}
+
+impl Stepper {
+    fn spawn(vars: &[(String, String)]) -> Self {
+        let mut child = spawn_child("steps", vars, &[]);
+        let stdin = child.stdin.take();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        // Read on a thread of its own: the sandbox must keep serving the child meanwhile.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("CHILD ")
+                    && tx.send(rest.to_owned()).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Self {
+            child,
+            stdin,
+            lines: Arc::new(Mutex::new(rx)),
+        }
+    }
+
+    /// Tells the child to send one update.
+    fn go(&mut self) {
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "go").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// What the child said of its last update (waited for with a generous deadline).
+    async fn outcome(&self) -> String {
+        let lines = Arc::clone(&self.lines);
+        tokio::task::spawn_blocking(move || {
+            lines
+                .lock()
+                .unwrap()
+                .recv_timeout(Duration::from_secs(120))
+                .expect("the child answers each step")
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Ends the child's input and waits for it to exit cleanly.
+    fn finish(mut self) {
+        drop(self.stdin.take());
+        assert!(self.child.wait().unwrap().success(), "the child failed");
+    }
+}
+
+/// How many times the step-driven tests expire every access token.
+const EXPIRIES: u64 = 3;
+
+/// Runs one round per expiry and one before them: every instance (the children and the
+/// in-process updaters) sends one update at the same time, after the sandbox expired every
+/// access token (except in the first round, where the instances have none yet). Each round
+/// needs exactly one refresh, however fast each instance is: the count of refreshes cannot
+/// depend on speed, and instances that refreshed on their own would each add one.
+async fn expiry_rounds(
+    sb: &Sandbox,
+    children: &mut [Stepper],
+    updaters: &[Arc<dyn TicketUpdater>],
+) {
+    for round in 0..=EXPIRIES {
+        if round > 0 {
+            sb.expire_access_tokens();
+        }
+        for child in children.iter_mut() {
+            child.go();
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for updater in updaters {
+            let updater = Arc::clone(updater);
+            tasks.spawn(async move { updater.update(&id("1"), &in_progress()).await });
+        }
+        while let Some(result) = tasks.join_next().await {
+            result
+                .unwrap()
+                .unwrap_or_else(|e| panic!("round {round}: in-process failure: {e}"));
+        }
+        for child in children.iter() {
+            assert_eq!(child.outcome().await, "ok", "round {round}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn six_instances_on_one_token_file_refresh_once_per_expiry() {
-    // Access tokens live one second: each is refreshed half a second after issue.
-    let sb = feishu_sandbox("1", Some(Duration::from_secs(1))).await;
+    // Tokens live the sandbox's default (hours): they expire only when the test says so.
+    let sb = feishu_sandbox("1", None).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("feishu-token.json");
     let vars = feishu_env(
         &sb,
         &[("refresh_token_file", file.to_str().unwrap().to_owned())],
     );
-    let run = Duration::from_secs(10);
-    let started = Instant::now();
-    let mut children: Vec<Child> = (0..4)
-        .map(|_| {
-            spawn_child(
-                "loop",
-                &vars,
-                &[("TOKEN_STORE_RUN_MS", run.as_millis().to_string())],
-            )
-        })
-        .collect();
+    let mut children: Vec<Stepper> = (0..4).map(|_| Stepper::spawn(&vars)).collect();
     let config = Config::from_env_vars(vars.clone());
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..2 {
-        let updater = ticket_facade::connect(&config).unwrap();
-        tasks.spawn(update_loop(updater, run));
+    let updaters: Vec<_> = (0..2)
+        .map(|_| ticket_facade::connect(&config).unwrap())
+        .collect();
+    expiry_rounds(&sb, &mut children, &updaters).await;
+    for child in children {
+        child.finish();
     }
-    let mut total_ok = 0;
-    while let Some(result) = tasks.join_next().await {
-        let (ok, failed) = result.unwrap();
-        assert!(failed.is_empty(), "in-process failures: {failed:?}");
-        total_ok += ok;
-    }
-    for child in &mut children {
-        let lines = child_lines(child, None).await;
-        let status = child.wait().unwrap();
-        assert!(status.success(), "child failed: {lines:?}");
-        let done = lines.iter().find(|l| l.starts_with("done")).unwrap();
-        assert!(done.ends_with("failed=0"), "{lines:?}");
-    }
-    let elapsed = started.elapsed();
     let stats = sb.stats();
-    println!(
-        "{} updates by this process, {} refresh requests in {elapsed:?}",
-        total_ok, stats.token_refresh_requests
-    );
-    assert!(total_ok > 0);
     // Every refresh presented the current refresh token: none was wasted or refused.
     assert_eq!(stats.token_refresh_refused, 0);
-    // One refresh per expiry: at most one per half second of the whole run (six independent
-    // instances would make about six times as many).
-    assert_one_refresh_per_expiry(stats.token_refresh_requests, elapsed);
+    // One refresh for the missing first token and one per expiry, for six instances.
+    assert_eq!(stats.token_refresh_requests, EXPIRIES + 1);
+    assert_eq!(
+        stats.feishu_requests,
+        6 * (2 * EXPIRIES + 1),
+        "one refusal per instance per expiry"
+    );
     // The file holds the chain's current refresh token.
     let stored = FileTokenStore::new(&file).unwrap().load_blocking().unwrap();
     assert_eq!(
@@ -192,7 +289,8 @@ async fn a_process_killed_between_the_answer_and_the_save_breaks_the_chain_loudl
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_redis_refresh_once_per_expiry() {
     let Some(redis) = start_redis() else { return };
-    let sb = feishu_sandbox("1", Some(Duration::from_secs(1))).await;
+    // Tokens live the sandbox's default (hours): they expire only when the test says so.
+    let sb = feishu_sandbox("1", None).await;
     let vars = feishu_env(
         &sb,
         &[
@@ -202,22 +300,14 @@ async fn two_instances_on_redis_refresh_once_per_expiry() {
         ],
     );
     let config = Config::from_env_vars(vars);
-    let run = Duration::from_secs(5);
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..2 {
-        let updater = ticket_facade::connect(&config).unwrap();
-        tasks.spawn(update_loop(updater, run));
-    }
-    while let Some(result) = tasks.join_next().await {
-        let (ok, failed) = result.unwrap();
-        assert!(failed.is_empty(), "failures: {failed:?}");
-        assert!(ok > 0);
-    }
-    let elapsed = started.elapsed();
+    let updaters: Vec<_> = (0..2)
+        .map(|_| ticket_facade::connect(&config).unwrap())
+        .collect();
+    expiry_rounds(&sb, &mut [], &updaters).await;
     let stats = sb.stats();
     assert_eq!(stats.token_refresh_refused, 0);
-    assert_one_refresh_per_expiry(stats.token_refresh_requests, elapsed);
+    // One refresh for the missing first token and one per expiry, for two instances.
+    assert_eq!(stats.token_refresh_requests, EXPIRIES + 1);
     // The store holds the chain's current refresh token, compare-and-swap refuses a stale one.
     let store = provider_feishu::RedisTokenStore::new(&redis.url, "test:feishu:token").unwrap();
     let stored = store.load().await.unwrap().unwrap();
@@ -233,18 +323,6 @@ async fn two_instances_on_redis_refresh_once_per_expiry() {
             .await
             .unwrap()
     );
-}
-
-/// At most one refresh per expiry of the sandbox's one-second tokens (each is refreshed half a
-/// second after issue: independent instances would make several times as many), and at least
-/// two, so the run did exercise refreshing.
-fn assert_one_refresh_per_expiry(refreshes: u64, elapsed: Duration) {
-    let expiries = elapsed.as_millis() / 500 + 1;
-    assert!(
-        u128::from(refreshes) <= expiries,
-        "{refreshes} refreshes for {expiries} expiries"
-    );
-    assert!(refreshes >= 2, "the tokens were refreshed");
 }
 
 /// A store whose saves fail while `failing` is set.

@@ -12,23 +12,19 @@ use ticket_http::{HttpOptions, RetryPolicy};
 const KEY: &str = "el-key-4a7f09";
 const SECRET: &str = "el-secret-b81c33";
 const OK: &str = r#"{"code":0,"message":"Success","data":{"ticket_id":"tk_1","updated_at":"2025-11-04T10:30:00+08:00"}}"#;
-/// A success that names no ticket, for updates of any id.
-const OK_ANY_ID: &str =
-    r#"{"code":0,"message":"Success","data":{"updated_at":"2025-11-04T10:30:00+08:00"}}"#;
-
+/// One attempt, so each test sees the first answer's error (retries are tested by the
+/// conformance suite and the workspace's tests/resilience.rs), with the default timeouts: a
+/// loaded machine must not turn an answer into a timeout.
 fn client_for(url: &str) -> EngageLabClient {
+    client_with(url, HttpOptions::default().retry(RetryPolicy::disabled()))
+}
+
+fn client_with(url: &str, http: HttpOptions) -> EngageLabClient {
     let config = EngageLabConfig::new(KEY, SECRET)
         .unwrap()
         .with_base_url(url)
         .unwrap()
-        .with_http_options(
-            HttpOptions::default()
-                .request_timeout(Duration::from_millis(500))
-                .connect_timeout(Duration::from_millis(500))
-                // One attempt, so each test sees the first answer's error; retries are
-                // tested in the workspace's tests/resilience.rs.
-                .retry(RetryPolicy::disabled()),
-        );
+        .with_http_options(http);
     EngageLabClient::new(config).unwrap()
 }
 
@@ -85,27 +81,6 @@ async fn success_sends_the_documented_request_and_decodes_the_receipt() {
         req.body_text(),
         r#"{"title":"Printer jammed","description":"Paper stuck."}"#
     );
-}
-
-#[tokio::test]
-async fn the_preview_is_what_the_server_receives() {
-    let server = ScriptedServer::always(Reply::json(200, OK_ANY_ID))
-        .await
-        .unwrap();
-    let client = client_for(server.url());
-    let preview = client.preview(&id("a/b"), &update()).unwrap();
-    client.update(&id("a/b"), &update()).await.unwrap();
-    let received = &server.requests()[0];
-    assert_eq!(preview.url, format!("{}{}", server.url(), received.target));
-    assert_eq!(preview.body, received.body_text());
-    for (name, value) in &preview.headers {
-        let got = received
-            .header(name)
-            .unwrap_or_else(|| panic!("{name} not sent"));
-        if value != ticket_core::RequestPreview::REDACTED {
-            assert_eq!(got, value, "header {name}");
-        }
-    }
 }
 
 #[tokio::test]
@@ -215,30 +190,6 @@ async fn auth_failure_in_the_nested_error_shape() {
     );
     assert_eq!(details.message, "authentication failed");
     assert!(!err.is_retryable());
-}
-
-#[tokio::test]
-async fn forbidden_is_permission_denied() {
-    let (err, _) = error_for(Reply::json(403, r#"{"code":40301,"message":"forbidden"}"#)).await;
-    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
-    assert!(!err.is_retryable());
-}
-
-#[tokio::test]
-async fn not_found_by_status_and_by_code_with_http_200() {
-    let (err, _) = error_for(Reply::json(
-        404,
-        r#"{"code":40401,"message":"ticket not found"}"#,
-    ))
-    .await;
-    assert_eq!(err.kind(), ErrorKind::NotFound);
-    let (err, _) = error_for(Reply::json(
-        200,
-        r#"{"code":40401,"message":"ticket not found"}"#,
-    ))
-    .await;
-    assert_eq!(err.kind(), ErrorKind::NotFound);
-    assert_eq!(err.server().unwrap().status, 200);
 }
 
 #[tokio::test]
@@ -374,7 +325,15 @@ async fn a_closed_connection_is_transport_maybe_sent() {
 
 #[tokio::test]
 async fn a_silent_server_times_out() {
-    let (err, _) = error_for(Reply::Hang).await;
+    // A server that never answers: a short timeout cannot cut an answer short here.
+    let server = ScriptedServer::always(Reply::Hang).await.unwrap();
+    let short = HttpOptions::default()
+        .request_timeout(Duration::from_millis(500))
+        .retry(RetryPolicy::disabled());
+    let err = client_with(server.url(), short)
+        .update(&id("tk_1"), &update())
+        .await
+        .unwrap_err();
     let TicketError::Timeout { after, sent, .. } = &err else {
         panic!("expected Timeout, got {err:?}");
     };
@@ -419,38 +378,6 @@ async fn local_refusals_send_nothing() {
     }
     assert_eq!(server.requests().len(), 0);
     assert_eq!(server.connections(), 0);
-}
-
-#[tokio::test]
-async fn ticket_ids_reach_the_server_as_one_encoded_segment() {
-    let server = ScriptedServer::always(Reply::json(200, OK_ANY_ID))
-        .await
-        .unwrap();
-    let client = client_for(server.url());
-    let cases = [
-        ("../x", "..%2Fx"),
-        ("a/b", "a%2Fb"),
-        ("a?b", "a%3Fb"),
-        ("a#b", "a%23b"),
-        ("%2F", "%252F"),
-        ("工單 7", "%E5%B7%A5%E5%96%AE%207"),
-    ];
-    for (raw, _) in cases {
-        client.update(&id(raw), &update()).await.unwrap();
-    }
-    let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
-    let expected: Vec<String> = cases
-        .iter()
-        .map(|(_, enc)| format!("/api/v2/accounts/tickets/{enc}"))
-        .collect();
-    assert_eq!(targets, expected);
-    for bad in ["", "..", ".", "a\nb", "a\u{0}b", " x"] {
-        assert_eq!(
-            TicketId::new(bad).unwrap_err().kind(),
-            ErrorKind::InvalidInput,
-            "{bad:?}"
-        );
-    }
 }
 
 #[tokio::test]

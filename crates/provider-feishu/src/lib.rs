@@ -59,9 +59,8 @@
 struct ReadmeDoctests;
 
 mod config;
-mod refresh;
 mod status;
-mod store;
+mod token;
 mod wire;
 
 use ticket_core::{
@@ -71,13 +70,13 @@ use ticket_core::{
 use ticket_http::{Credential, FromConfig, JsonApi, JsonClient, JsonClientBuilder, RawResponse};
 
 pub use crate::config::{FeishuConfig, Region};
-pub use crate::refresh::{MAX_TOKEN_LIFETIME, RefreshingToken, RefreshingTokenBuilder, TOKEN_PATH};
 pub use crate::status::FeishuStatus;
 #[cfg(feature = "redis")]
-pub use crate::store::RedisTokenStore;
-pub use crate::store::{
+pub use crate::token::RedisTokenStore;
+pub use crate::token::{
     DEFAULT_LOCK_TIMEOUT, FileTokenStore, MemoryTokenStore, RefreshLock, TokenSet, TokenStore,
 };
+pub use crate::token::{MAX_TOKEN_LIFETIME, RefreshingToken, RefreshingTokenBuilder, TOKEN_PATH};
 pub use crate::wire::UpdateTicketBody;
 pub use ticket_http::StaticToken;
 /// Feishu's user access tokens come from a [`TokenSource`](ticket_http::TokenSource): this is

@@ -19,13 +19,11 @@ const HELPDESK_ID: &str = "7012345678";
 const HELPDESK_TOKEN: &str = "ht-0d5e9a71c2";
 const OK: &str = r#"{"code":0,"msg":"success","data":{}}"#;
 
+/// One attempt, so each test sees the first answer's error (retries are tested by the
+/// conformance suite and the workspace's tests/resilience.rs), with the default timeouts: a
+/// loaded machine must not turn an answer into a timeout.
 fn options() -> HttpOptions {
-    HttpOptions::default()
-        .request_timeout(Duration::from_millis(500))
-        .connect_timeout(Duration::from_millis(500))
-        // One attempt, so each test sees the first answer's error; retries are tested in
-        // the workspace's tests/resilience.rs.
-        .retry(RetryPolicy::disabled())
+    HttpOptions::default().retry(RetryPolicy::disabled())
 }
 
 fn client_for(url: &str) -> FeishuClient {
@@ -208,32 +206,6 @@ async fn an_absurd_or_missing_stated_limit_is_ignored() {
 }
 
 #[tokio::test]
-async fn auth_codes_with_http_200_are_unauthenticated_with_a_static_token() {
-    for code in [99991661, 99991663, 99991668, 99991671, 99991677] {
-        let err = error_for(Reply::json(
-            200,
-            &format!(r#"{{"code":{code},"msg":"token problem"}}"#),
-        ))
-        .await;
-        assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{code}");
-        assert_eq!(err.server().unwrap().status, 200);
-        assert!(!err.is_retryable());
-    }
-    let err = error_for(Reply::json(
-        401,
-        r#"{"code":99991663,"msg":"Invalid access token"}"#,
-    ))
-    .await;
-    assert_eq!(err.kind(), ErrorKind::Unauthenticated);
-}
-
-#[tokio::test]
-async fn an_unknown_non_zero_code_with_200_is_a_provider_error() {
-    let err = error_for(Reply::json(200, r#"{"code":1234,"msg":"odd"}"#)).await;
-    assert_eq!(err.kind(), ErrorKind::Provider);
-}
-
-#[tokio::test]
 async fn malformed_answers() {
     for reply in [
         Reply::text(200, "text/html", "<html>gateway</html>"),
@@ -361,28 +333,6 @@ async fn local_refusals_send_nothing() {
         assert!(err.to_string().contains(needle), "{err} lacks {needle}");
     }
     assert_eq!(server.connections(), 0);
-}
-
-#[tokio::test]
-async fn ticket_ids_reach_the_server_as_one_encoded_segment() {
-    let server = ScriptedServer::always(Reply::json(200, OK)).await.unwrap();
-    let client = client_for(server.url());
-    let cases = [
-        ("../x", "..%2Fx"),
-        ("a/b", "a%2Fb"),
-        ("a?b", "a%3Fb"),
-        ("a#b", "a%23b"),
-        ("%2F", "%252F"),
-    ];
-    for (raw, _) in cases {
-        client.update(&id(raw), &update()).await.unwrap();
-    }
-    let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
-    let expected: Vec<String> = cases
-        .iter()
-        .map(|(_, enc)| format!("/open-apis/helpdesk/v1/tickets/{enc}"))
-        .collect();
-    assert_eq!(targets, expected);
 }
 
 #[tokio::test]

@@ -126,8 +126,10 @@ pub use crate::registry::{
 pub use ticket_http::{HttpOptions, RetryPolicy};
 
 pub mod kit;
+/// The conformance suite every provider runs from its own tests (feature `testkit`):
+/// `ticket-http`'s, the one suite, re-exported here for provider authors.
 #[cfg(feature = "testkit")]
-pub mod testkit;
+pub use ticket_http::testkit;
 
 /// The EngageLab LiveDesk backend (feature `engagelab`).
 #[cfg(feature = "engagelab")]

@@ -40,6 +40,8 @@
 //!   helpdesk's JSON update API (route, capabilities, body, decoder), and [`JsonClient`] turns it
 //!   into a `TicketUpdater` (plan, request, preview, credentials, token refresh, retries,
 //!   scrubbing, receipt); [`json_error`] and [`rfc3339_at`] help decoders.
+//! - `testkit` (feature `testkit`): the conformance suite every provider runs from its own
+//!   tests, over the loopback server of `test_server` (feature `test-util`).
 //!
 //! `reqwest` is re-exported so downstream providers use the same version.
 #![cfg_attr(
@@ -76,6 +78,8 @@ mod credential;
 mod json_client;
 #[cfg(feature = "test-util")]
 pub mod test_server;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use bytes::Bytes;
 pub use reqwest;

@@ -24,8 +24,6 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
-    /// When the server finished reading it.
-    pub received_at: std::time::Instant,
 }
 
 impl RecordedRequest {
@@ -198,9 +196,11 @@ async fn serve(mut stream: TcpStream, script: Script, log: Arc<Mutex<Vec<Recorde
                     head.push_str(&format!("{name}: {value}\r\n"));
                 }
                 head.push_str("\r\n");
-                if stream.write_all(head.as_bytes()).await.is_err()
-                    || stream.write_all(&body).await.is_err()
-                {
+                // One write: a second small one would wait for the client's delayed ACK
+                // (Nagle), some 40 ms per answer.
+                let mut answer = head.into_bytes();
+                answer.extend_from_slice(&body);
+                if stream.write_all(&answer).await.is_err() {
                     return;
                 }
             }
@@ -276,6 +276,5 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Recor
         target,
         headers,
         body,
-        received_at: std::time::Instant::now(),
     })
 }

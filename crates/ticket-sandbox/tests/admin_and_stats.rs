@@ -382,8 +382,15 @@ async fn shutdown_and_drop_stop_the_server() {
             .is_ok()
     );
     drop(sb);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    // The listener closes on the server's own task: poll for it with a generous deadline.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dropped sandbox still accepts connections"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(
         client
             .get(format!("http://{addr}/__sandbox/stats"))

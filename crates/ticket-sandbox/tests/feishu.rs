@@ -408,11 +408,10 @@ async fn refresh_refuses_bad_clients_and_bodies() {
 
 #[tokio::test]
 async fn access_tokens_expire_after_the_ttl() {
-    // 900 ms: long enough that a loaded machine does not expire a token between its issue
-    // and the request right after it (300 ms did, once, in a full test run), still under a
-    // second so the rounding of `expires_in` is checked.
+    // Five seconds: a token is used right after its issue, and no loaded machine takes that
+    // long for one loopback request; its expiry is then awaited by polling, not guessed.
     let sb = Sandbox::builder()
-        .token_ttl(Duration::from_millis(900))
+        .token_ttl(Duration::from_secs(5))
         .seed_feishu_default("e")
         .start()
         .await
@@ -424,7 +423,26 @@ async fn access_tokens_expire_after_the_ttl() {
         200
     );
 
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // Until the token is refused (the status it sets is already the ticket's).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let resp = read(
+            fs_put_with(&sb, &client, "e", &original, r#"{"status":2}"#)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        if resp.code() != 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the token never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Expired for good: an update with it is refused and changes nothing.
     let resp = read(
         fs_put_with(&sb, &client, "e", &original, r#"{"status":3}"#)
             .send()
@@ -443,7 +461,7 @@ async fn access_tokens_expire_after_the_ttl() {
     assert_eq!(sb.feishu_ticket("e").unwrap().status, 2);
 
     let resp = refresh(&sb, &client, &sb.current_refresh_token()).await;
-    assert_eq!(resp.json()["expires_in"], 1, "sub-second TTLs round up");
+    assert_eq!(resp.json()["expires_in"], 5);
     let fresh = resp.json()["access_token"].as_str().unwrap().to_owned();
     let resp = read(
         fs_put_with(&sb, &client, "e", &fresh, r#"{"status":3}"#)
@@ -455,6 +473,21 @@ async fn access_tokens_expire_after_the_ttl() {
     assert_eq!(resp.status, 200);
     assert_eq!(resp.code(), 0);
     assert_eq!(sb.feishu_ticket("e").unwrap().status, 3);
+}
+
+#[tokio::test]
+async fn sub_second_ttls_round_up_in_expires_in() {
+    // Only the figure the refresh answer states: nothing here needs the token to stay valid.
+    let sb = Sandbox::builder()
+        .token_ttl(Duration::from_millis(900))
+        .seed_feishu_default("e")
+        .start()
+        .await
+        .unwrap();
+    let client = client();
+    let resp = refresh(&sb, &client, &sb.current_refresh_token()).await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json()["expires_in"], 1, "sub-second TTLs round up");
 }
 
 #[tokio::test]

@@ -11,11 +11,11 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use ticket_core::TicketError;
-use tokio::time::Instant;
 
+use super::set::{MAX_TOKEN_BYTES, checked_set, plausible_bare_token};
 use super::{
-    DEFAULT_LOCK_TIMEOUT, MAX_TOKEN_BYTES, RefreshLock, TokenSet, TokenStore, checked_set,
-    lock_timed_out, plausible_bare_token, unavailable,
+    DEFAULT_LOCK_TIMEOUT, LockWait, RefreshLock, TokenSet, TokenStore, lock_timed_out,
+    not_a_token_set, same_secret, unavailable,
 };
 
 /// The largest token file read: a token set is well under this; anything larger is not one.
@@ -199,7 +199,7 @@ impl FileTokenStore {
 
     fn cas_blocking(&self, expected: &SecretString, new: &TokenSet) -> Result<bool, TicketError> {
         if let Some(current) = self.load_blocking()?
-            && current.refresh_token.expose_secret() != expected.expose_secret()
+            && !same_secret(&current.refresh_token, expected)
         {
             return Ok(false);
         }
@@ -267,11 +267,10 @@ impl FileTokenStore {
 
     /// Contents that are not a token set: a person must fix (or delete) the file.
     fn not_a_token_set(&self, why: &str) -> TicketError {
-        TicketError::config(format!(
-            "the Feishu token file {} does not hold a token set: {why}; fix or delete it \
-             (nothing was sent to Feishu)",
-            self.path.display()
-        ))
+        not_a_token_set(
+            format_args!("the Feishu token file {}", self.path.display()),
+            why,
+        )
     }
 }
 
@@ -310,11 +309,10 @@ impl TokenStore for FileTokenStore {
     }
 
     async fn lock(&self) -> Result<RefreshLock, TicketError> {
-        let deadline = Instant::now() + self.lock_timeout;
+        let wait = LockWait::new(self.lock_timeout, LOCK_POLL);
         let this = self.clone();
         let file = blocking(move || this.open_lock_file()).await?;
-        // Polled without blocking, so that the wait has a deadline and no thread is parked on a
-        // frozen holder; `flock` dies with its holder, so a crashed one frees the next poll.
+        // `flock` dies with its holder, so a crashed one frees the next try.
         loop {
             match fs4::FileExt::try_lock(&file) {
                 // The lock is released when the file is closed (the guard is dropped).
@@ -327,14 +325,12 @@ impl TokenStore for FileTokenStore {
                     ));
                 }
             }
-            let now = Instant::now();
-            if now >= deadline {
+            if !wait.next_try().await {
                 return Err(lock_timed_out(
                     format!("file {}", self.path.display()),
                     self.lock_timeout,
                 ));
             }
-            tokio::time::sleep(LOCK_POLL.min(deadline - now)).await;
         }
     }
 
@@ -397,6 +393,16 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["token", "token.lock"]);
+    }
+
+    #[tokio::test]
+    async fn a_lock_timeout_beyond_the_clock_waits_without_a_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileTokenStore::new(dir.path().join("token"))
+            .unwrap()
+            .lock_timeout(Duration::MAX);
+        // A free lock is taken; the wait's deadline is never computed by an overflowing sum.
+        let _lock = store.lock().await.unwrap();
     }
 
     #[cfg(unix)]

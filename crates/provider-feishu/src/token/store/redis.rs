@@ -11,11 +11,11 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::{ExposeSecret, SecretString};
 use ticket_core::TicketError;
 use tokio::sync::OnceCell;
-use tokio::time::Instant;
 
+use super::set::checked_set;
 use super::{
-    DEFAULT_LOCK_TIMEOUT, RefreshLock, TokenSet, TokenStore, checked_set, lock_timed_out,
-    unavailable,
+    DEFAULT_LOCK_TIMEOUT, LockWait, RefreshLock, TokenSet, TokenStore, lock_timed_out,
+    not_a_token_set, unavailable, unix_millis_now,
 };
 
 /// Saves the set (a hash) only if its stored refresh token is ARGV[1] or nothing is stored.
@@ -177,11 +177,10 @@ impl RedisTokenStore {
     }
 
     fn not_a_token_set(&self, why: &str) -> TicketError {
-        TicketError::config(format!(
-            "the Redis key {} of the Feishu token store does not hold a token set: {why}; fix or \
-             delete it (nothing was sent to Feishu)",
-            self.key
-        ))
+        not_a_token_set(
+            format_args!("the Redis key {} of the Feishu token store", self.key),
+            why,
+        )
     }
 
     /// The stored hash, checked into a set (fields it does not know are left alone, for a
@@ -256,13 +255,13 @@ impl TokenStore for RedisTokenStore {
     }
 
     async fn lock(&self) -> Result<RefreshLock, TicketError> {
-        let deadline = Instant::now() + self.lock_timeout;
+        let wait = LockWait::new(self.lock_timeout, self.poll);
         let mut conn = self.connection().await?;
         let token = format!(
             "{}-{}-{}",
             std::process::id(),
             HOLDER.fetch_add(1, Ordering::Relaxed),
-            super::unix_millis_now()
+            unix_millis_now()
         );
         let lease_ms = u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX);
         loop {
@@ -278,14 +277,12 @@ impl TokenStore for RedisTokenStore {
             if taken.is_some() {
                 break;
             }
-            let now = Instant::now();
-            if now >= deadline {
+            if !wait.next_try().await {
                 return Err(lock_timed_out(
                     format!("Redis key {}", self.lock_key),
                     self.lock_timeout,
                 ));
             }
-            tokio::time::sleep(self.poll.min(deadline - now)).await;
         }
         Ok(RefreshLock::new(Unlock {
             conn: Some(conn),
