@@ -11,6 +11,8 @@ use provider_feishu::{FeishuClient, FeishuConfig};
 use ticket_facade::{TicketId, TicketStatus, TicketUpdate, TicketUpdater};
 use ticket_http::{HttpOptions, RetryPolicy};
 
+pub mod tls_server;
+
 pub const EL_KEY: &str = "el-key-5d1e0c";
 pub const EL_SECRET: &str = "el-secret-9a3b77";
 pub const FS_TOKEN: &str = "u-static-3f9a1c";

@@ -1,3 +1,6 @@
+//! [`BaseUrl`]: a checked API base URL (`https://`, or `http://` to loopback), and the routes
+//! under it, where a ticket id always becomes exactly one percent-encoded path segment.
+
 use std::fmt;
 use std::net::IpAddr;
 
@@ -73,6 +76,19 @@ impl BaseUrl {
         }
         let text = parsed.as_str().trim_end_matches('/').to_owned();
         Ok(Self { text, parsed })
+    }
+
+    /// `Ok` unless this is an `https://` URL and ticket-http was built without a TLS feature:
+    /// then a [`TicketError::Configuration`] naming the features to enable (`rustls` or
+    /// `native-tls`). Without it, every request would fail as a retryable "could not
+    /// connect", the same as a closed port. The kit's clients ([`JsonClient`](crate::JsonClient))
+    /// check it when built; a client of your own making (`with_client`) is not checked.
+    pub fn require_tls_backend(&self) -> Result<(), TicketError> {
+        if crate::tls::COMPILED || self.parsed.scheme() != "https" {
+            Ok(())
+        } else {
+            Err(crate::tls::no_backend(self.as_str()))
+        }
     }
 
     /// The URL without a trailing slash.

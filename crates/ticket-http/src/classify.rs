@@ -1,9 +1,12 @@
+//! What an answer says beyond its status: the server's waits and stated rates read from its
+//! headers, and the [`TicketError`] of a failed answer (kind, code, message, request id).
+
 use std::time::Duration;
 
 use ticket_core::{ErrorCode, ErrorKind, ServerError, TicketError};
 
 use crate::RawResponse;
-use crate::transport::excerpt;
+use crate::response::excerpt;
 
 /// The longest wait a server's `Retry-After` or `x-ogw-ratelimit-reset` can ask for: one day.
 /// Larger figures are clamped to it (they are far beyond any retry budget anyway).

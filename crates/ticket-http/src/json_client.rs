@@ -118,6 +118,11 @@ impl<A: JsonApi> JsonClientBuilder<A> {
 
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<JsonClient<A>, TicketError> {
+        // A client this crate builds can speak `https://` only with a TLS feature; the
+        // caller's own client is theirs.
+        if self.client.is_none() {
+            self.base_url.require_tls_backend()?;
+        }
         // One set per client: the token source's, when it scrubs its own refreshes with one.
         let secrets = self
             .tokens

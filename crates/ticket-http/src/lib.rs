@@ -7,7 +7,19 @@
 //!   with connect and per-attempt timeouts,
 //!   **no redirects followed** (a redirect would carry helpdesk credentials to another host),
 //!   and a connection pool reused across requests.
-//! - [`BaseUrl`]: `https://` only, except `http://` to a loopback host (tests, sandboxes).
+//! - **Root certificates read once per process, and only for TLS:** with `rustls` on Linux and
+//!   the other Unix systems but macOS, iOS and Android, every client built here shares one
+//!   rustls configuration whose verifier (webpki over the system's roots, as reqwest's platform
+//!   verifier is there) reads the system's roots at the first certificate it checks: the
+//!   bundle file (`SSL_CERT_FILE`, else OpenSSL's usual one) alone, and the certificate
+//!   directory (`SSL_CERT_DIR`, else OpenSSL's usual one), which holds the same roots, only if
+//!   a certificate is refused for want of its issuer. A plain `http://` client reads none, a
+//!   second client none again; a client with `ca_file` gets its own configuration, the shared
+//!   roots plus its own. Roots added to the system later are seen after a restart. Elsewhere,
+//!   and with `native-tls`, each client has the platform's verifier, as reqwest builds it.
+//! - [`BaseUrl`]: `https://` only, except `http://` to a loopback host (tests, sandboxes). A
+//!   build without a TLS feature refuses `https://` when a client is built
+//!   ([`BaseUrl::require_tls_backend`]), naming the features to enable.
 //! - [`BaseUrl::route`] and [`Route::url`]: a route parsed once per client; a ticket id always
 //!   becomes exactly one percent-encoded path segment ([`encode_segment`]).
 //! - [`PreparedRequest`]: a request built once, which can be sent, or rendered by
@@ -51,10 +63,14 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod client;
 mod network;
+mod options;
 mod preview;
+mod response;
 mod retry;
 mod secrets;
+mod tls;
 mod transport;
 
 mod api;
@@ -75,13 +91,16 @@ pub use reqwest::Url;
 pub use crate::api::{ErrorShape, JsonApi, json_error, rfc3339_at};
 pub use crate::base_url::{BaseUrl, Route, encode_segment};
 pub use crate::classify::{MAX_SERVER_WAIT, MAX_STATED_RATE};
+pub use crate::client::{build_client, client_builder, default_headers};
 pub use crate::credential::{Credential, StaticToken, TokenSource, bearer_token};
 pub use crate::hook::{Attempt, AttemptHook, RateLimited};
 pub use crate::json_client::{FromConfig, JsonClient, JsonClientBuilder};
+pub use crate::options::HttpOptions;
 pub use crate::preview::{PreparedRequest, body_capacity, sensitive_header};
+pub use crate::response::{RawResponse, excerpt};
 pub use crate::retry::{Executed, RetryPolicy};
 pub use crate::secrets::{Secrets, clean_secret, strip_scheme};
-pub use crate::transport::{
-    HttpOptions, RawResponse, Transport, build_client, client_builder, default_headers, excerpt,
-};
+#[cfg(feature = "test-util")]
+pub use crate::tls::system_root_reads;
+pub use crate::transport::Transport;
 pub use ticket_core::RequestPreview;

@@ -1,6 +1,5 @@
-//! Proxies, extra roots and certificate failures: what `build_client` needs of the network.
-
-use std::path::Path;
+//! Proxies: which requests go through which proxy (loopback never), and a proxy's password
+//! kept out of sight.
 
 use reqwest::{NoProxy, Proxy, Url};
 use ticket_core::TicketError;
@@ -89,66 +88,6 @@ pub(crate) fn without_credentials(url: &str) -> String {
         }
         Err(_) => "<unparsable URL>".to_owned(),
     }
-}
-
-/// The DER certificates of a PEM file; none, or a file that cannot be read, is a
-/// configuration error naming `ca_file`.
-pub(crate) fn read_pem(path: &Path) -> Result<Vec<Vec<u8>>, TicketError> {
-    let bad = |why: String| TicketError::config(format!("`ca_file` {}: {why}", path.display()));
-    let text = std::fs::read(path).map_err(|e| bad(format!("cannot be read ({e})")))?;
-    let mut certs = Vec::new();
-    for item in pem_blocks(&text) {
-        certs.push(item.map_err(bad)?);
-    }
-    if certs.is_empty() {
-        return Err(bad("holds no PEM certificate".to_owned()));
-    }
-    Ok(certs)
-}
-
-/// The `CERTIFICATE` blocks of a PEM text, decoded.
-fn pem_blocks(text: &[u8]) -> Vec<Result<Vec<u8>, String>> {
-    use base64::Engine as _;
-    let text = String::from_utf8_lossy(text);
-    let mut out = Vec::new();
-    let mut rest = text.as_ref();
-    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
-        let body = &rest[start + "-----BEGIN CERTIFICATE-----".len()..];
-        let Some(end) = body.find("-----END CERTIFICATE-----") else {
-            out.push(Err("a certificate block is not closed".to_owned()));
-            break;
-        };
-        let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
-        out.push(
-            base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|e| format!("a certificate is not valid base64 ({e})")),
-        );
-        rest = &body[end..];
-    }
-    out
-}
-
-/// Why the server's certificate was refused, if that is what `err` is.
-pub(crate) fn certificate_failure(err: &reqwest::Error) -> Option<String> {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(current) = source {
-        #[cfg(feature = "rustls")]
-        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
-            return match tls {
-                rustls::Error::InvalidCertificate(_)
-                | rustls::Error::NoCertificatesPresented
-                | rustls::Error::InvalidCertRevocationList(_) => Some(tls.to_string()),
-                _ => None,
-            };
-        }
-        let text = current.to_string();
-        if text.contains("certificate verify failed") || text.contains("invalid peer certificate") {
-            return Some(text);
-        }
-        source = current.source();
-    }
-    None
 }
 
 #[cfg(test)]

@@ -1,3 +1,7 @@
+//! [`PreparedRequest`]: a request built once, to be sent or rendered as a redacted
+//! [`RequestPreview`]; and two helpers for building one ([`sensitive_header`],
+//! [`body_capacity`]).
+
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Url};

@@ -1,386 +1,18 @@
-use std::sync::Arc;
+//! [`Transport`]: sends one provider's requests through one client, each attempt bounded, the
+//! answer read up to the cap with its request id, failures classified and scrubbed; and what
+//! it would send ([`Transport::preview`]). Its retries are in `retry.rs`.
+
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
+use reqwest::Client;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Client, redirect};
 use ticket_core::{RequestPreview, Sent, TicketError};
 use tracing::Instrument;
 
-use crate::{AttemptHook, PreparedRequest, RetryPolicy, Secrets};
-
-/// Time and size limits of a client, and its network: proxies, extra roots, connection pool;
-/// its retry policy and the caller's hook into it. Every field is public and documented with
-/// its default. `Debug` never shows a proxy's credentials. Two options are equal when every
-/// setting is, and they hold the same hook (the same `Arc`) or none.
-#[derive(Clone)]
-#[non_exhaustive]
-pub struct HttpOptions {
-    /// Limit on establishing a connection (TCP and TLS). Default: 5 s.
-    pub connect_timeout: Duration,
-    /// Limit on one attempt, from sending to the last body byte. Default: 15 s (below the
-    /// retry budget, so a slow attempt still leaves room for a retry).
-    pub request_timeout: Duration,
-    /// Responses larger than this are refused unread. Default: 1 MiB.
-    pub max_response_bytes: usize,
-    /// The `user-agent` header. Default: `helpdesk-tickets/<version>`.
-    pub user_agent: String,
-    /// Retries of [`Transport::execute`]. Default: [`RetryPolicy::default`].
-    pub retry: RetryPolicy,
-    /// Called around each attempt of [`Transport::execute`] (a shared gate, a rate limiter or
-    /// budget; see [`AttemptHook`]). Default: `None`, which costs nothing.
-    pub attempt_hook: Option<Arc<dyn AttemptHook>>,
-    /// The proxy for every non-loopback request (`http://` or `https://`, with optional
-    /// `user:password@`). Default: `None`, which reads `HTTPS_PROXY`, `HTTP_PROXY` and
-    /// `ALL_PROXY` (either case) instead. Loopback hosts are never proxied.
-    pub proxy: Option<String>,
-    /// Hosts never proxied, comma-separated (`NO_PROXY` syntax: `example.com`, `.corp`,
-    /// `10.0.0.0/8`, `*`). Default: `None`, which reads `NO_PROXY` (either case). Loopback
-    /// (`localhost`, `127.0.0.0/8`, `::1`) is always added.
-    pub no_proxy: Option<String>,
-    /// A PEM file of extra root certificates to trust beside the platform's (a TLS-inspecting
-    /// corporate proxy). Default: `None`. Verification itself cannot be turned off.
-    pub ca_file: Option<std::path::PathBuf>,
-    /// Idle keep-alive connections kept per host. Default: 16 (enough for a helpdesk's rate
-    /// limit; a burst of 256 in flight does not leave 256 descriptors open).
-    pub pool_max_idle_per_host: usize,
-    /// How long an idle connection is kept. Default: 30 s.
-    pub pool_idle_timeout: Duration,
-}
-
-impl std::fmt::Debug for HttpOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpOptions")
-            .field("connect_timeout", &self.connect_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("max_response_bytes", &self.max_response_bytes)
-            .field("user_agent", &self.user_agent)
-            .field("retry", &self.retry)
-            .field("attempt_hook", &self.attempt_hook)
-            .field(
-                "proxy",
-                &self
-                    .proxy
-                    .as_deref()
-                    .map(crate::network::without_credentials),
-            )
-            .field("no_proxy", &self.no_proxy)
-            .field("ca_file", &self.ca_file)
-            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
-            .field("pool_idle_timeout", &self.pool_idle_timeout)
-            .finish()
-    }
-}
-
-impl PartialEq for HttpOptions {
-    fn eq(&self, other: &Self) -> bool {
-        // Destructured without `..`: a new field cannot be forgotten here.
-        let Self {
-            connect_timeout,
-            request_timeout,
-            max_response_bytes,
-            user_agent,
-            retry,
-            attempt_hook,
-            proxy,
-            no_proxy,
-            ca_file,
-            pool_max_idle_per_host,
-            pool_idle_timeout,
-        } = self;
-        let same_hook = match (attempt_hook, &other.attempt_hook) {
-            (None, None) => true,
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            _ => false,
-        };
-        same_hook
-            && *connect_timeout == other.connect_timeout
-            && *request_timeout == other.request_timeout
-            && *max_response_bytes == other.max_response_bytes
-            && *user_agent == other.user_agent
-            && *retry == other.retry
-            && *proxy == other.proxy
-            && *no_proxy == other.no_proxy
-            && *ca_file == other.ca_file
-            && *pool_max_idle_per_host == other.pool_max_idle_per_host
-            && *pool_idle_timeout == other.pool_idle_timeout
-    }
-}
-
-impl Eq for HttpOptions {}
-
-impl Default for HttpOptions {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(15),
-            max_response_bytes: 1024 * 1024,
-            user_agent: concat!("helpdesk-tickets/", env!("CARGO_PKG_VERSION")).to_owned(),
-            retry: RetryPolicy::default(),
-            attempt_hook: None,
-            proxy: None,
-            no_proxy: None,
-            ca_file: None,
-            pool_max_idle_per_host: 16,
-            pool_idle_timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-impl HttpOptions {
-    /// Sets the connect timeout.
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// Sets the per-attempt timeout.
-    #[must_use]
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// Sets the response size cap.
-    #[must_use]
-    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
-        self.max_response_bytes = bytes;
-        self
-    }
-
-    /// Sets the proxy for non-loopback requests (instead of the environment's).
-    #[must_use]
-    pub fn proxy(mut self, url: impl Into<String>) -> Self {
-        self.proxy = Some(url.into());
-        self
-    }
-
-    /// Sets the hosts never proxied (instead of the environment's `NO_PROXY`).
-    #[must_use]
-    pub fn no_proxy(mut self, hosts: impl Into<String>) -> Self {
-        self.no_proxy = Some(hosts.into());
-        self
-    }
-
-    /// Trusts the root certificates of a PEM file beside the platform's.
-    #[must_use]
-    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.ca_file = Some(path.into());
-        self
-    }
-
-    /// Sets how many idle connections are kept per host.
-    #[must_use]
-    pub fn pool_max_idle_per_host(mut self, n: usize) -> Self {
-        self.pool_max_idle_per_host = n;
-        self
-    }
-
-    /// Sets how long an idle connection is kept.
-    #[must_use]
-    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.pool_idle_timeout = timeout;
-        self
-    }
-
-    /// Sets the retry policy ([`RetryPolicy::disabled`] turns retries off).
-    #[must_use]
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Sets the hook called around each attempt (see [`AttemptHook`]).
-    #[must_use]
-    pub fn attempt_hook(mut self, hook: Arc<dyn AttemptHook>) -> Self {
-        self.attempt_hook = Some(hook);
-        self
-    }
-}
-
-impl HttpOptions {
-    /// The first setting that cannot work, as its configuration key (`request_timeout_ms`,
-    /// `max_response_bytes`, `retry_budget_ms`, …) and why; `None` when all are usable.
-    pub fn invalid_setting(&self) -> Option<(&'static str, &'static str)> {
-        let retry = &self.retry;
-        if self.connect_timeout.is_zero() {
-            Some(("connect_timeout_ms", "must be above zero"))
-        } else if self.request_timeout.is_zero() {
-            Some(("request_timeout_ms", "must be above zero"))
-        } else if self.max_response_bytes == 0 {
-            Some(("max_response_bytes", "must be above zero"))
-        } else if retry.max_retries > 0 && retry.budget < self.request_timeout {
-            Some((
-                "retry_budget_ms",
-                "is shorter than one attempt (request_timeout_ms): no retry could ever start; raise it or set max_retries = 0",
-            ))
-        } else if retry.max_retries > 0 && retry.initial_backoff.is_zero() {
-            Some((
-                "retry_initial_backoff_ms",
-                "must be above zero when retries are on",
-            ))
-        } else if retry.max_backoff < retry.initial_backoff {
-            Some(("retry_max_backoff_ms", "is below retry_initial_backoff_ms"))
-        } else if HeaderValue::try_from(self.user_agent.as_str()).is_err() {
-            Some(("user_agent", "is not valid header text"))
-        } else {
-            None
-        }
-    }
-
-    /// Checks that every setting can work (see [`invalid_setting`](Self::invalid_setting)):
-    /// a [`TicketError::Configuration`] naming the key otherwise. [`build_client`] (so every
-    /// [`Transport`]) calls it, so a client that was built cannot fail later on its limits.
-    pub fn validate(&self) -> Result<(), TicketError> {
-        match self.invalid_setting() {
-            Some((key, why)) => Err(TicketError::config(format!("`{key}` {why}"))),
-            None => Ok(()),
-        }
-    }
-}
-
-/// The headers the client adds to every request that does not set them itself: `accept: */*`
-/// and the `user-agent` of `options`. [`Transport::preview`] renders them too.
-pub fn default_headers(options: &HttpOptions) -> Result<HeaderMap, TicketError> {
-    let mut headers = HeaderMap::with_capacity(2);
-    headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
-    headers.insert(
-        header::USER_AGENT,
-        HeaderValue::try_from(options.user_agent.as_str())
-            .map_err(|_| TicketError::config("the user agent is not valid header text"))?,
-    );
-    Ok(headers)
-}
-
-/// A `reqwest` client with the workspace's security defaults, after checking `options`
-/// ([`HttpOptions::validate`]): rustls, no redirects followed,
-/// the connect and per-attempt timeouts of `options`, `TCP_NODELAY`, pooled keep-alive
-/// connections, and [`default_headers`].
-pub fn build_client(options: &HttpOptions) -> Result<Client, TicketError> {
-    client_for(options, Some(options.request_timeout))
-}
-
-/// [`build_client`], with reqwest's per-request timeout only when `timeout` is set
-/// ([`Transport::new`] bounds each attempt itself, which costs less).
-fn client_for(options: &HttpOptions, timeout: Option<Duration>) -> Result<Client, TicketError> {
-    options.validate()?;
-    let mut builder = Client::builder()
-        .redirect(redirect::Policy::none())
-        .connect_timeout(options.connect_timeout);
-    if let Some(timeout) = timeout {
-        builder = builder.timeout(timeout);
-    }
-    let mut builder = builder
-        .tcp_nodelay(true)
-        .pool_max_idle_per_host(options.pool_max_idle_per_host)
-        .pool_idle_timeout(options.pool_idle_timeout)
-        .default_headers(default_headers(options)?);
-    let proxies = crate::network::proxies(options, &|name| std::env::var(name).ok())?;
-    if proxies.is_empty() {
-        builder = builder.no_proxy();
-    }
-    for proxy in proxies {
-        builder = builder.proxy(proxy);
-    }
-    let roots = match &options.ca_file {
-        Some(path) => crate::network::read_pem(path)?,
-        None => Vec::new(),
-    };
-    tls(builder, roots)?
-        .build()
-        .map_err(|e| TicketError::config(format!("cannot build the HTTP client: {e}")))
-}
-
-/// A `reqwest::ClientBuilder` with this crate's TLS backend chosen and nothing else: a start
-/// for your own client ([`Transport::with_client`]).
-pub fn client_builder() -> Result<reqwest::ClientBuilder, TicketError> {
-    tls(Client::builder(), Vec::new())
-}
-
-/// Chooses the TLS backend of the enabled feature (`rustls` wins when both are on) and adds
-/// the `ca_file` roots to the platform's.
-fn tls(
-    builder: reqwest::ClientBuilder,
-    roots: Vec<Vec<u8>>,
-) -> Result<reqwest::ClientBuilder, TicketError> {
-    #[cfg(feature = "rustls")]
-    let mut builder = builder.tls_backend_rustls();
-    #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
-    let mut builder = builder.tls_backend_native();
-    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-    if !roots.is_empty() {
-        return Err(TicketError::config(
-            "`ca_file` needs a TLS feature of ticket-http (`rustls` or `native-tls`)",
-        ));
-    }
-    #[cfg(any(feature = "rustls", feature = "native-tls"))]
-    for der in roots {
-        let cert = reqwest::Certificate::from_der(&der)
-            .map_err(|e| TicketError::config(format!("`ca_file` holds a bad certificate: {e}")))?;
-        builder = builder.add_root_certificate(cert);
-    }
-    Ok(builder)
-}
-
-/// A provider's answer, read in full (up to the cap).
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct RawResponse {
-    /// The HTTP status.
-    pub status: u16,
-    /// The response headers.
-    pub headers: HeaderMap,
-    /// The body.
-    pub body: Bytes,
-    /// The request id from the provider's request-id header, when present (scrubbed of the
-    /// transport's [`Secrets`]).
-    pub request_id: Option<String>,
-    /// The secrets of the transport that read this answer: every excerpt and message built
-    /// from it is scrubbed of them.
-    pub(crate) secrets: Secrets,
-}
-
-impl RawResponse {
-    /// An answer assembled by hand (to replay a recorded one, or to fuzz a decoder).
-    pub fn new(
-        status: u16,
-        headers: HeaderMap,
-        body: impl Into<Bytes>,
-        request_id: Option<String>,
-    ) -> Self {
-        Self {
-            status,
-            headers,
-            body: body.into(),
-            request_id,
-            secrets: Secrets::default(),
-        }
-    }
-
-    /// Scrubs every excerpt and message built from this answer of `secrets` (answers read by
-    /// a [`Transport`] carry its set already).
-    #[must_use]
-    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
-        self.secrets = secrets;
-        self
-    }
-
-    /// The secrets this answer's excerpts are scrubbed of.
-    pub fn secrets(&self) -> &Secrets {
-        &self.secrets
-    }
-
-    /// Whether the status is 2xx.
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    /// A header value as text, when present and valid.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
+use crate::client::{client_for, default_headers};
+use crate::response::excerpt;
+use crate::{HttpOptions, PreparedRequest, RawResponse, Secrets};
 
 /// Sends [`PreparedRequest`]s for one provider: one client (one connection pool), the limits of
 /// [`HttpOptions`], and the provider's request-id header.
@@ -589,6 +221,15 @@ impl Transport {
             body,
             idempotent: _,
         } = request;
+        // The last line of defence for a URL no constructor checked (a token endpoint, a
+        // downstream transport): refused as the configuration error it is, not sent to fail as
+        // a retryable "could not connect". Only this transport's own client: a caller's may
+        // have TLS of its own.
+        if !crate::tls::COMPILED && self.attempt_timeout.is_some() && url.scheme() == "https" {
+            return Err(crate::tls::no_backend(
+                url.origin().ascii_serialization().as_str(),
+            ));
+        }
         let mut outgoing = reqwest::Request::new(method, url);
         *outgoing.headers_mut() = headers;
         *outgoing.body_mut() = Some(body.into());
@@ -643,7 +284,7 @@ impl Transport {
     }
 
     fn map_error(&self, err: reqwest::Error) -> TicketError {
-        if let Some(why) = crate::network::certificate_failure(&err) {
+        if let Some(why) = crate::tls::certificate_failure(&err) {
             // Permanent: another handshake gets the same certificate.
             return TicketError::config(format!(
                 "the TLS certificate of {}'s server was refused ({why}); behind a TLS-inspecting proxy, trust its root with `ca_file`",
@@ -685,26 +326,11 @@ impl Transport {
     }
 }
 
-/// The first 200 characters of `body` as text, for error messages: every secret of `secrets`
-/// is replaced by [`RequestPreview::REDACTED`] before cutting (so no secret is left half-shown),
-/// and control characters become spaces.
-pub fn excerpt(body: &[u8], secrets: &Secrets) -> String {
-    const LIMIT: usize = 200;
-    // Room past the cut for any secret that starts before it (4 KiB covers every form of any
-    // credential that fits a header).
-    let window = &body[..body.len().min(LIMIT * 4 + 4096)];
-    secrets
-        .scrub(&String::from_utf8_lossy(window))
-        .chars()
-        .take(LIMIT)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::RetryPolicy;
     use reqwest::{Method, Url};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
