@@ -216,6 +216,8 @@ fn a_server_refusal_is_exit_1_without_secrets() {
             "t",
             "--description",
             "d",
+            "--priority",
+            "low",
             "--output",
             "json",
         ])

@@ -100,24 +100,34 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod compare;
 mod error;
 mod fields;
+mod merge;
 mod receipt;
 #[cfg(feature = "serde")]
 mod serde_form;
+#[cfg(feature = "serde")]
+mod serde_read;
+mod snapshot;
 mod types;
 mod update;
+mod verify;
 
 use async_trait::async_trait;
 
+pub use compare::{Check, FieldCheck, compare, normalize_text};
 pub use error::{ErrorCode, ErrorKind, Sent, ServerError, TicketError};
 pub use fields::{Capabilities, Field, FieldSet, UnsupportedPolicy};
+pub use merge::Merged;
 pub use receipt::{RequestPreview, UpdateReceipt};
+pub use snapshot::{SnapshotField, TicketSnapshot};
 pub use types::{
     Attachment, CommentVisibility, CustomField, CustomFieldId, CustomValue, NativeStatus, Priority,
     Status, TicketId, TicketKind, TicketStatus,
 };
 pub use update::{Plan, TicketUpdate, TicketUpdateBuilder};
+pub use verify::{Drift, MergeReport, Verification, update_with_reads};
 
 /// Updates tickets in one helpdesk.
 ///
@@ -164,11 +174,25 @@ pub trait TicketUpdater: Send + Sync {
     }
 
     /// Applies `update` to ticket `id`.
+    ///
+    /// An update in merge mode or with verification ([`TicketUpdate::needs_read`]) reads the
+    /// ticket too, as [`update_with_reads`] does; a provider that cannot read refuses it in
+    /// [`TicketUpdate::plan`] ([`TicketError::UnsupportedOperation`]).
     async fn update(
         &self,
         id: &TicketId,
         update: &TicketUpdate,
     ) -> Result<UpdateReceipt, TicketError>;
+
+    /// Reads ticket `id` as it is now, in the unified vocabulary with the provider's own
+    /// answer beside it. Sends nothing that changes the ticket.
+    ///
+    /// The default refuses with [`TicketError::UnsupportedOperation`]: a provider that can
+    /// read overrides it and says so in [`Capabilities::read`].
+    async fn read(&self, id: &TicketId) -> Result<TicketSnapshot, TicketError> {
+        let _ = id;
+        Err(TicketError::cannot_read(self.provider()))
+    }
 }
 
 /// Lets `Arc<dyn TicketUpdater>` be debug-printed (and `unwrap_err`ed) without making `Debug`

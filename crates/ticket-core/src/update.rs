@@ -37,19 +37,27 @@ pub(crate) fn valid_provider_name(name: &str) -> bool {
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TicketUpdate {
-    title: Option<String>,
-    description: Option<String>,
-    priority: Option<Priority>,
-    kind: Option<TicketKind>,
-    tags: Option<Vec<String>>,
-    custom_fields: Option<Vec<CustomField>>,
-    attachments: Option<Vec<Attachment>>,
-    status: Option<Status>,
-    solved: Option<bool>,
-    comment: Option<String>,
-    comment_visibility: Option<CommentVisibility>,
-    provider_fields: BTreeMap<String, Map<String, Value>>,
-    policy: UnsupportedPolicy,
+    pub(crate) title: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) priority: Option<Priority>,
+    pub(crate) kind: Option<TicketKind>,
+    pub(crate) tags: Option<Vec<String>>,
+    pub(crate) custom_fields: Option<Vec<CustomField>>,
+    pub(crate) attachments: Option<Vec<Attachment>>,
+    pub(crate) status: Option<Status>,
+    pub(crate) solved: Option<bool>,
+    pub(crate) comment: Option<String>,
+    pub(crate) comment_visibility: Option<CommentVisibility>,
+    pub(crate) provider_fields: BTreeMap<String, Map<String, Value>>,
+    pub(crate) policy: UnsupportedPolicy,
+    /// Merge mode: read the ticket first, fill what the provider's update needs or would
+    /// reset, and resolve the relative edits below against it.
+    pub(crate) merge: bool,
+    /// Read the ticket back after the update and compare.
+    pub(crate) verify: bool,
+    pub(crate) add_tags: Vec<String>,
+    pub(crate) remove_tags: Vec<String>,
+    pub(crate) unset_custom_fields: Vec<String>,
 }
 
 impl TicketUpdate {
@@ -128,6 +136,48 @@ impl TicketUpdate {
         self.policy
     }
 
+    /// Whether the update runs in merge mode: the ticket is read first, what the provider's
+    /// update needs or would reset is filled from it, and relative edits are resolved
+    /// against it (see [`TicketUpdate::merged_with`]).
+    pub fn merges(&self) -> bool {
+        self.merge
+    }
+
+    /// Whether the ticket is read back after the update and compared with what was sent
+    /// (see [`Verification`](crate::Verification)).
+    pub fn verifies(&self) -> bool {
+        self.verify
+    }
+
+    /// Whether the update needs a read of the ticket (merge mode or verification).
+    pub fn needs_read(&self) -> bool {
+        self.merge || self.verify
+    }
+
+    /// Tags to add to the ticket's current ones (merge mode).
+    pub fn tags_added(&self) -> &[String] {
+        &self.add_tags
+    }
+
+    /// Tags to remove from the ticket's current ones (merge mode).
+    pub fn tags_removed(&self) -> &[String] {
+        &self.remove_tags
+    }
+
+    /// Keys of custom fields to remove from the ticket, keeping the others (merge mode).
+    pub fn custom_fields_unset(&self) -> &[String] {
+        &self.unset_custom_fields
+    }
+
+    /// This update without merge mode and verification: what is sent once they are done.
+    #[must_use]
+    pub fn without_reads(&self) -> TicketUpdate {
+        let mut plain = self.clone();
+        plain.merge = false;
+        plain.verify = false;
+        plain
+    }
+
     /// A builder holding every part of this update (fields, raw provider fields, policy):
     /// change what you need and [`build`](TicketUpdateBuilder::build) again, which checks
     /// everything again. `update.to_builder().build()` gives an equal update, and adding to a
@@ -195,8 +245,14 @@ impl TicketUpdate {
         add(self.description.is_some(), Field::Description);
         add(self.priority.is_some(), Field::Priority);
         add(self.kind.is_some(), Field::Kind);
-        add(self.tags.is_some(), Field::Tags);
-        add(self.custom_fields.is_some(), Field::CustomFields);
+        add(
+            self.tags.is_some() || !self.add_tags.is_empty() || !self.remove_tags.is_empty(),
+            Field::Tags,
+        );
+        add(
+            self.custom_fields.is_some() || !self.unset_custom_fields.is_empty(),
+            Field::CustomFields,
+        );
         add(
             self.custom_fields
                 .iter()
@@ -208,7 +264,8 @@ impl TicketUpdate {
             self.custom_fields
                 .iter()
                 .flatten()
-                .any(|f| f.key().is_some()),
+                .any(|f| f.key().is_some())
+                || !self.unset_custom_fields.is_empty(),
             Field::CustomFieldKeys,
         );
         add(self.attachments.is_some(), Field::Attachments);
@@ -265,13 +322,12 @@ impl TicketUpdate {
         }
         let carried = set.difference(unsupported);
 
-        let missing = caps.required.difference(carried);
-        if !missing.is_empty() {
-            let missing: Vec<&str> = missing.iter().map(Field::as_str).collect();
-            return Err(TicketError::invalid(
-                missing.join(", "),
-                format!("{provider} requires it on every update"),
-            ));
+        if self.needs_read() && !caps.read {
+            return Err(TicketError::cannot_read(provider));
+        }
+        // Merge mode fills these from the ticket as read.
+        if !self.merge {
+            refuse_missing(provider, caps, carried)?;
         }
 
         if carried.contains(Field::CustomFields) {
@@ -324,6 +380,41 @@ impl TicketUpdate {
 
         Ok(Plan { carried, dropped })
     }
+}
+
+/// Refuses an update that leaves out a field the provider requires or would reset, naming
+/// the field and both remedies (set it, or merge).
+fn refuse_missing(
+    provider: &str,
+    caps: &Capabilities,
+    carried: FieldSet,
+) -> Result<(), TicketError> {
+    let merge = if caps.read {
+        ", or use merge mode (`.merge()`, `\"merge\": true`, `--merge`), which reads the ticket first and keeps its current value"
+    } else {
+        ""
+    };
+    let names = |set: FieldSet| set.iter().map(Field::as_str).collect::<Vec<_>>().join(", ");
+    let missing = caps.required.difference(carried);
+    if !missing.is_empty() {
+        return Err(TicketError::invalid(
+            names(missing),
+            format!("{provider} refuses an update without it: set it{merge}"),
+        ));
+    }
+    let reset = caps
+        .reset_when_omitted
+        .intersection(caps.supported)
+        .difference(carried);
+    if !reset.is_empty() {
+        return Err(TicketError::invalid(
+            names(reset),
+            format!(
+                "{provider} resets it to a default when an update leaves it out, which would silently change the ticket: set it{merge}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The outcome of [`TicketUpdate::plan`]: what to send and what was dropped.
@@ -502,6 +593,42 @@ impl TicketUpdateBuilder {
         self.policy(UnsupportedPolicy::Lenient)
     }
 
+    /// Merge mode: change only the fields named. The ticket is read first (one read per
+    /// update); what the provider's update needs or would reset (EngageLab's title,
+    /// description and priority) is filled from it, and [`add_tag`](Self::add_tag),
+    /// [`remove_tag`](Self::remove_tag) and [`unset_custom_field`](Self::unset_custom_field)
+    /// are resolved against it. Read-then-write is not atomic: see
+    /// [`TicketUpdate::merged_with`].
+    pub fn merge(mut self) -> Self {
+        self.update.merge = true;
+        self
+    }
+
+    /// Reads the ticket back after the update and compares every field sent; the receipt
+    /// carries the outcome ([`UpdateReceipt::verification`](crate::UpdateReceipt::verification)).
+    pub fn verify(mut self) -> Self {
+        self.update.verify = true;
+        self
+    }
+
+    /// Adds a tag to the ticket's current ones (merge mode).
+    pub fn add_tag(mut self, tag: impl Into<String>) -> Self {
+        self.update.add_tags.push(tag.into());
+        self
+    }
+
+    /// Removes a tag from the ticket's current ones (merge mode); absent, nothing happens.
+    pub fn remove_tag(mut self, tag: impl Into<String>) -> Self {
+        self.update.remove_tags.push(tag.into());
+        self
+    }
+
+    /// Removes the custom field `key` from the ticket, keeping the others (merge mode).
+    pub fn unset_custom_field(mut self, key: impl Into<String>) -> Self {
+        self.update.unset_custom_fields.push(key.into());
+        self
+    }
+
     /// Validates everything and returns the update.
     ///
     /// Refuses, with [`TicketError::InvalidInput`] naming the field: a blank title,
@@ -552,6 +679,8 @@ impl TicketUpdateBuilder {
             }
         }
 
+        check_relative_edits(&update)?;
+
         if let Some(tags) = &update.tags {
             // A handful of tags is the common case: a scan of the earlier ones is cheaper
             // than a hash set; a long list gets the set. Either way the first repeated tag
@@ -575,6 +704,15 @@ impl TicketUpdateBuilder {
         }
 
         if !pending_custom.is_empty() {
+            if let Some(key) = pending_custom.iter().find_map(|(_, key, _)| {
+                key.as_ref()
+                    .filter(|k| update.unset_custom_fields.contains(k))
+            }) {
+                return Err(TicketError::invalid(
+                    "custom_fields",
+                    format!("key {key:?} is both set and unset"),
+                ));
+            }
             // As for tags: scan the earlier fields when there are few, hash sets otherwise.
             let hashed = pending_custom.len() > SCAN_LIMIT;
             let mut keys = HashSet::new();
@@ -664,6 +802,54 @@ impl TicketUpdateBuilder {
 
         Ok(update)
     }
+}
+
+/// The checks of the relative edits: only in merge mode, not beside absolute tags, no blank,
+/// repeated or contradicting item.
+fn check_relative_edits(update: &TicketUpdate) -> Result<(), TicketError> {
+    let tag_edits = !update.add_tags.is_empty() || !update.remove_tags.is_empty();
+    let unsets = !update.unset_custom_fields.is_empty();
+    if (tag_edits || unsets) && !update.merge {
+        let field = if tag_edits { "tags" } else { "custom_fields" };
+        return Err(TicketError::invalid(
+            field,
+            "adding or removing tags and unsetting custom fields change the ticket's current values: they need merge mode (`.merge()`, `\"merge\": true`, `--merge`), which reads the ticket first",
+        ));
+    }
+    if tag_edits && update.tags.is_some() {
+        return Err(TicketError::invalid(
+            "tags",
+            "set the tags, or add and remove some, not both",
+        ));
+    }
+    for (field, list) in [
+        ("tags", &update.add_tags),
+        ("tags", &update.remove_tags),
+        ("custom_fields", &update.unset_custom_fields),
+    ] {
+        for (i, item) in list.iter().enumerate() {
+            if blank(item) {
+                return Err(TicketError::invalid(field, "must not be blank"));
+            }
+            if list[..i].contains(item) {
+                return Err(TicketError::invalid(
+                    field,
+                    format!("{item:?} is given twice"),
+                ));
+            }
+        }
+    }
+    if let Some(tag) = update
+        .add_tags
+        .iter()
+        .find(|t| update.remove_tags.contains(t))
+    {
+        return Err(TicketError::invalid(
+            "tags",
+            format!("tag {tag:?} is both added and removed"),
+        ));
+    }
+    Ok(())
 }
 
 /// Up to this many tags or custom fields, [`TicketUpdateBuilder::build`] finds repeats by

@@ -65,11 +65,11 @@ pub use bytes::Bytes;
 pub use reqwest;
 pub use reqwest::Url;
 
-pub use crate::api::{ErrorShape, JsonApi, json_error, rfc3339_at};
+pub use crate::api::{BoxFuture, ErrorShape, JsonApi, json_error, rfc3339_at};
 pub use crate::base_url::{BaseUrl, Route, encode_segment};
 pub use crate::classify::{MAX_SERVER_WAIT, MAX_STATED_RATE};
 pub use crate::credential::{Credential, StaticToken, TokenSource, bearer_token};
-pub use crate::json_client::{FromConfig, JsonClient, JsonClientBuilder};
+pub use crate::json_client::{FromConfig, JsonClient, JsonClientBuilder, Reads};
 pub use crate::preview::{PreparedRequest, body_capacity, sensitive_header};
 pub use crate::retry::{Executed, RetryPolicy};
 pub use crate::secrets::{Secrets, clean_secret, strip_scheme};
