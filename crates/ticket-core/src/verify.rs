@@ -71,6 +71,21 @@ impl Verification {
         }
         if let Some(before) = before {
             v.concurrent = changed_elsewhere(carried, before, after);
+            // A field the update sent as it was read (merge mode filled it, or it named the
+            // value already there) and found otherwise: someone else changed it since the
+            // read, before or after this update.
+            let as_read = compare(sent, carried, caps, before);
+            for drift in &v.drifted {
+                if as_read
+                    .iter()
+                    .any(|c| c.field == drift.field && c.check == Check::Same)
+                {
+                    v.concurrent.push(format!(
+                        "{} changed by someone else: this update wrote back {} as read, and the ticket now holds {}",
+                        drift.field, drift.sent, drift.found
+                    ));
+                }
+            }
         }
         if let (Some(written), Some(read)) = (written_at, after.updated_at)
             && read > written
