@@ -139,7 +139,9 @@ pub const CAPABILITIES: Capabilities = Capabilities::new(FieldSet::of(&[
 pub const READ_RATE: u32 = 10;
 
 /// Why a client without app credentials cannot read (the configuration error every read gets).
-pub const READ_NEEDS_APP: &str = "reading Feishu tickets (and so merge mode and verification)     needs a tenant access token, made from the app's credentials: set `app_id` and `app_secret`     (FeishuConfig::with_app_credentials). The user access token of updates is never sent to a read";
+pub const READ_NEEDS_APP: &str = "reading Feishu tickets (and so merge mode and verification) \
+    needs a tenant access token, made from the app's credentials: set `app_id` and `app_secret` \
+    (FeishuConfig::with_app_credentials); the user access token of updates is never sent to a read";
 
 /// Feishu codes that mean the user access token was refused (missing, invalid, malformed,
 /// expired). They often arrive with HTTP 200.

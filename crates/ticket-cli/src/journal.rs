@@ -51,6 +51,11 @@ pub(crate) struct Record {
     /// torn text still named a final one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) torn: bool,
+    /// With `--verify`: what reading the ticket back found (the library's `Verification` in
+    /// its JSON form: `verified`, `drifted` with what was sent and found, `not_verifiable`,
+    /// `concurrent`, `read_error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) verification: Option<Value>,
 }
 
 /// An open journal.
@@ -403,6 +408,7 @@ fn salvage(piece: &[u8]) -> Option<Record> {
             .and_then(Value::as_bool)
             .unwrap_or(true),
         torn: true,
+        verification: None,
     })
 }
 
@@ -455,6 +461,7 @@ mod tests {
             request_id: None,
             comment: true,
             torn: false,
+            verification: None,
         }
     }
 

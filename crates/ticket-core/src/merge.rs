@@ -100,7 +100,8 @@ impl TicketUpdate {
                 ),
             ));
         }
-        // Everything checked again, as a built update is.
+        // Everything checked again, as a built update is (an empty list of custom fields, the
+        // last one removed, stays one).
         let update = update.to_builder().build()?;
         Ok(Merged { update, filled })
     }

@@ -197,6 +197,9 @@ impl TicketUpdate {
         // are moved back there, so that `build` checks them again and the builder's setters
         // append to them exactly as on a fresh builder.
         let mut update = self.clone();
+        // An empty list of custom fields (merge mode removed the last one of a provider that
+        // replaces them whole) is kept as such.
+        let no_custom_fields = update.custom_fields.as_ref().is_some_and(Vec::is_empty);
         let pending_custom = update
             .custom_fields
             .take()
@@ -230,6 +233,7 @@ impl TicketUpdate {
             pending_custom,
             pending_attachments,
             provider_fields,
+            no_custom_fields,
         }
     }
 
@@ -325,6 +329,14 @@ impl TicketUpdate {
         if self.needs_read() && !caps.read {
             return Err(TicketError::cannot_read(provider));
         }
+        let tag_edits = !self.add_tags.is_empty() || !self.remove_tags.is_empty();
+        if !self.merge && (tag_edits || !self.unset_custom_fields.is_empty()) {
+            let field = if tag_edits { "tags" } else { "custom_fields" };
+            return Err(TicketError::invalid(
+                field,
+                "adding or removing tags and unsetting custom fields change the ticket's current values: they need merge mode (`.merge()`, `\"merge\": true`, `--merge`), which reads the ticket first",
+            ));
+        }
         // Merge mode fills these from the ticket as read.
         if !self.merge {
             refuse_missing(provider, caps, carried)?;
@@ -397,9 +409,14 @@ fn refuse_missing(
     let names = |set: FieldSet| set.iter().map(Field::as_str).collect::<Vec<_>>().join(", ");
     let missing = caps.required.difference(carried);
     if !missing.is_empty() {
+        let (them, it) = if missing.iter().count() > 1 {
+            ("them", "set them")
+        } else {
+            ("it", "set it")
+        };
         return Err(TicketError::invalid(
             names(missing),
-            format!("{provider} refuses an update without it: set it{merge}"),
+            format!("{provider} refuses an update without {them}: {it}{merge}"),
         ));
     }
     let reset = caps
@@ -435,6 +452,9 @@ pub struct TicketUpdateBuilder {
     pending_custom: Vec<(Option<CustomFieldId>, Option<String>, CustomValue)>,
     pending_attachments: Vec<String>,
     provider_fields: Vec<(String, String, Value)>,
+    /// The update sets the custom fields to none (only merge mode builds one: removing the
+    /// last custom field of a provider that replaces them whole).
+    no_custom_fields: bool,
 }
 
 impl TicketUpdateBuilder {
@@ -643,7 +663,11 @@ impl TicketUpdateBuilder {
             pending_custom,
             pending_attachments,
             provider_fields,
+            no_custom_fields,
         } = self;
+        if no_custom_fields && pending_custom.is_empty() {
+            update.custom_fields = Some(Vec::new());
+        }
 
         for (field, value) in [
             ("title", &update.title),
@@ -804,18 +828,11 @@ impl TicketUpdateBuilder {
     }
 }
 
-/// The checks of the relative edits: only in merge mode, not beside absolute tags, no blank,
-/// repeated or contradicting item.
+/// The checks of the relative edits: not beside absolute tags, no blank, repeated or
+/// contradicting item. That they need merge mode is checked by the plan (so that a caller
+/// may add merge mode to an update built without it, as `helpdesk apply --merge` does).
 fn check_relative_edits(update: &TicketUpdate) -> Result<(), TicketError> {
     let tag_edits = !update.add_tags.is_empty() || !update.remove_tags.is_empty();
-    let unsets = !update.unset_custom_fields.is_empty();
-    if (tag_edits || unsets) && !update.merge {
-        let field = if tag_edits { "tags" } else { "custom_fields" };
-        return Err(TicketError::invalid(
-            field,
-            "adding or removing tags and unsetting custom fields change the ticket's current values: they need merge mode (`.merge()`, `\"merge\": true`, `--merge`), which reads the ticket first",
-        ));
-    }
     if tag_edits && update.tags.is_some() {
         return Err(TicketError::invalid(
             "tags",

@@ -126,6 +126,16 @@ fn merge_keeps_the_other_custom_fields_of_a_provider_that_replaces_them_whole() 
             ("room".to_owned(), "3F".to_owned())
         ]
     );
+    // Removing the last ones sends none (an empty object), not nothing.
+    let all = TicketUpdate::builder()
+        .merge()
+        .unset_custom_field("device_sn")
+        .unset_custom_field("floor")
+        .build()
+        .unwrap();
+    let merged = all.merged_with(&ticket(), &whole()).unwrap();
+    assert_eq!(merged.update.custom_fields(), Some(&[][..]));
+    assert_eq!(merged.update.to_builder().build().unwrap(), merged.update);
     // Nothing named: the custom fields are not touched (not sent at all).
     let untouched = TicketUpdate::builder().merge().build().unwrap();
     let merged = untouched.merged_with(&ticket(), &whole()).unwrap();
@@ -187,12 +197,20 @@ fn a_field_the_read_does_not_show_cannot_be_filled() {
 
 #[test]
 fn relative_edits_need_merge_mode_and_must_agree() {
+    // Built without merge mode (a caller may add it), refused by the plan without it.
+    for update in [
+        TicketUpdate::builder().add_tag("a").build().unwrap(),
+        TicketUpdate::builder()
+            .unset_custom_field("k")
+            .build()
+            .unwrap(),
+    ] {
+        let err = update.plan("demo", &whole(), &[]).unwrap_err();
+        assert!(err.to_string().contains("need merge mode"), "{err}");
+        let merged = update.to_builder().merge().build().unwrap();
+        merged.plan("demo", &whole(), &[]).unwrap();
+    }
     for (builder, needle) in [
-        (TicketUpdate::builder().add_tag("a"), "need merge mode"),
-        (
-            TicketUpdate::builder().unset_custom_field("k"),
-            "need merge mode",
-        ),
         (
             TicketUpdate::builder().merge().tag("a").add_tag("b"),
             "not both",
@@ -494,7 +512,6 @@ fn the_json_form_carries_merge_verify_and_the_relative_edits() {
     assert_eq!(update.custom_fields_unset(), ["floor"]);
     assert_eq!(serde_json::to_string(&update).unwrap(), text);
     for bad in [
-        r#"{"add_tags":["vip"]}"#,
         r#"{"merge":true,"add_tags":[]}"#,
         r#"{"merge":true,"tags":["a"],"add_tags":["b"]}"#,
     ] {

@@ -8,6 +8,7 @@
 mod check;
 mod feed;
 mod input;
+mod plan;
 mod queue;
 mod report;
 mod signals;
@@ -31,6 +32,8 @@ use self::queue::{BATCHES, Job, Queue, spawn_workers};
 use self::report::{Facts, Tally, print_summary, report, tick};
 use self::signals::listen_for_signals;
 use crate::journal::{self, Journal, Loaded, Record};
+use crate::line::Flags;
+use crate::reads::Reader;
 use crate::send;
 use crate::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_JOURNAL, EXIT_USAGE, Global, Output};
 
@@ -77,9 +80,35 @@ pub(crate) struct ApplyArgs {
     /// Seconds between plain progress lines when stderr is not a terminal.
     #[arg(long, default_value_t = 5, value_name = "SECS")]
     progress_every: u64,
+    /// Change only the fields each line names: read each ticket first (one read per update)
+    /// and keep what the provider's update would otherwise need or reset. Not atomic: see the
+    /// README.
+    #[arg(long)]
+    merge: bool,
+    /// Read each ticket back after its update and compare every field sent; the journal and
+    /// the summary carry each verification, and a drift makes the exit code 1.
+    #[arg(long, conflicts_with = "plan")]
+    verify: bool,
+    /// Read each ticket and show what its line would change (current → new), with a summary;
+    /// send no update.
+    #[arg(long, conflicts_with_all = ["journal", "failures", "resume"])]
+    plan: bool,
+    /// At most this many reads a second (`--merge`, `--verify`, `--plan`), beside `--rate`
+    /// for updates. Default: the provider's documented read rate (Feishu: 10/s), else none.
+    #[arg(long, value_name = "R/s", value_parser = parse_rate)]
+    read_rate: Option<NonZeroU32>,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
+}
+
+impl ApplyArgs {
+    fn flags(&self) -> Flags {
+        Flags {
+            merge: self.merge,
+            verify: self.verify,
+        }
+    }
 }
 
 fn parse_rate(text: &str) -> Result<NonZeroU32, String> {
@@ -124,7 +153,7 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
     let max = usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX);
 
     // Check first: every line, before anything is sent.
-    let checked = match check_pass(&input, max, updater.as_ref(), &loaded.last) {
+    let checked = match check_pass(&input, max, updater.as_ref(), &loaded.last, args.flags()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("helpdesk: cannot read {}: {e}", args.file);
@@ -140,6 +169,9 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
             crate::print_json(&json!({"invalid": checked.invalid, "sent": 0}));
         }
         return EXIT_USAGE;
+    }
+    if args.plan {
+        return plan::run(&args, updater, &input, max, &checked.invalid_lines).await;
     }
 
     let journal = match &args.journal {
@@ -177,6 +209,7 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         args.rate,
         args.max_retries,
     ));
+    let reader = Arc::new(Reader::for_updater(&shared, args.read_rate));
     let tally = Arc::new(Mutex::new(Tally::default()));
     let halt = Arc::new(Halt {
         signalled: AtomicBool::new(false),
@@ -217,7 +250,7 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
     let pool = spawn_workers(
         usize::from(args.concurrency),
         &queue,
-        &shared,
+        (&shared, &reader),
         &halt,
         failures.clone(),
         &tally,
@@ -233,6 +266,7 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         halt: Arc::clone(&halt),
         tally: Arc::clone(&tally),
         failures: failures.clone(),
+        flags: args.flags(),
     };
     let read_result = tokio::task::spawn_blocking(move || feed.run(&tx)).await;
     let _ = pool.await;
@@ -289,6 +323,7 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
                     })).collect::<Vec<Value>>(),
                 })
             }),
+            verify: args.verify,
         },
     );
     match args.output {
@@ -304,6 +339,8 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         || !tally.unknown.is_empty()
         || tally.invalid > 0
         || !tally.changed.is_empty()
+        || !tally.drifted.is_empty()
+        || !tally.unverified.is_empty()
         || read_failed
     {
         EXIT_FAILED

@@ -16,6 +16,7 @@ use super::Halt;
 use super::report::Tally;
 use crate::journal::{Journal, Record};
 use crate::line::hash_hex;
+use crate::reads::{self, Reader};
 use crate::send::{self, Outcome};
 
 /// Parsed lines go to the workers in batches of this many, so the reader thread sleeps and
@@ -103,6 +104,7 @@ pub(super) fn write_failure(failures: Option<&Mutex<File>>, raw: &[u8]) {
 /// journal could not record that it was about to be sent).
 pub(super) async fn work(
     shared: &send::Shared,
+    reader: &Reader,
     halt: &Halt,
     journal: Option<&Journal>,
     failures: Option<&Mutex<File>>,
@@ -121,11 +123,13 @@ pub(super) async fn work(
         request_id: None,
         comment: job.update.comment().is_some(),
         torn: false,
+        verification: None,
     });
     // Written just before the first request leaves (after any wait for the rate limiter or
     // the gate): if the process dies from then on, the resumed run knows it may have landed.
     // Write-ahead: if it cannot be written, the update is not sent; nor once the run stops.
-    let (outcome, attempts, busy) = send::send(shared, &job.id, &job.update, || {
+    // With `--merge` or `--verify`, the reads go around it (`reads::send`).
+    let (outcome, attempts, busy) = reads::send(shared, reader, &job.id, &job.update, || {
         !halt.halted()
             && match (journal, &record) {
                 (Some(j), Some(r)) => j.begin(r),
@@ -140,8 +144,15 @@ pub(super) async fn work(
     match outcome {
         Outcome::NotSent => return false,
         Outcome::Applied(receipt) => {
+            if let Some(v) = &receipt.verification {
+                t.verification(job.line, &job.id, v);
+            }
             if let Some(r) = &mut record {
                 r.outcome = "applied".to_owned();
+                r.verification = receipt
+                    .verification
+                    .as_deref()
+                    .and_then(|v| serde_json::to_value(v).ok());
                 r.request_id = receipt.request_id;
             }
             t.applied += 1;
@@ -187,7 +198,7 @@ pub(super) async fn work(
 pub(super) fn spawn_workers(
     concurrency: usize,
     queue: &Arc<Queue>,
-    shared: &Arc<send::Shared>,
+    (shared, reader): (&Arc<send::Shared>, &Arc<Reader>),
     halt: &Arc<Halt>,
     failures: Option<Arc<Mutex<File>>>,
     tally: &Arc<Mutex<Tally>>,
@@ -197,6 +208,7 @@ pub(super) fn spawn_workers(
     for _ in 0..concurrency {
         let queue = Arc::clone(queue);
         let shared = Arc::clone(shared);
+        let reader = Arc::clone(reader);
         let halt = Arc::clone(halt);
         let failures = failures.clone();
         let tally = Arc::clone(tally);
@@ -207,7 +219,8 @@ pub(super) fn spawn_workers(
                     break;
                 }
                 let journal = halt.journal.as_deref();
-                if !work(&shared, &halt, journal, failures.as_deref(), &tally, job).await {
+                let failures = failures.as_deref();
+                if !work(&shared, &reader, &halt, journal, failures, &tally, job).await {
                     break;
                 }
                 done.fetch_add(1, Ordering::Relaxed);
