@@ -459,8 +459,10 @@ fn providers() -> u8 {
     for field in Field::ALL {
         print!("{:<width$}", field.as_str());
         for n in &names {
+            // Required: refused without it, or reset when left out (EngageLab's priority);
+            // `--merge` fills it from the ticket.
             let cell = match caps(n) {
-                Some(c) if c.required.contains(field) => "required",
+                Some(c) if c.must_carry().contains(field) => "required",
                 Some(c) if c.supports(field) => "yes",
                 Some(_) => "-",
                 None => "?",
@@ -473,6 +475,17 @@ fn providers() -> u8 {
     for n in &names {
         let cell = match caps(n) {
             Some(c) if c.requires_any_field => "yes",
+            Some(_) => "no",
+            None => "?",
+        };
+        print!("{cell:<12}");
+    }
+    println!();
+    // Reading: `get`, `--merge`, `--verify`, `--plan`.
+    print!("{:<width$}", "read");
+    for n in &names {
+        let cell = match caps(n) {
+            Some(c) if c.read => "yes",
             Some(_) => "no",
             None => "?",
         };

@@ -404,3 +404,51 @@ fn apply_verify_journals_each_verification_and_counts_the_drifts() {
         assert_eq!(t.priority, "urgent");
     }
 }
+
+/// Feishu's reads are limited to 10/s (the sandbox's rate-limit mode enforces it): `apply
+/// --plan` paces its reads at the provider's documented rate, waits out any refusal at the
+/// shared gate, and reads every ticket with the tenant token.
+#[test]
+fn feishu_plan_reads_are_paced_and_every_ticket_is_read() {
+    let mut builder = Sandbox::builder().rate_limit(Provider::Feishu, 100);
+    for i in 0..25 {
+        builder = builder.seed_feishu_default(format!("70{i:02}"));
+    }
+    let env = Env::start(builder);
+    let c = env.sb.credentials().clone();
+    let lines: Vec<String> = (0..25)
+        .map(|i| format!(r#"{{"ticket_id":"70{i:02}","status":"on_hold"}}"#))
+        .collect();
+    let file = env.path("plan.jsonl");
+    write_lines(&file, &lines);
+    let out = env
+        .helpdesk("feishu")
+        .env("TICKET_FEISHU_APP_ID", &c.feishu_app_id)
+        .env("TICKET_FEISHU_APP_SECRET", &c.feishu_app_secret)
+        .env("TICKET_FEISHU_USER_TOKEN", "static")
+        .args([
+            "apply",
+            file.to_str().unwrap(),
+            "--plan",
+            "--concurrency",
+            "16",
+            "--output",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["would_change"].as_u64(), v["read_failed"].as_u64()),
+        (Some(25), Some(0))
+    );
+    assert_eq!(v["plan"][0]["changes"][0]["field"], "status");
+    let stats = env.sb.stats();
+    // Every ticket read (a read refused as rate limited is sent again after the wait).
+    assert_eq!(stats.feishu_gets, 25 + stats.rate_limited);
+    assert_eq!(stats.feishu_gets_user_token, 0);
+    assert_eq!(stats.feishu_puts, 0);
+    assert_no_secret(&env, &out);
+}
