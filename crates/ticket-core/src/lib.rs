@@ -80,9 +80,22 @@
 //!   is any JSON scalar.
 //! - `comment`: its text, or `{"body": …, "visibility": "public" | "internal"}`.
 //! - `lenient`: `true` selects [`UnsupportedPolicy::Lenient`].
+//! - `merge`, `verify`: `true` selects merge mode and verification (below); `add_tags`,
+//!   `remove_tags`, `unset_custom_fields`: lists of the relative edits of merge mode.
 //!
 //! A receipt is `{"provider", "ticket_id", "updated_at" (RFC 3339 or null), "request_id"
-//! (or null), "dropped" (field names such as `"custom_fields.id"`), "attempts"}`.
+//! (or null), "dropped" (field names such as `"custom_fields.id"`), "attempts"}`, with
+//! `"merge"` and `"verification"` when the update had them. A [`TicketSnapshot`] is written
+//! (not read) with every unified field and the provider's `raw` JSON.
+//!
+//! # Reading, merge mode and verification
+//!
+//! A provider that can read ([`Capabilities::read`]) implements [`TicketUpdater::read`]. An
+//! update in merge mode ([`TicketUpdateBuilder::merge`]) is resolved against the ticket as
+//! read ([`TicketUpdate::merged_with`]): it changes only the fields it names, even where the
+//! provider's update replaces or resets what it is not given. With verification
+//! ([`TicketUpdateBuilder::verify`]) the ticket is read back and compared ([`compare()`],
+//! [`Verification`]). [`update_with_reads`] is the sequence every reader runs.
 #![cfg_attr(
     feature = "document-features",
     doc = concat!("\n# Feature flags\n\n", document_features::document_features!())
