@@ -339,7 +339,7 @@ impl TicketUpdate {
         }
         // Merge mode fills these from the ticket as read.
         if !self.merge {
-            refuse_missing(provider, caps, carried)?;
+            crate::merge::refuse_missing(provider, caps, carried)?;
         }
 
         if carried.contains(Field::CustomFields) {
@@ -392,46 +392,6 @@ impl TicketUpdate {
 
         Ok(Plan { carried, dropped })
     }
-}
-
-/// Refuses an update that leaves out a field the provider requires or would reset, naming
-/// the field and both remedies (set it, or merge).
-fn refuse_missing(
-    provider: &str,
-    caps: &Capabilities,
-    carried: FieldSet,
-) -> Result<(), TicketError> {
-    let merge = if caps.read {
-        ", or use merge mode (`.merge()`, `\"merge\": true`, `--merge`), which reads the ticket first and keeps its current value"
-    } else {
-        ""
-    };
-    let names = |set: FieldSet| set.iter().map(Field::as_str).collect::<Vec<_>>().join(", ");
-    let missing = caps.required.difference(carried);
-    if !missing.is_empty() {
-        let (them, it) = if missing.iter().count() > 1 {
-            ("them", "set them")
-        } else {
-            ("it", "set it")
-        };
-        return Err(TicketError::invalid(
-            names(missing),
-            format!("{provider} refuses an update without {them}: {it}{merge}"),
-        ));
-    }
-    let reset = caps
-        .reset_when_omitted
-        .intersection(caps.supported)
-        .difference(carried);
-    if !reset.is_empty() {
-        return Err(TicketError::invalid(
-            names(reset),
-            format!(
-                "{provider} resets it to a default when an update leaves it out, which would silently change the ticket: set it{merge}"
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// The outcome of [`TicketUpdate::plan`]: what to send and what was dropped.
@@ -703,7 +663,7 @@ impl TicketUpdateBuilder {
             }
         }
 
-        check_relative_edits(&update)?;
+        crate::merge::check_relative_edits(&update)?;
 
         if let Some(tags) = &update.tags {
             // A handful of tags is the common case: a scan of the earlier ones is cheaper
@@ -826,47 +786,6 @@ impl TicketUpdateBuilder {
 
         Ok(update)
     }
-}
-
-/// The checks of the relative edits: not beside absolute tags, no blank, repeated or
-/// contradicting item. That they need merge mode is checked by the plan (so that a caller
-/// may add merge mode to an update built without it, as `helpdesk apply --merge` does).
-fn check_relative_edits(update: &TicketUpdate) -> Result<(), TicketError> {
-    let tag_edits = !update.add_tags.is_empty() || !update.remove_tags.is_empty();
-    if tag_edits && update.tags.is_some() {
-        return Err(TicketError::invalid(
-            "tags",
-            "set the tags, or add and remove some, not both",
-        ));
-    }
-    for (field, list) in [
-        ("tags", &update.add_tags),
-        ("tags", &update.remove_tags),
-        ("custom_fields", &update.unset_custom_fields),
-    ] {
-        for (i, item) in list.iter().enumerate() {
-            if blank(item) {
-                return Err(TicketError::invalid(field, "must not be blank"));
-            }
-            if list[..i].contains(item) {
-                return Err(TicketError::invalid(
-                    field,
-                    format!("{item:?} is given twice"),
-                ));
-            }
-        }
-    }
-    if let Some(tag) = update
-        .add_tags
-        .iter()
-        .find(|t| update.remove_tags.contains(t))
-    {
-        return Err(TicketError::invalid(
-            "tags",
-            format!("tag {tag:?} is both added and removed"),
-        ));
-    }
-    Ok(())
 }
 
 /// Up to this many tags or custom fields, [`TicketUpdateBuilder::build`] finds repeats by
