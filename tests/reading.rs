@@ -295,7 +295,7 @@ async fn a_change_by_someone_else_between_the_reads_is_reported() {
         2,
     );
     sb.inject(
-        Fault::Latency(Duration::from_secs(5)),
+        Fault::Latency(Duration::from_secs(8)),
         Scope::Ticket("tk_1".into()),
         1,
     );
@@ -501,8 +501,8 @@ async fn a_refused_tenant_token_is_renewed_and_the_read_repeated() {
 async fn a_tenant_token_near_its_end_is_renewed_before_it_is_used() {
     let sb = Sandbox::builder()
         .seed_feishu_default("7002")
-        .tenant_token_ttl(Duration::from_secs(3))
-        .tenant_token_renew_window(Duration::from_secs(2))
+        .tenant_token_ttl(Duration::from_secs(6))
+        .tenant_token_renew_window(Duration::from_secs(4))
         .start()
         .await
         .unwrap();
@@ -517,13 +517,14 @@ async fn a_tenant_token_near_its_end_is_renewed_before_it_is_used() {
     .unwrap()
     .with_app_credentials(&c.feishu_app_id, &c.feishu_app_secret)
     .unwrap()
-    .with_tenant_renew_before(Duration::from_secs(2));
+    .with_tenant_renew_before(Duration::from_secs(4));
     let client = FeishuClient::new(config).unwrap();
     client.read(&id("7002")).await.unwrap();
     assert_eq!(sb.stats().tenant_token_requests, 1);
-    // The sandbox's first token has at most 3 s; renewal is due 1.5 s after the fetch (the
-    // margin is at most half the lifetime). Waiting longer than that can only make it due.
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    // The sandbox's first token has at most 6 s; renewal is due 3 s after the fetch (the
+    // margin is at most half the lifetime). Waiting longer than that can only make it due, and
+    // the sandbox then hands out a new token (less than its 4 s window is left).
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     client.read(&id("7002")).await.unwrap();
     let stats = sb.stats();
     assert_eq!(stats.tenant_token_requests, 2);
