@@ -67,9 +67,20 @@ async fn engagelab_check_refuses_what_update_refuses() {
         .await
         .unwrap();
     let updater = engagelab(server.url(), fast(0));
-    let valid = || TicketUpdate::builder().title("t").description("d");
+    let valid = || {
+        TicketUpdate::builder()
+            .title("t")
+            .description("d")
+            .priority(Priority::Low)
+    };
     let cases = vec![
         valid().build().unwrap(),
+        // An omitted priority would be reset to medium.
+        TicketUpdate::builder()
+            .title("t")
+            .description("d")
+            .build()
+            .unwrap(),
         // Unsupported, strict and lenient.
         valid().comment("c").build().unwrap(),
         valid().comment("c").lenient().build().unwrap(),

@@ -107,6 +107,7 @@ fn engagelab_reads_exactly_its_table() {
         ("api_key", "k".to_owned()),
         ("api_secret", "s".to_owned()),
         ("base_url", "http://127.0.0.1:9".to_owned()),
+        ("read_path", "bare".to_owned()),
     ];
     full.extend(http.iter().cloned());
     let minimal = vec![("api_key", "k".to_owned()), ("api_secret", "s".to_owned())];
@@ -158,15 +159,24 @@ fn feishu_reads_exactly_its_table_on_every_path() {
         ("redis_url", "redis://127.0.0.1:1".to_owned()),
         ("redis_key", "ticket:test:token".to_owned()),
     ]);
+    // A static user token, and the app's credentials for reads only.
+    let mut static_reading = helpdesk();
+    static_reading.extend([
+        ("user_token", "static".to_owned()),
+        ("user_access_token", "u-1".to_owned()),
+        ("app_id", "cli_1".to_owned()),
+        ("app_secret", "as".to_owned()),
+    ]);
     let configs = [
         with_http(static_token.clone()),
         with_http(file.clone()),
         with_http(redis.clone()),
         static_token.clone(),
+        static_reading.clone(),
     ];
     let set = connect_all("feishu", &configs);
     assert_eq!(set, table("feishu"));
-    for entries in [static_token, file, redis] {
+    for entries in [static_token, file, redis, static_reading] {
         assert_extra_key_is_unknown("feishu", &entries);
     }
     assert_no_table_key_is_unknown("feishu", &http);

@@ -89,6 +89,7 @@ fn el_update() -> TicketUpdate {
     TicketUpdate::builder()
         .title("Printer jammed")
         .description("Paper stuck.")
+        .priority(Priority::High)
         .build()
         .unwrap()
 }
@@ -211,6 +212,7 @@ async fn the_unsupported_field_policy_in_both_modes() {
         TicketUpdate::builder()
             .title("Printer fixed")
             .description("Replaced the feeder.")
+            .priority(Priority::Low)
             .comment("closing")
             .status(TicketStatus::Closed)
     };
@@ -227,7 +229,7 @@ async fn the_unsupported_field_policy_in_both_modes() {
         let expected = if updater.provider() == "engagelab" {
             vec![Field::Status, Field::Comment]
         } else {
-            vec![Field::Title, Field::Description]
+            vec![Field::Title, Field::Description, Field::Priority]
         };
         assert_eq!(receipt.dropped, expected);
     }
@@ -388,6 +390,7 @@ async fn two_hundred_concurrent_updates_all_land_over_reused_connections() {
                     let u = TicketUpdate::builder()
                         .title(format!("update {i}"))
                         .description("d")
+                        .priority(Priority::Medium)
                         .build()
                         .unwrap();
                     (format!("tk_{i}"), u)

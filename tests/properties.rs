@@ -223,7 +223,9 @@ proptest! {
                 Err(TicketError::InvalidInput { field, .. }) => {
                     // Only the provider's own requirements may refuse a lenient, valid update.
                     let expected = if provider == "engagelab" {
-                        update.title().is_none() || update.description().is_none()
+                        update.title().is_none()
+                            || update.description().is_none()
+                            || update.priority().is_none()
                     } else {
                         field == "update"
                     };

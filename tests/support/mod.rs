@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use provider_feishu::{FeishuClient, FeishuConfig};
-use ticket_facade::{TicketId, TicketStatus, TicketUpdate, TicketUpdater};
+use ticket_facade::{Priority, TicketId, TicketStatus, TicketUpdate, TicketUpdater};
 use ticket_http::{HttpOptions, RetryPolicy};
 
 pub mod tls_server;
@@ -78,6 +78,7 @@ pub fn update_for(provider: &str) -> TicketUpdate {
         "engagelab" => TicketUpdate::builder()
             .title("Printer jammed")
             .description("Paper stuck.")
+            .priority(Priority::High)
             .build()
             .unwrap(),
         // No comment: a comment is not idempotent and is not retried after a 5xx

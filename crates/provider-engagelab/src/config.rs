@@ -4,7 +4,7 @@ use secrecy::{ExposeSecret, SecretString};
 use ticket_core::TicketError;
 use ticket_http::{BaseUrl, HttpOptions, clean_secret};
 
-use crate::DEFAULT_BASE_URL;
+use crate::{DEFAULT_BASE_URL, ReadPath};
 
 /// How to reach EngageLab LiveDesk: an API key and secret (held as secrets), the base URL and
 /// the HTTP limits.
@@ -25,6 +25,7 @@ pub struct EngageLabConfig {
     pub(crate) base_url: BaseUrl,
     pub(crate) http: HttpOptions,
     pub(crate) client: Option<ticket_http::reqwest::Client>,
+    pub(crate) read_path: ReadPath,
 }
 
 impl EngageLabConfig {
@@ -49,7 +50,21 @@ impl EngageLabConfig {
             base_url: BaseUrl::parse(DEFAULT_BASE_URL)?,
             http: HttpOptions::default(),
             client: None,
+            read_path: ReadPath::default(),
         })
+    }
+
+    /// Reads tickets on `path`'s form of the read route (default [`ReadPath::Api`], the
+    /// update's own `/api/v2/…`).
+    #[must_use]
+    pub fn with_read_path(mut self, path: ReadPath) -> Self {
+        self.read_path = path;
+        self
+    }
+
+    /// The read route's form.
+    pub fn read_path(&self) -> ReadPath {
+        self.read_path
     }
 
     /// Overrides the base URL (`https://`, or `http://` to loopback only).
@@ -100,6 +115,7 @@ impl fmt::Debug for EngageLabConfig {
             .field("api_key", &"<redacted>")
             .field("api_secret", &"<redacted>")
             .field("base_url", &self.base_url)
+            .field("read_path", &self.read_path)
             .field("http", &self.http)
             .finish()
     }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
-use ticket_core::{ErrorKind, Sent, TicketError, TicketId, TicketUpdate, TicketUpdater};
+use ticket_core::{ErrorKind, Priority, Sent, TicketError, TicketId, TicketUpdate, TicketUpdater};
 use ticket_http::test_server::{Reply, ScriptedServer};
 use ticket_http::{HttpOptions, RetryPolicy};
 
@@ -32,6 +32,7 @@ fn update() -> TicketUpdate {
     TicketUpdate::builder()
         .title("Printer jammed")
         .description("Paper stuck.")
+        .priority(Priority::High)
         .build()
         .unwrap()
 }
@@ -79,7 +80,7 @@ async fn success_sends_the_documented_request_and_decodes_the_receipt() {
     assert_eq!(req.header("content-type"), Some("application/json"));
     assert_eq!(
         req.body_text(),
-        r#"{"title":"Printer jammed","description":"Paper stuck."}"#
+        r#"{"title":"Printer jammed","description":"Paper stuck.","priority":"high"}"#
     );
 }
 
@@ -354,7 +355,13 @@ async fn local_refusals_send_nothing() {
     let collision = TicketUpdate::builder()
         .title("t")
         .description("d")
+        .priority(Priority::Low)
         .provider_field("engagelab", "priority", "normal")
+        .build()
+        .unwrap();
+    let no_priority = TicketUpdate::builder()
+        .title("t")
+        .description("d")
         .build()
         .unwrap();
     let cases = [
@@ -364,6 +371,17 @@ async fn local_refusals_send_nothing() {
             "title, description",
         ),
         (no_description, ErrorKind::InvalidInput, "description"),
+        // An omitted priority would be reset to medium: refused, naming both remedies.
+        (no_priority, ErrorKind::InvalidInput, "priority"),
+        (
+            TicketUpdate::builder()
+                .title("t")
+                .description("d")
+                .build()
+                .unwrap(),
+            ErrorKind::InvalidInput,
+            "set it, or use merge mode",
+        ),
         (unsupported, ErrorKind::Unsupported, "comment"),
         (
             collision,

@@ -14,10 +14,13 @@ fn client() -> EngageLabClient {
     EngageLabClient::new(EngageLabConfig::new(KEY, SECRET).unwrap()).unwrap()
 }
 
+/// What every update must carry: title, description, and priority (an omitted one would be
+/// reset to medium by EngageLab).
 fn base() -> TicketUpdateBuilder {
     TicketUpdate::builder()
         .title("Printer jammed")
         .description("Paper stuck.")
+        .priority(Priority::Medium)
 }
 
 /// The body bytes the client would send, as text.
@@ -45,8 +48,29 @@ fn printer_example() -> TicketUpdate {
 }
 
 #[test]
-fn title_and_description_only() {
+fn title_description_and_priority() {
     insta::assert_snapshot!(body(base().build().unwrap()));
+}
+
+/// Without a priority the update would reset it to medium: refused, naming both remedies.
+#[test]
+fn title_and_description_only_are_refused() {
+    let update = TicketUpdate::builder()
+        .title("Printer jammed")
+        .description("Paper stuck.")
+        .build()
+        .unwrap();
+    let err = client()
+        .preview(&TicketId::new("tk_1").unwrap(), &update)
+        .unwrap_err();
+    match &err {
+        TicketError::InvalidInput { field, reason } => {
+            assert_eq!(field, "priority");
+            assert!(reason.contains("set it"), "{reason}");
+            assert!(reason.contains("merge"), "{reason}");
+        }
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
 }
 
 #[test]

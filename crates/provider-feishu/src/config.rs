@@ -1,11 +1,12 @@
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use ticket_core::TicketError;
-use ticket_http::{BaseUrl, HttpOptions, clean_secret};
+use ticket_http::{BaseUrl, HttpOptions, TokenSource, clean_secret};
 
-use crate::{StaticToken, UserTokenSource};
+use crate::{StaticToken, TENANT_TOKEN_RENEW_BEFORE, TenantToken, UserTokenSource};
 
 /// Which Feishu deployment to talk to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,9 +43,10 @@ impl std::str::FromStr for Region {
 }
 
 /// How to reach a Feishu (or Lark) helpdesk: a user-access-token source, the helpdesk id and
-/// token, the region or an explicit base URL, and the HTTP limits.
+/// token, the region or an explicit base URL, the HTTP limits, and for reads the app's
+/// credentials ([`with_app_credentials`](Self::with_app_credentials)) or a tenant-token source.
 ///
-/// `Debug` never prints a token.
+/// `Debug` never prints a token or a secret.
 ///
 /// ```
 /// use provider_feishu::{FeishuConfig, Region};
@@ -62,6 +64,20 @@ pub struct FeishuConfig {
     pub(crate) base_url: BaseUrl,
     pub(crate) http: HttpOptions,
     pub(crate) client: Option<ticket_http::reqwest::Client>,
+    pub(crate) tenant: Option<Tenant>,
+}
+
+/// Where reads get their tenant token.
+#[derive(Clone)]
+pub(crate) enum Tenant {
+    /// From the app's credentials, renewed this long before expiry.
+    App {
+        app_id: String,
+        app_secret: SecretString,
+        renew_before: Duration,
+    },
+    /// From the caller's source.
+    Source(Arc<dyn TokenSource>),
 }
 
 impl FeishuConfig {
@@ -87,6 +103,78 @@ impl FeishuConfig {
             base_url: BaseUrl::parse(Region::Feishu.base_url())?,
             http: HttpOptions::default(),
             client: None,
+            tenant: None,
+        })
+    }
+
+    /// Reads with a tenant access token made from the app's id and secret (the self-built
+    /// app's, usually the one whose `client_id`/`client_secret` refresh the user token), through
+    /// this configuration's base URL, HTTP options and client. Without it (or a
+    /// [`with_tenant_token_source`](Self::with_tenant_token_source)) reads fail with a
+    /// configuration error. Both are trimmed; errors name them, never quote them.
+    pub fn with_app_credentials(
+        mut self,
+        app_id: impl Into<String>,
+        app_secret: impl Into<String>,
+    ) -> Result<Self, TicketError> {
+        let app_id = app_id.into().trim().to_owned();
+        if app_id.is_empty() {
+            return Err(TicketError::config("the Feishu app id is empty"));
+        }
+        let app_secret = clean_secret(&app_secret.into(), "the Feishu app secret")?;
+        self.tenant = Some(Tenant::App {
+            app_id,
+            app_secret: app_secret.into(),
+            renew_before: TENANT_TOKEN_RENEW_BEFORE,
+        });
+        Ok(self)
+    }
+
+    /// Reads with tenant access tokens from `source` (a [`TenantToken`] of your own, or a
+    /// fixed token for a test).
+    #[must_use]
+    pub fn with_tenant_token_source(mut self, source: Arc<dyn TokenSource>) -> Self {
+        self.tenant = Some(Tenant::Source(source));
+        self
+    }
+
+    /// Renews a tenant token made from the app's credentials when less than `before` is left
+    /// (default [`TENANT_TOKEN_RENEW_BEFORE`], 30 minutes, when Feishu starts handing out a new
+    /// one; at most half a token's lifetime). No effect without app credentials.
+    #[must_use]
+    pub fn with_tenant_renew_before(mut self, before: Duration) -> Self {
+        if let Some(Tenant::App { renew_before, .. }) = &mut self.tenant {
+            *renew_before = before;
+        }
+        self
+    }
+
+    /// Whether reads are configured (app credentials or a tenant-token source).
+    pub fn can_read(&self) -> bool {
+        self.tenant.is_some()
+    }
+
+    /// The tenant token source reads use: made from the app's credentials (sharing the user
+    /// token source's secrets, so that one set scrubs everything), or the caller's.
+    pub(crate) fn tenant_source(&self) -> Result<Option<Arc<dyn TokenSource>>, TicketError> {
+        Ok(match &self.tenant {
+            None => None,
+            Some(Tenant::Source(source)) => Some(Arc::clone(source)),
+            Some(Tenant::App {
+                app_id,
+                app_secret,
+                renew_before,
+            }) => {
+                let mut builder = TenantToken::builder(app_id.clone(), app_secret.expose_secret())
+                    .base_url(self.base_url.as_str())
+                    .http_options(self.http.clone())
+                    .http_client(self.client.clone())
+                    .renew_before(*renew_before);
+                if let Some(secrets) = self.token_source.secrets() {
+                    builder = builder.secrets(secrets);
+                }
+                Some(Arc::new(builder.build()?))
+            }
         })
     }
 
@@ -165,6 +253,14 @@ impl fmt::Debug for FeishuConfig {
             .field("helpdesk_token", &"<redacted>")
             .field("base_url", &self.base_url)
             .field("http", &self.http)
+            .field(
+                "tenant",
+                &match &self.tenant {
+                    None => "none",
+                    Some(Tenant::App { .. }) => "app credentials (<redacted>)",
+                    Some(Tenant::Source(_)) => "token source (<redacted>)",
+                },
+            )
             .finish()
     }
 }

@@ -1,6 +1,21 @@
 //! Feishu (and Lark) Helpdesk backend: updates a ticket with
 //! `PUT /open-apis/helpdesk/v1/tickets/:ticket_id`, a user access token, and the helpdesk's
-//! own `X-Lark-Helpdesk-Authorization` header.
+//! own `X-Lark-Helpdesk-Authorization` header; reads one with `GET` on the same path, a
+//! **tenant** access token ([`TenantToken`], from the app's id and secret) and the same
+//! helpdesk header. The user access token is never sent to a read; without app credentials a
+//! client updates, and every read fails with a configuration error naming `app_id` and
+//! `app_secret`.
+//!
+//! | read (`ticket_v2`) | unified |
+//! |---|---|
+//! | `status` 1 created, 3 queued | open (native `awaiting_response`, `queued`) |
+//! | `status` 2, 4, 5 | in_progress, on_hold (native `pending`), pending (native `awaiting_user`) |
+//! | `status` 50, 51, 52 | closed (native `closed_by_bot`, `closed_manually`, `closed_by_user`) |
+//! | `solve` 2 / 1 | solved true / false |
+//! | `tags[].name` | tags |
+//! | `customized_fields[]` | custom fields (id, key, display name, value); a dropdown's label with its option tag from the field definitions |
+//! | `comments.content` | the latest comment |
+//! | `updated_at` (ms; `-1` unset) | updated_at |
 //!
 //! | unified field | Feishu wire |
 //! |---|---|
@@ -59,18 +74,28 @@
 struct ReadmeDoctests;
 
 mod config;
+mod fields;
+mod read;
 mod status;
+mod tenant;
 mod token;
 mod wire;
 
 use ticket_core::{
-    Capabilities, ErrorKind, Field, FieldSet, Plan, TicketError, TicketId, TicketUpdate,
-    UpdateReceipt,
+    Capabilities, ErrorKind, Field, FieldSet, Plan, TicketError, TicketId, TicketSnapshot,
+    TicketUpdate, UpdateReceipt,
 };
-use ticket_http::{Credential, FromConfig, JsonApi, JsonClient, JsonClientBuilder, RawResponse};
+use ticket_http::{
+    BoxFuture, Credential, FromConfig, JsonApi, JsonClient, JsonClientBuilder, RawResponse, Reads,
+};
 
 pub use crate::config::{FeishuConfig, Region};
+pub use crate::fields::FIELDS_ROUTE;
+pub use crate::read::READ_ROUTE;
 pub use crate::status::FeishuStatus;
+pub use crate::tenant::{
+    TENANT_TOKEN_PATH, TENANT_TOKEN_RENEW_BEFORE, TenantToken, TenantTokenBuilder,
+};
 #[cfg(feature = "redis")]
 pub use crate::token::RedisTokenStore;
 pub use crate::token::{
@@ -95,6 +120,8 @@ pub const HELPDESK_AUTH_HEADER: &str = "x-lark-helpdesk-authorization";
 /// What Feishu can carry: status, solved, tags, custom fields (with ids) and comment; at least
 /// one field per update. `comment` is appended on every call, so it is not idempotent: an
 /// update carrying one is not retried after an error that may have followed its application.
+/// `tag_names` replaces the tags; custom fields are set one by one (each item names one
+/// field). It reads, at the Get Ticket page's 10 reads a second.
 pub const CAPABILITIES: Capabilities = Capabilities::new(FieldSet::of(&[
     Field::Status,
     Field::Solved,
@@ -105,7 +132,17 @@ pub const CAPABILITIES: Capabilities = Capabilities::new(FieldSet::of(&[
     Field::Comment,
 ]))
 .requiring_any_field()
-.not_idempotent(FieldSet::of(&[Field::Comment]));
+.not_idempotent(FieldSet::of(&[Field::Comment]))
+.replacing_whole(FieldSet::of(&[Field::Tags]))
+.reading(Some(READ_RATE));
+
+/// The Get Ticket page's rate limit: 10 reads a second.
+pub const READ_RATE: u32 = 10;
+
+/// Why a client without app credentials cannot read (the configuration error every read gets).
+pub const READ_NEEDS_APP: &str = "reading Feishu tickets (and so merge mode and verification) \
+    needs a tenant access token, made from the app's credentials: set `app_id` and `app_secret` \
+    (FeishuConfig::with_app_credentials); the user access token of updates is never sent to a read";
 
 /// Feishu codes that mean the user access token was refused (missing, invalid, malformed,
 /// expired). They often arrive with HTTP 200.
@@ -118,10 +155,12 @@ pub const RATE_LIMIT_CODE: i64 = 99991400;
 /// `Arc<dyn TicketUpdater>`) for the life of the process so its connections are reused.
 pub type FeishuClient = JsonClient<Feishu>;
 
-/// Feishu's ticket update API, for the kit's [`JsonClient`]; holds the configuration.
+/// Feishu's ticket API, for the kit's [`JsonClient`]; holds the configuration and the custom
+/// field definitions its reads have looked up.
 #[derive(Debug)]
 pub struct Feishu {
     config: FeishuConfig,
+    definitions: fields::Definitions,
 }
 
 impl Feishu {
@@ -135,6 +174,8 @@ impl FromConfig for Feishu {
     type Config = FeishuConfig;
 
     /// The user access token from the config's source, first; then the helpdesk's header.
+    /// Reads carry the tenant token instead of the user's (made from the app's credentials,
+    /// sharing the client's secrets), or are unavailable without one.
     fn builder(config: FeishuConfig) -> Result<JsonClientBuilder<Self>, TicketError> {
         let helpdesk = Credential::pair_header(
             HELPDESK_AUTH_HEADER,
@@ -142,16 +183,22 @@ impl FromConfig for Feishu {
             config.helpdesk_token(),
             "the Feishu helpdesk token",
         )?;
-        Ok(JsonClient::builder(
+        let tenant = config.tenant_source()?;
+        let builder = JsonClient::builder(
             Self {
                 config: config.clone(),
+                definitions: fields::Definitions::default(),
             },
             config.base_url,
         )
         .token_source(config.token_source)
         .credential(helpdesk)
         .http(config.http)
-        .client(config.client))
+        .client(config.client);
+        Ok(match tenant {
+            Some(source) => builder.read_token_source(source),
+            None => builder.read_unavailable(READ_NEEDS_APP),
+        })
     }
 }
 
@@ -204,28 +251,60 @@ impl JsonApi for Feishu {
         if response.is_success() && code.is_none() {
             return Err(response.malformed(PROVIDER, "the envelope has no `code`"));
         }
-        let message = response.message(msg.as_deref());
-        let kind = code.and_then(|c| match c {
-            RATE_LIMIT_CODE => Some(ErrorKind::RateLimited),
-            c if TOKEN_REJECTED_CODES.contains(&c) => Some(ErrorKind::Unauthenticated),
-            154003 | 99991672 | 99991679 => Some(ErrorKind::PermissionDenied),
-            154004 => Some(ErrorKind::NotFound),
-            _ => None,
-        });
-        let retry_after = response
-            .header_seconds("x-ogw-ratelimit-reset")
-            .or_else(|| response.header_seconds("retry-after"));
-        Err(response
-            .to_error(PROVIDER, kind, code.map(Into::into), message, retry_after)
-            .with_rate_limit(response.header_rate("x-ogw-ratelimit-limit")))
+        Err(feishu_error(response, code, msg.as_deref()))
     }
 
-    /// Only the user access token's own refusals: the helpdesk token's are not a reason to
-    /// refresh.
+    fn read_route(&self) -> Option<&str> {
+        Some(READ_ROUTE)
+    }
+
+    /// The Get Ticket page's `ticket_v2` (see the crate docs for how it maps).
+    fn decode_read(
+        &self,
+        id: &TicketId,
+        response: &RawResponse,
+    ) -> Result<TicketSnapshot, TicketError> {
+        read::decode(id, response)
+    }
+
+    /// Looks up the custom field definitions, so that a dropdown's label names its option.
+    fn complete_read<'a>(
+        &'a self,
+        snapshot: TicketSnapshot,
+        reads: Reads<'a, Self>,
+    ) -> BoxFuture<'a, Result<TicketSnapshot, TicketError>> {
+        Box::pin(fields::complete(self, snapshot, reads))
+    }
+
+    /// Only a bearer token's own refusals (the user's on an update, the tenant's on a read):
+    /// the helpdesk token's are not a reason to refresh.
     fn refuses_token(&self, err: &TicketError) -> bool {
         err.server()
             .and_then(|s| s.code.as_ref())
             .and_then(|c| c.as_i64())
             .is_some_and(|c| TOKEN_REJECTED_CODES.contains(&c))
     }
+}
+
+/// The error of a refusal: the code's kind (rate limit, refused token, permission, not found)
+/// over the HTTP status, Feishu's wait and stated rate kept.
+pub(crate) fn feishu_error(
+    response: &RawResponse,
+    code: Option<i64>,
+    msg: Option<&str>,
+) -> TicketError {
+    let message = response.message(msg);
+    let kind = code.and_then(|c| match c {
+        RATE_LIMIT_CODE => Some(ErrorKind::RateLimited),
+        c if TOKEN_REJECTED_CODES.contains(&c) => Some(ErrorKind::Unauthenticated),
+        154003 | 99991672 | 99991679 => Some(ErrorKind::PermissionDenied),
+        154004 => Some(ErrorKind::NotFound),
+        _ => None,
+    });
+    let retry_after = response
+        .header_seconds("x-ogw-ratelimit-reset")
+        .or_else(|| response.header_seconds("retry-after"));
+    response
+        .to_error(PROVIDER, kind, code.map(Into::into), message, retry_after)
+        .with_rate_limit(response.header_rate("x-ogw-ratelimit-limit"))
 }

@@ -111,6 +111,40 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
+/// What `apply`'s `--merge` and `--verify` add to every line (a line may ask for them itself
+/// too, with `"merge": true` and `"verify": true`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Flags {
+    pub(crate) merge: bool,
+    pub(crate) verify: bool,
+}
+
+impl Flags {
+    /// `update` with the flags added (checked again, as a built update is).
+    pub(crate) fn apply(self, update: TicketUpdate) -> Result<TicketUpdate, String> {
+        if !self.merge && !self.verify {
+            return Ok(update);
+        }
+        let mut b = update.to_builder();
+        if self.merge {
+            b = b.merge();
+        }
+        if self.verify {
+            b = b.verify();
+        }
+        b.build().map_err(|e| e.to_string())
+    }
+}
+
+/// [`parse_line`], with `flags` added.
+pub(crate) fn parse_line_with(
+    line: &str,
+    flags: Flags,
+) -> Result<(TicketId, TicketUpdate), String> {
+    let (id, update) = parse_line(line)?;
+    Ok((id, flags.apply(update)?))
+}
+
 /// FNV-1a, 64 bits, of a line's exact bytes (without its end of line): identifies the line
 /// the check pass read, so the send pass sends nothing else, and the line a journal record
 /// describes, so a resumed run notices a file that changed under it. Not a security hash.

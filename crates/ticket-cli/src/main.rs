@@ -1,14 +1,20 @@
 //! `helpdesk`: update helpdesk tickets from the shell — one with `update`, thousands from a
-//! JSON Lines file with `apply` (checked first, at the server's rate, resumable).
+//! JSON Lines file with `apply` (checked first, at the server's rate, resumable); read one with
+//! `get`, see what an update would change with `--plan`, change only what you name with
+//! `--merge`, and check what landed with `--verify`.
 //!
-//! Exit codes: 0 everything applied; 1 some updates failed, have an unknown outcome, or (apply)
-//! were not sent because their line changed after the check; 2 usage, configuration or invalid
-//! input (nothing sent); 74 (apply) the journal could not be written, so the run stopped;
-//! 130 interrupted (SIGINT or SIGTERM).
+//! Exit codes: 0 everything applied (and, with `--verify`, landed); 1 some updates failed, have
+//! an unknown outcome, did not land as sent (`--verify`), or (apply) were not sent because their
+//! line changed after the check, or (`get`, `--plan`) a read failed; 2 usage, configuration or
+//! invalid input (nothing sent); 74 (apply) the journal could not be written, so the run
+//! stopped; 130 interrupted (SIGINT or SIGTERM).
 
 mod apply;
+mod get;
 mod journal;
 mod line;
+mod plan;
+mod reads;
 mod send;
 
 use std::path::PathBuf;
@@ -55,7 +61,9 @@ pub(crate) struct Global {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Update one ticket.
-    Update(UpdateArgs),
+    Update(Box<UpdateArgs>),
+    /// Read one ticket.
+    Get(get::GetArgs),
     /// Apply a JSON Lines file of updates (`-` for stdin): checked first, then sent.
     Apply(apply::ApplyArgs),
     /// List the compiled-in providers and the fields each can carry.
@@ -122,7 +130,29 @@ struct UpdateArgs {
     /// Drop fields the provider cannot carry (listed in the result) instead of refusing.
     #[arg(long)]
     lenient: bool,
-    /// Print the request that would be sent (secrets redacted) and send nothing.
+    /// Add a tag to the ticket's current ones (repeatable; needs --merge).
+    #[arg(long = "add-tag", value_name = "TAG")]
+    add_tags: Vec<String>,
+    /// Remove a tag from the ticket's current ones (repeatable; needs --merge).
+    #[arg(long = "remove-tag", value_name = "TAG")]
+    remove_tags: Vec<String>,
+    /// Remove a custom field, keeping the others (repeatable; needs --merge).
+    #[arg(long = "unset-custom-field", value_name = "KEY")]
+    unset_custom_fields: Vec<String>,
+    /// Change only the fields named: read the ticket first (one read) and keep what the
+    /// provider's update would otherwise need or reset (EngageLab's title, description,
+    /// priority). Not atomic: see the README.
+    #[arg(long)]
+    merge: bool,
+    /// Read the ticket back after the update and compare every field sent; exit 1 if one did
+    /// not land.
+    #[arg(long)]
+    verify: bool,
+    /// Read the ticket and show what the update would change (current → new); send nothing.
+    #[arg(long, conflicts_with_all = ["dry_run", "verify"])]
+    plan: bool,
+    /// Print the request that would be sent (secrets redacted) and send nothing (with
+    /// --merge, the ticket is read first).
     #[arg(long)]
     dry_run: bool,
     /// Retries after a failure that may be retried, instead of the configuration's
@@ -139,7 +169,8 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Providers => providers(),
         Command::Config(ConfigCommand::Check) => config_check(&cli.global),
-        Command::Update(args) => run_async(update(&cli.global, args)),
+        Command::Update(args) => run_async(update(&cli.global, *args)),
+        Command::Get(args) => run_async(get::get(&cli.global, args)),
         Command::Apply(args) => run_async(apply::run(&cli.global, args)),
     };
     ExitCode::from(code)
@@ -227,6 +258,21 @@ fn build_update(args: &UpdateArgs, provider: &str) -> Result<TicketUpdate, Ticke
     if args.lenient {
         b = b.lenient();
     }
+    for tag in &args.add_tags {
+        b = b.add_tag(tag);
+    }
+    for tag in &args.remove_tags {
+        b = b.remove_tag(tag);
+    }
+    for key in &args.unset_custom_fields {
+        b = b.unset_custom_field(key);
+    }
+    if args.merge {
+        b = b.merge();
+    }
+    if args.verify {
+        b = b.verify();
+    }
     b.build()
 }
 
@@ -239,7 +285,7 @@ pub(crate) fn receipt_json(r: &UpdateReceipt) -> Value {
     serde_json::to_value(r).unwrap_or(Value::Null)
 }
 
-fn preview_json(p: &RequestPreview) -> Value {
+pub(crate) fn preview_json(p: &RequestPreview) -> Value {
     json!({
         "method": p.method,
         "url": p.url,
@@ -265,14 +311,14 @@ pub(crate) fn error_json(e: &TicketError) -> Value {
     })
 }
 
-fn print_json(value: &Value) {
+pub(crate) fn print_json(value: &Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
     );
 }
 
-fn usage_error(output: Output, err: &TicketError) -> u8 {
+pub(crate) fn usage_error(output: Output, err: &TicketError) -> u8 {
     match output {
         Output::Text => eprintln!("helpdesk: {err}"),
         Output::Json => print_json(&json!({"ok": false, "error": error_json(err)})),
@@ -281,7 +327,7 @@ fn usage_error(output: Output, err: &TicketError) -> u8 {
 }
 
 async fn update(global: &Global, args: UpdateArgs) -> u8 {
-    let shared = match send::Shared::connect(global, None, args.max_retries) {
+    let shared = match send::Shared::connect(global, None, args.max_retries, None) {
         Ok(s) => s,
         Err(e) => return usage_error(args.output, &e),
     };
@@ -294,12 +340,28 @@ async fn update(global: &Global, args: UpdateArgs) -> u8 {
         Ok(u) => u,
         Err(e) => return usage_error(args.output, &e),
     };
+    if args.plan {
+        return get::plan_one(std::sync::Arc::clone(updater), &id, &update, args.output).await;
+    }
+    // An update in merge mode has no request before its read: checked here, shown after it.
+    if update.merges() {
+        if let Err(e) = updater.check(&id, &update) {
+            return usage_error(args.output, &e);
+        }
+        if args.dry_run {
+            return get::dry_run_merged(std::sync::Arc::clone(updater), &id, &update, args.output)
+                .await;
+        }
+    }
     // Checked before anything is sent, dry run or not.
-    let preview = match updater.preview(&id, &update) {
-        Ok(p) => p,
-        Err(e) => return usage_error(args.output, &e),
+    let preview = match update.merges() {
+        true => None,
+        false => match updater.preview(&id, &update) {
+            Ok(p) => Some(p),
+            Err(e) => return usage_error(args.output, &e),
+        },
     };
-    if args.dry_run {
+    if let (true, Some(preview)) = (args.dry_run, preview) {
         match args.output {
             Output::Text => println!("{preview}"),
             Output::Json => {
@@ -308,9 +370,13 @@ async fn update(global: &Global, args: UpdateArgs) -> u8 {
         }
         return 0;
     }
-    let (outcome, attempts, _) = send::send(&shared, &id, &update, || true).await;
+    let (outcome, attempts, _) = reads::send(&shared, &id, &update, || true).await;
     match outcome {
         send::Outcome::Applied(receipt) => {
+            let landed = receipt
+                .verification
+                .as_ref()
+                .is_none_or(|v| v.is_verified());
             match args.output {
                 Output::Text => {
                     print!("updated {} on {}", receipt.ticket_id, receipt.provider);
@@ -324,14 +390,15 @@ async fn update(global: &Global, args: UpdateArgs) -> u8 {
                             fields_json(&receipt.dropped).join(", ")
                         );
                     }
+                    get::print_reads(&receipt);
                 }
                 Output::Json => {
                     let mut r = receipt_json(&receipt);
                     r["attempts"] = json!(attempts);
-                    print_json(&json!({"ok": true, "receipt": r}));
+                    print_json(&json!({"ok": landed, "receipt": r}));
                 }
             }
-            0
+            if landed { 0 } else { EXIT_FAILED }
         }
         // Only `apply`'s journal refuses to send.
         send::Outcome::NotSent => EXIT_FAILED,
@@ -382,8 +449,10 @@ fn providers() -> u8 {
     for field in Field::ALL {
         print!("{:<width$}", field.as_str());
         for n in &names {
+            // Required: refused without it, or reset when left out (EngageLab's priority);
+            // `--merge` fills it from the ticket.
             let cell = match caps(n) {
-                Some(c) if c.required.contains(field) => "required",
+                Some(c) if c.must_carry().contains(field) => "required",
                 Some(c) if c.supports(field) => "yes",
                 Some(_) => "-",
                 None => "?",
@@ -396,6 +465,17 @@ fn providers() -> u8 {
     for n in &names {
         let cell = match caps(n) {
             Some(c) if c.requires_any_field => "yes",
+            Some(_) => "no",
+            None => "?",
+        };
+        print!("{cell:<12}");
+    }
+    println!();
+    // Reading: `get`, `--merge`, `--verify`, `--plan`.
+    print!("{:<width$}", "read");
+    for n in &names {
+        let cell = match caps(n) {
+            Some(c) if c.read => "yes",
             Some(_) => "no",
             None => "?",
         };

@@ -65,8 +65,9 @@ impl Gate {
 const UNSTATED_WAIT: Duration = Duration::from_secs(1);
 
 /// The command's hook into the library's retries, shared by every worker: before each attempt
-/// it waits at the gate and for the rate limiter; on a rate-limit answer it pauses everyone and
-/// adopts the server's stated rate.
+/// it waits at the gate and for the limiter of the attempt's operation (updates: `--rate` or the
+/// adopted rate; reads: `--read-rate` or the provider's documented read rate); on a rate-limit
+/// answer it pauses everyone and adopts the server's stated rate for updates.
 pub(crate) struct Pacer {
     /// The rate limiter and its rate: `--rate` from the start, or else the first limit a
     /// server states in a rate-limit answer (Feishu's `x-ogw-ratelimit-limit`).
@@ -74,6 +75,8 @@ pub(crate) struct Pacer {
     /// Whether the rate was given (`--rate`); then no server statement replaces it.
     requested: bool,
     gate: Gate,
+    /// The limiter of reads (`get`), set once the provider's documented read rate is known.
+    reads: OnceLock<DefaultDirectRateLimiter>,
     /// Rate-limit answers received.
     rate_limited: AtomicU64,
 }
@@ -96,6 +99,7 @@ impl Pacer {
             limiter: cell,
             requested: rate.is_some(),
             gate: Gate::default(),
+            reads: OnceLock::new(),
             rate_limited: AtomicU64::new(0),
         }
     }
@@ -103,12 +107,21 @@ impl Pacer {
 
 #[async_trait]
 impl AttemptHook for Pacer {
-    async fn before_attempt(&self, _attempt: &Attempt<'_>) -> Result<(), TicketError> {
+    async fn before_attempt(&self, attempt: &Attempt<'_>) -> Result<(), TicketError> {
+        let limiter = match attempt.operation {
+            "update" => self.limiter.get().map(|(_, limiter)| limiter),
+            "get" => self.reads.get(),
+            // A token fetched for the client (Feishu's tenant token) is not the helpdesk's API.
+            _ => return Ok(()),
+        };
         self.gate.wait().await;
-        if let Some((_, limiter)) = self.limiter.get() {
+        if let Some(limiter) = limiter {
             limiter.until_ready().await;
             // A pause may have begun while this worker waited for the limiter.
             self.gate.wait().await;
+        }
+        if attempt.operation != "update" {
+            return Ok(());
         }
         // The update this task is sending (none outside `send`, e.g. another caller's task).
         CURRENT
@@ -194,11 +207,12 @@ pub(crate) struct Shared {
 impl Shared {
     /// Connects with the configuration of `global`, the pacer hooked into the library's retry
     /// strategy; `max_retries` (`--max-retries`), when given, replaces the configuration's
-    /// `max_retries`.
+    /// `max_retries`. Reads are paced to `read_rate`, else to the provider's documented rate.
     pub(crate) fn connect(
         global: &Global,
         rate: Option<NonZeroU32>,
         max_retries: Option<u32>,
+        read_rate: Option<NonZeroU32>,
     ) -> Result<Self, TicketError> {
         let pacer = Arc::new(Pacer::new(rate));
         let mut config = crate::load_config(global)?.with_attempt_hook(pacer.clone());
@@ -207,6 +221,10 @@ impl Shared {
             config.set(&provider, crate::RETRIES_KEY, n.to_string());
         }
         let updater = ticket_facade::connect(&config)?;
+        let documented = updater.capabilities().read_rate.and_then(NonZeroU32::new);
+        if let Some(r) = read_rate.or(documented) {
+            let _ = pacer.reads.set(RateLimiter::direct(Quota::per_second(r)));
+        }
         Ok(Self { updater, pacer })
     }
 

@@ -216,6 +216,8 @@ fn a_server_refusal_is_exit_1_without_secrets() {
             "t",
             "--description",
             "d",
+            "--priority",
+            "low",
             "--output",
             "json",
         ])
@@ -246,6 +248,9 @@ fn providers_lists_capabilities() {
     assert_eq!(rows[0], ["field", "engagelab", "feishu"]);
     assert!(rows.contains(&vec!["comment".into(), "-".into(), "yes".into()]));
     assert!(rows.contains(&vec!["title".into(), "required".into(), "-".into()]));
+    // An omitted priority would be reset: required too, unless --merge fills it.
+    assert!(rows.contains(&vec!["priority".into(), "required".into(), "-".into()]));
+    assert!(rows.contains(&vec!["read".into(), "yes".into(), "yes".into()]));
 }
 
 #[test]

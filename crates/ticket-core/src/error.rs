@@ -24,6 +24,8 @@ pub enum ErrorKind {
     InvalidInput,
     /// See [`TicketError::Unsupported`].
     Unsupported,
+    /// See [`TicketError::UnsupportedOperation`].
+    UnsupportedOperation,
     /// See [`TicketError::Unauthenticated`].
     Unauthenticated,
     /// See [`TicketError::PermissionDenied`].
@@ -72,6 +74,15 @@ pub enum TicketError {
         provider: String,
         /// Every unified field of the update that the provider cannot carry.
         fields: Vec<Field>,
+    },
+
+    /// The provider cannot do what was asked at all (read a ticket, and so merge or verify
+    /// an update). Refused before any request was made.
+    UnsupportedOperation {
+        /// The provider that was asked.
+        provider: String,
+        /// What it cannot do, such as `"read tickets"`.
+        operation: String,
     },
 
     /// The server refused the credentials (missing, wrong or expired).
@@ -158,6 +169,10 @@ impl fmt::Display for TicketError {
                     FieldList(fields)
                 )
             }
+            Self::UnsupportedOperation {
+                provider,
+                operation,
+            } => write!(f, "{provider} cannot {operation}"),
             Self::Unauthenticated(d) => write!(f, "unauthenticated: {d}"),
             Self::PermissionDenied(d) => write!(f, "permission denied: {d}"),
             Self::NotFound(d) => write!(f, "not found: {d}"),
@@ -272,11 +287,20 @@ impl TicketError {
         Self::Configuration(message.into())
     }
 
+    /// `provider` cannot read tickets (and so cannot merge or verify updates).
+    pub fn cannot_read(provider: impl Into<String>) -> Self {
+        Self::UnsupportedOperation {
+            provider: provider.into(),
+            operation: "read tickets (needed to read, merge or verify)".to_owned(),
+        }
+    }
+
     /// The kind of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::InvalidInput { .. } => ErrorKind::InvalidInput,
             Self::Unsupported { .. } => ErrorKind::Unsupported,
+            Self::UnsupportedOperation { .. } => ErrorKind::UnsupportedOperation,
             Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Self::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Self::NotFound(_) => ErrorKind::NotFound,
@@ -315,6 +339,7 @@ impl TicketError {
             Self::Provider(details) => details.status == 408 || details.status >= 500,
             Self::InvalidInput { .. }
             | Self::Unsupported { .. }
+            | Self::UnsupportedOperation { .. }
             | Self::Unauthenticated(_)
             | Self::PermissionDenied(_)
             | Self::NotFound(_)
@@ -342,6 +367,7 @@ impl TicketError {
             Self::Provider(details) => !(300..500).contains(&details.status),
             Self::InvalidInput { .. }
             | Self::Unsupported { .. }
+            | Self::UnsupportedOperation { .. }
             | Self::Unauthenticated(_)
             | Self::PermissionDenied(_)
             | Self::NotFound(_)

@@ -131,6 +131,18 @@ impl FieldSet {
         FieldSet(self.0 & !other.0)
     }
 
+    /// The fields in `self` or in `other`.
+    #[must_use]
+    pub const fn union(self, other: FieldSet) -> FieldSet {
+        FieldSet(self.0 | other.0)
+    }
+
+    /// The fields in both `self` and `other`.
+    #[must_use]
+    pub const fn intersection(self, other: FieldSet) -> FieldSet {
+        FieldSet(self.0 & other.0)
+    }
+
     /// Whether the set is empty.
     pub const fn is_empty(self) -> bool {
         self.0 == 0
@@ -173,6 +185,21 @@ pub struct Capabilities {
     /// (Feishu appends `comment`). An update carrying one is retried only when it certainly did
     /// not apply, unless the caller opts in.
     pub non_idempotent: FieldSet,
+    /// Whether the provider can read a ticket ([`TicketUpdater::read`](crate::TicketUpdater::read)),
+    /// and so run updates in merge mode and verify them. A client may still lack what reading
+    /// needs (Feishu without app credentials): its reads then fail with a configuration error.
+    pub read: bool,
+    /// Fields an update resets to a default when it omits them (EngageLab's `priority`
+    /// becomes `medium`). Refused like [`required`](Self::required) ones, unless the update
+    /// sets them or runs in merge mode, which fills them from the ticket as read.
+    pub reset_when_omitted: FieldSet,
+    /// Collections an update replaces whole ([`Field::Tags`], [`Field::CustomFields`]): merge
+    /// mode sends the whole merged collection. A collection not listed is merged item by item
+    /// by the provider (Feishu's custom fields): merge mode sends only the items named.
+    pub replaces_whole: FieldSet,
+    /// The rate of reads the provider documents, per second (Feishu's Get Ticket: 10), for
+    /// callers that pace their reads.
+    pub read_rate: Option<u32>,
 }
 
 impl Capabilities {
@@ -184,7 +211,40 @@ impl Capabilities {
             requires_any_field: false,
             custom_field_requires: FieldSet::EMPTY,
             non_idempotent: FieldSet::EMPTY,
+            read: false,
+            reset_when_omitted: FieldSet::EMPTY,
+            replaces_whole: FieldSet::EMPTY,
+            read_rate: None,
         }
+    }
+
+    /// Declares that the provider can read a ticket, with the rate of reads it documents
+    /// (per second), if any.
+    #[must_use]
+    pub const fn reading(mut self, rate: Option<u32>) -> Self {
+        self.read = true;
+        self.read_rate = rate;
+        self
+    }
+
+    /// Declares the fields an update resets when it omits them.
+    #[must_use]
+    pub const fn resetting_when_omitted(mut self, fields: FieldSet) -> Self {
+        self.reset_when_omitted = fields;
+        self
+    }
+
+    /// Declares the collections an update replaces whole.
+    #[must_use]
+    pub const fn replacing_whole(mut self, fields: FieldSet) -> Self {
+        self.replaces_whole = fields;
+        self
+    }
+
+    /// The fields every update must carry unless it runs in merge mode:
+    /// [`required`](Self::required) and [`reset_when_omitted`](Self::reset_when_omitted).
+    pub const fn must_carry(&self) -> FieldSet {
+        self.required.union(self.reset_when_omitted)
     }
 
     /// Requires every custom field to have an id ([`Field::CustomFieldIds`]) and/or a key

@@ -80,9 +80,22 @@
 //!   is any JSON scalar.
 //! - `comment`: its text, or `{"body": …, "visibility": "public" | "internal"}`.
 //! - `lenient`: `true` selects [`UnsupportedPolicy::Lenient`].
+//! - `merge`, `verify`: `true` selects merge mode and verification (below); `add_tags`,
+//!   `remove_tags`, `unset_custom_fields`: lists of the relative edits of merge mode.
 //!
 //! A receipt is `{"provider", "ticket_id", "updated_at" (RFC 3339 or null), "request_id"
-//! (or null), "dropped" (field names such as `"custom_fields.id"`), "attempts"}`.
+//! (or null), "dropped" (field names such as `"custom_fields.id"`), "attempts"}`, with
+//! `"merge"` and `"verification"` when the update had them. A [`TicketSnapshot`] is written
+//! (not read) with every unified field and the provider's `raw` JSON.
+//!
+//! # Reading, merge mode and verification
+//!
+//! A provider that can read ([`Capabilities::read`]) implements [`TicketUpdater::read`]. An
+//! update in merge mode ([`TicketUpdateBuilder::merge`]) is resolved against the ticket as
+//! read ([`TicketUpdate::merged_with`]): it changes only the fields it names, even where the
+//! provider's update replaces or resets what it is not given. With verification
+//! ([`TicketUpdateBuilder::verify`]) the ticket is read back and compared ([`compare()`],
+//! [`Verification`]). [`update_with_reads`] is the sequence every reader runs.
 #![cfg_attr(
     feature = "document-features",
     doc = concat!("\n# Feature flags\n\n", document_features::document_features!())
@@ -100,26 +113,36 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod compare;
 mod error;
 mod fields;
+mod merge;
 mod receipt;
 #[cfg(feature = "serde")]
 mod serde_form;
+#[cfg(feature = "serde")]
+mod serde_read;
 mod server_error;
+mod snapshot;
 mod types;
 mod update;
+mod verify;
 
 use async_trait::async_trait;
 
+pub use compare::{Check, FieldCheck, compare, normalize_text};
 pub use error::{ErrorKind, Sent, TicketError};
 pub use fields::{Capabilities, Field, FieldSet, UnsupportedPolicy};
+pub use merge::Merged;
 pub use receipt::{RequestPreview, UpdateReceipt};
 pub use server_error::{ErrorCode, ServerError};
+pub use snapshot::{SnapshotField, TicketSnapshot};
 pub use types::{
     Attachment, CommentVisibility, CustomField, CustomFieldId, CustomValue, NativeStatus, Priority,
     Status, TicketId, TicketKind, TicketStatus,
 };
 pub use update::{Plan, TicketUpdate, TicketUpdateBuilder};
+pub use verify::{Drift, MergeReport, Verification, update_with_reads};
 
 /// Updates tickets in one helpdesk.
 ///
@@ -166,11 +189,25 @@ pub trait TicketUpdater: Send + Sync {
     }
 
     /// Applies `update` to ticket `id`.
+    ///
+    /// An update in merge mode or with verification ([`TicketUpdate::needs_read`]) reads the
+    /// ticket too, as [`update_with_reads`] does; a provider that cannot read refuses it in
+    /// [`TicketUpdate::plan`] ([`TicketError::UnsupportedOperation`]).
     async fn update(
         &self,
         id: &TicketId,
         update: &TicketUpdate,
     ) -> Result<UpdateReceipt, TicketError>;
+
+    /// Reads ticket `id` as it is now, in the unified vocabulary with the provider's own
+    /// answer beside it. Sends nothing that changes the ticket.
+    ///
+    /// The default refuses with [`TicketError::UnsupportedOperation`]: a provider that can
+    /// read overrides it and says so in [`Capabilities::read`].
+    async fn read(&self, id: &TicketId) -> Result<TicketSnapshot, TicketError> {
+        let _ = id;
+        Err(TicketError::cannot_read(self.provider()))
+    }
 }
 
 /// Lets `Arc<dyn TicketUpdater>` be debug-printed (and `unwrap_err`ed) without making `Debug`

@@ -4,10 +4,10 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
-use crate::{Field, TicketId};
+use crate::{Field, MergeReport, TicketId, Verification};
 
 /// Proof that a provider accepted an update.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateReceipt {
     /// The provider that accepted the update.
@@ -29,6 +29,11 @@ pub struct UpdateReceipt {
     pub dropped: Vec<Field>,
     /// How many HTTP attempts the update took (1 without retries).
     pub attempts: u32,
+    /// In merge mode: the fields filled from the read before the update (boxed: most
+    /// receipts have none, and receipts travel in bulk).
+    pub merge: Option<Box<MergeReport>>,
+    /// With verification: what reading the ticket back found (boxed, as `merge`).
+    pub verification: Option<Box<Verification>>,
 }
 
 impl UpdateReceipt {
@@ -43,7 +48,23 @@ impl UpdateReceipt {
             request_id: None,
             dropped: Vec::new(),
             attempts: 1,
+            merge: None,
+            verification: None,
         }
+    }
+
+    /// Sets what merge mode did.
+    #[must_use]
+    pub fn with_merge(mut self, merge: Option<MergeReport>) -> Self {
+        self.merge = merge.map(Box::new);
+        self
+    }
+
+    /// Sets the verification.
+    #[must_use]
+    pub fn with_verification(mut self, verification: Option<Verification>) -> Self {
+        self.verification = verification.map(Box::new);
+        self
     }
 
     /// Sets when the ticket was updated.

@@ -197,6 +197,13 @@ struct UpdateForm {
     provider_fields: BTreeMap<String, Map<String, Value>>,
     #[serde(default)]
     lenient: bool,
+    #[serde(default)]
+    merge: bool,
+    #[serde(default)]
+    verify: bool,
+    add_tags: Option<Vec<String>>,
+    remove_tags: Option<Vec<String>>,
+    unset_custom_fields: Option<Vec<String>>,
 }
 
 impl UpdateForm {
@@ -287,6 +294,32 @@ impl UpdateForm {
         if self.lenient {
             b = b.lenient();
         }
+        if self.merge {
+            b = b.merge();
+        }
+        if self.verify {
+            b = b.verify();
+        }
+        for (key, list) in [
+            ("add_tags", self.add_tags),
+            ("remove_tags", self.remove_tags),
+            ("unset_custom_fields", self.unset_custom_fields),
+        ] {
+            let Some(list) = list else { continue };
+            if list.is_empty() {
+                return Err(TicketError::invalid(
+                    key,
+                    "an empty list changes nothing; leave the key out",
+                ));
+            }
+            for item in list {
+                b = match key {
+                    "add_tags" => b.add_tag(item),
+                    "remove_tags" => b.remove_tag(item),
+                    _ => b.unset_custom_field(item),
+                };
+            }
+        }
         b.build()
     }
 }
@@ -376,6 +409,21 @@ impl Serialize for TicketUpdate {
         if self.policy() == UnsupportedPolicy::Lenient {
             map.serialize_entry("lenient", &true)?;
         }
+        if self.merges() {
+            map.serialize_entry("merge", &true)?;
+        }
+        if self.verifies() {
+            map.serialize_entry("verify", &true)?;
+        }
+        for (key, list) in [
+            ("add_tags", self.tags_added()),
+            ("remove_tags", self.tags_removed()),
+            ("unset_custom_fields", self.custom_fields_unset()),
+        ] {
+            if !list.is_empty() {
+                map.serialize_entry(key, list)?;
+            }
+        }
         map.end()
     }
 }
@@ -393,6 +441,10 @@ struct ReceiptForm {
     #[serde(default)]
     dropped: Vec<Field>,
     attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    merge: Option<crate::serde_read::MergeForm>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    verification: Option<crate::Verification>,
 }
 
 impl Serialize for UpdateReceipt {
@@ -411,6 +463,13 @@ impl Serialize for UpdateReceipt {
             request_id: self.request_id.clone(),
             dropped: self.dropped.clone(),
             attempts: self.attempts,
+            merge: self
+                .merge
+                .as_deref()
+                .map(crate::serde_read::MergeForm::from_report)
+                .transpose()
+                .map_err(serde::ser::Error::custom)?,
+            verification: self.verification.as_deref().cloned(),
         }
         .serialize(serializer)
     }
@@ -427,10 +486,17 @@ impl<'de> Deserialize<'de> for UpdateReceipt {
                 })
             })
             .transpose()?;
+        let merge = form
+            .merge
+            .map(crate::serde_read::MergeForm::into_report)
+            .transpose()
+            .map_err(de::Error::custom)?;
         Ok(UpdateReceipt::new(form.provider, form.ticket_id)
             .with_updated_at(updated_at)
             .with_request_id(form.request_id)
             .with_dropped(form.dropped)
-            .with_attempts(form.attempts))
+            .with_attempts(form.attempts)
+            .with_merge(merge)
+            .with_verification(form.verification))
     }
 }

@@ -37,19 +37,27 @@ pub(crate) fn valid_provider_name(name: &str) -> bool {
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TicketUpdate {
-    title: Option<String>,
-    description: Option<String>,
-    priority: Option<Priority>,
-    kind: Option<TicketKind>,
-    tags: Option<Vec<String>>,
-    custom_fields: Option<Vec<CustomField>>,
-    attachments: Option<Vec<Attachment>>,
-    status: Option<Status>,
-    solved: Option<bool>,
-    comment: Option<String>,
-    comment_visibility: Option<CommentVisibility>,
-    provider_fields: BTreeMap<String, Map<String, Value>>,
-    policy: UnsupportedPolicy,
+    pub(crate) title: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) priority: Option<Priority>,
+    pub(crate) kind: Option<TicketKind>,
+    pub(crate) tags: Option<Vec<String>>,
+    pub(crate) custom_fields: Option<Vec<CustomField>>,
+    pub(crate) attachments: Option<Vec<Attachment>>,
+    pub(crate) status: Option<Status>,
+    pub(crate) solved: Option<bool>,
+    pub(crate) comment: Option<String>,
+    pub(crate) comment_visibility: Option<CommentVisibility>,
+    pub(crate) provider_fields: BTreeMap<String, Map<String, Value>>,
+    pub(crate) policy: UnsupportedPolicy,
+    /// Merge mode: read the ticket first, fill what the provider's update needs or would
+    /// reset, and resolve the relative edits below against it.
+    pub(crate) merge: bool,
+    /// Read the ticket back after the update and compare.
+    pub(crate) verify: bool,
+    pub(crate) add_tags: Vec<String>,
+    pub(crate) remove_tags: Vec<String>,
+    pub(crate) unset_custom_fields: Vec<String>,
 }
 
 impl TicketUpdate {
@@ -128,6 +136,48 @@ impl TicketUpdate {
         self.policy
     }
 
+    /// Whether the update runs in merge mode: the ticket is read first, what the provider's
+    /// update needs or would reset is filled from it, and relative edits are resolved
+    /// against it (see [`TicketUpdate::merged_with`]).
+    pub fn merges(&self) -> bool {
+        self.merge
+    }
+
+    /// Whether the ticket is read back after the update and compared with what was sent
+    /// (see [`Verification`](crate::Verification)).
+    pub fn verifies(&self) -> bool {
+        self.verify
+    }
+
+    /// Whether the update needs a read of the ticket (merge mode or verification).
+    pub fn needs_read(&self) -> bool {
+        self.merge || self.verify
+    }
+
+    /// Tags to add to the ticket's current ones (merge mode).
+    pub fn tags_added(&self) -> &[String] {
+        &self.add_tags
+    }
+
+    /// Tags to remove from the ticket's current ones (merge mode).
+    pub fn tags_removed(&self) -> &[String] {
+        &self.remove_tags
+    }
+
+    /// Keys of custom fields to remove from the ticket, keeping the others (merge mode).
+    pub fn custom_fields_unset(&self) -> &[String] {
+        &self.unset_custom_fields
+    }
+
+    /// This update without merge mode and verification: what is sent once they are done.
+    #[must_use]
+    pub fn without_reads(&self) -> TicketUpdate {
+        let mut plain = self.clone();
+        plain.merge = false;
+        plain.verify = false;
+        plain
+    }
+
     /// A builder holding every part of this update (fields, raw provider fields, policy):
     /// change what you need and [`build`](TicketUpdateBuilder::build) again, which checks
     /// everything again. `update.to_builder().build()` gives an equal update, and adding to a
@@ -147,6 +197,9 @@ impl TicketUpdate {
         // are moved back there, so that `build` checks them again and the builder's setters
         // append to them exactly as on a fresh builder.
         let mut update = self.clone();
+        // An empty list of custom fields (merge mode removed the last one of a provider that
+        // replaces them whole) is kept as such.
+        let no_custom_fields = update.custom_fields.as_ref().is_some_and(Vec::is_empty);
         let pending_custom = update
             .custom_fields
             .take()
@@ -180,6 +233,7 @@ impl TicketUpdate {
             pending_custom,
             pending_attachments,
             provider_fields,
+            no_custom_fields,
         }
     }
 
@@ -195,8 +249,14 @@ impl TicketUpdate {
         add(self.description.is_some(), Field::Description);
         add(self.priority.is_some(), Field::Priority);
         add(self.kind.is_some(), Field::Kind);
-        add(self.tags.is_some(), Field::Tags);
-        add(self.custom_fields.is_some(), Field::CustomFields);
+        add(
+            self.tags.is_some() || !self.add_tags.is_empty() || !self.remove_tags.is_empty(),
+            Field::Tags,
+        );
+        add(
+            self.custom_fields.is_some() || !self.unset_custom_fields.is_empty(),
+            Field::CustomFields,
+        );
         add(
             self.custom_fields
                 .iter()
@@ -208,7 +268,8 @@ impl TicketUpdate {
             self.custom_fields
                 .iter()
                 .flatten()
-                .any(|f| f.key().is_some()),
+                .any(|f| f.key().is_some())
+                || !self.unset_custom_fields.is_empty(),
             Field::CustomFieldKeys,
         );
         add(self.attachments.is_some(), Field::Attachments);
@@ -265,13 +326,20 @@ impl TicketUpdate {
         }
         let carried = set.difference(unsupported);
 
-        let missing = caps.required.difference(carried);
-        if !missing.is_empty() {
-            let missing: Vec<&str> = missing.iter().map(Field::as_str).collect();
+        if self.needs_read() && !caps.read {
+            return Err(TicketError::cannot_read(provider));
+        }
+        let tag_edits = !self.add_tags.is_empty() || !self.remove_tags.is_empty();
+        if !self.merge && (tag_edits || !self.unset_custom_fields.is_empty()) {
+            let field = if tag_edits { "tags" } else { "custom_fields" };
             return Err(TicketError::invalid(
-                missing.join(", "),
-                format!("{provider} requires it on every update"),
+                field,
+                "adding or removing tags and unsetting custom fields change the ticket's current values: they need merge mode (`.merge()`, `\"merge\": true`, `--merge`), which reads the ticket first",
             ));
+        }
+        // Merge mode fills these from the ticket as read.
+        if !self.merge {
+            crate::merge::refuse_missing(provider, caps, carried)?;
         }
 
         if carried.contains(Field::CustomFields) {
@@ -344,6 +412,9 @@ pub struct TicketUpdateBuilder {
     pending_custom: Vec<(Option<CustomFieldId>, Option<String>, CustomValue)>,
     pending_attachments: Vec<String>,
     provider_fields: Vec<(String, String, Value)>,
+    /// The update sets the custom fields to none (only merge mode builds one: removing the
+    /// last custom field of a provider that replaces them whole).
+    no_custom_fields: bool,
 }
 
 impl TicketUpdateBuilder {
@@ -502,6 +573,42 @@ impl TicketUpdateBuilder {
         self.policy(UnsupportedPolicy::Lenient)
     }
 
+    /// Merge mode: change only the fields named. The ticket is read first (one read per
+    /// update); what the provider's update needs or would reset (EngageLab's title,
+    /// description and priority) is filled from it, and [`add_tag`](Self::add_tag),
+    /// [`remove_tag`](Self::remove_tag) and [`unset_custom_field`](Self::unset_custom_field)
+    /// are resolved against it. Read-then-write is not atomic: see
+    /// [`TicketUpdate::merged_with`].
+    pub fn merge(mut self) -> Self {
+        self.update.merge = true;
+        self
+    }
+
+    /// Reads the ticket back after the update and compares every field sent; the receipt
+    /// carries the outcome ([`UpdateReceipt::verification`](crate::UpdateReceipt::verification)).
+    pub fn verify(mut self) -> Self {
+        self.update.verify = true;
+        self
+    }
+
+    /// Adds a tag to the ticket's current ones (merge mode).
+    pub fn add_tag(mut self, tag: impl Into<String>) -> Self {
+        self.update.add_tags.push(tag.into());
+        self
+    }
+
+    /// Removes a tag from the ticket's current ones (merge mode); absent, nothing happens.
+    pub fn remove_tag(mut self, tag: impl Into<String>) -> Self {
+        self.update.remove_tags.push(tag.into());
+        self
+    }
+
+    /// Removes the custom field `key` from the ticket, keeping the others (merge mode).
+    pub fn unset_custom_field(mut self, key: impl Into<String>) -> Self {
+        self.update.unset_custom_fields.push(key.into());
+        self
+    }
+
     /// Validates everything and returns the update.
     ///
     /// Refuses, with [`TicketError::InvalidInput`] naming the field: a blank title,
@@ -516,7 +623,11 @@ impl TicketUpdateBuilder {
             pending_custom,
             pending_attachments,
             provider_fields,
+            no_custom_fields,
         } = self;
+        if no_custom_fields && pending_custom.is_empty() {
+            update.custom_fields = Some(Vec::new());
+        }
 
         for (field, value) in [
             ("title", &update.title),
@@ -552,6 +663,8 @@ impl TicketUpdateBuilder {
             }
         }
 
+        crate::merge::check_relative_edits(&update)?;
+
         if let Some(tags) = &update.tags {
             // A handful of tags is the common case: a scan of the earlier ones is cheaper
             // than a hash set; a long list gets the set. Either way the first repeated tag
@@ -575,6 +688,15 @@ impl TicketUpdateBuilder {
         }
 
         if !pending_custom.is_empty() {
+            if let Some(key) = pending_custom.iter().find_map(|(_, key, _)| {
+                key.as_ref()
+                    .filter(|k| update.unset_custom_fields.contains(k))
+            }) {
+                return Err(TicketError::invalid(
+                    "custom_fields",
+                    format!("key {key:?} is both set and unset"),
+                ));
+            }
             // As for tags: scan the earlier fields when there are few, hash sets otherwise.
             let hashed = pending_custom.len() > SCAN_LIMIT;
             let mut keys = HashSet::new();

@@ -39,12 +39,20 @@ mod engagelab {
             ValueKind::Url,
             "default `https://livedesk-api.engagelab.com` (`http://` to loopback only)",
         ),
+        ConfigKey::new(
+            "read_path",
+            ValueKind::OneOf(&["api", "bare"]),
+            "the read's path: `api` (default, `/api/v2/accounts/tickets/:id`, the update's prefix) or `bare` (`/v2/…`, as some Get Ticket pages write it)",
+        ),
     ];
 
     pub(super) fn build(s: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
         let mut config = EngageLabConfig::new(s.required("api_key")?, s.required("api_secret")?)?;
         if let Some(url) = s.optional("base_url") {
             config = config.with_base_url(&url)?;
+        }
+        if let Some(path) = s.parse::<provider_engagelab::ReadPath>("read_path")? {
+            config = config.with_read_path(path);
         }
         let config = config.with_http_options(s.http_options()?);
         Ok(Arc::new(EngageLabClient::new(config)?))
@@ -65,7 +73,8 @@ mod feishu {
     use crate::{ConfigKey, Settings, ValueKind};
 
     /// The keys `build` reads, beside the HTTP keys: the helpdesk; either a static user
-    /// token or a refreshing one (`app_id`, `app_secret`, a token store); where Feishu is.
+    /// token or a refreshing one (`app_id`, `app_secret`, a token store); the app's
+    /// credentials again for reads (a tenant token); where Feishu is.
     pub(super) const KEYS: &[ConfigKey] = &[
         ConfigKey::new("helpdesk_id", ValueKind::Text, "required: the helpdesk id"),
         ConfigKey::new("helpdesk_token", ValueKind::Text, "required: the helpdesk token").secret(),
@@ -78,7 +87,7 @@ mod feishu {
         ConfigKey::new(
             "app_id",
             ValueKind::Text,
-            "a refreshing user token instead of a static one: the app id (with `app_secret` and a token store)",
+            "the app id: reads take a tenant token made from it and `app_secret` (without them, reading fails and updating works); and, unless `user_token = static`, a refreshing user token (with a token store)",
         ),
         ConfigKey::new(
             "app_secret",
@@ -86,6 +95,11 @@ mod feishu {
             "the app secret (required with `app_id`)",
         )
         .secret(),
+        ConfigKey::new(
+            "user_token",
+            ValueKind::OneOf(&["static", "refreshing"]),
+            "`refreshing` (default with `app_id`) or `static` (default without: `user_access_token` as given, `app_id` only for reads)",
+        ),
         ConfigKey::new(
             "refresh_token",
             ValueKind::Text,
@@ -143,16 +157,32 @@ mod feishu {
             (None, None) => Region::Feishu.base_url().to_owned(),
         };
         let http = s.http_options()?;
-        let source: Arc<dyn UserTokenSource> = match s.optional("app_id") {
-            Some(app_id) => Arc::new(refreshing(s, app_id, &base, http.clone())?),
-            None => Arc::new(provider_feishu::StaticToken::new(
+        let app_id = s.optional("app_id");
+        let refreshing_user_token = match s
+            .optional("user_token")
+            .map(|m| m.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None => app_id.is_some(),
+            Some("refreshing") => true,
+            Some(_) => false,
+        };
+        let source: Arc<dyn UserTokenSource> = if refreshing_user_token {
+            let app_id = s.required("app_id")?;
+            Arc::new(refreshing(s, app_id, &base, http.clone())?)
+        } else {
+            Arc::new(provider_feishu::StaticToken::new(
                 s.required("user_access_token")?,
                 "the Feishu user access token",
-            )?),
+            )?)
         };
-        let config = FeishuConfig::new(source, helpdesk_id, helpdesk_token)?
+        let mut config = FeishuConfig::new(source, helpdesk_id, helpdesk_token)?
             .with_base_url(&base)?
             .with_http_options(http);
+        // The same app makes the tenant token of reads.
+        if let Some(app_id) = app_id {
+            config = config.with_app_credentials(app_id, s.required("app_secret")?)?;
+        }
         Ok(Arc::new(FeishuClient::new(config)?))
     }
 

@@ -7,6 +7,10 @@
 //!   scrubbing, receipt).
 //! - [`Credential`] (Basic, Bearer or a named header; either half of a Basic pair may be the
 //!   secret) and [`TokenSource`] (a bearer token refreshed when the server refuses it).
+//! - Reading: a read route and decoder on [`JsonApi`] (`read_route`, `decode_read`, and
+//!   `complete_read` with [`Reads`] for further reads), the update's credentials or a token of
+//!   the read's own ([`JsonClientBuilder::read_token_source`]); merge mode and verification
+//!   then work as for the built-in providers.
 //! - [`json_error`] (with [`ErrorShape`]) and [`rfc3339_at`] for decoders; the hardened client,
 //!   [`Transport`] with retries, [`BaseUrl::route_template`], previews.
 //! - Re-exports at the versions this crate uses: `async_trait`, `secrecy`, `serde_json` and

@@ -33,11 +33,13 @@
 //! | `engagelab` | `api_key` | text | yes | required: the API key (the user name of Basic auth) |
 //! | `engagelab` | `api_secret` | text | yes | required: the API secret |
 //! | `engagelab` | `base_url` | URL | no | default `https://livedesk-api.engagelab.com` (`http://` to loopback only) |
+//! | `engagelab` | `read_path` | `api` or `bare` | no | the read's path: `api` (default, `/api/v2/accounts/tickets/:id`, the update's prefix) or `bare` (`/v2/…`, as some Get Ticket pages write it) |
 //! | `feishu` | `helpdesk_id` | text | no | required: the helpdesk id |
 //! | `feishu` | `helpdesk_token` | text | yes | required: the helpdesk token |
 //! | `feishu` | `user_access_token` | text | yes | a static user access token (required without `app_id`); with `app_id`, it only seeds the first access token |
-//! | `feishu` | `app_id` | text | no | a refreshing user token instead of a static one: the app id (with `app_secret` and a token store) |
+//! | `feishu` | `app_id` | text | no | the app id: reads take a tenant token made from it and `app_secret` (without them, reading fails and updating works); and, unless `user_token = static`, a refreshing user token (with a token store) |
 //! | `feishu` | `app_secret` | text | yes | the app secret (required with `app_id`) |
+//! | `feishu` | `user_token` | `static` or `refreshing` | no | `refreshing` (default with `app_id`) or `static` (default without: `user_access_token` as given, `app_id` only for reads) |
 //! | `feishu` | `refresh_token` | text | yes | the seed refresh token, used while the token store holds none |
 //! | `feishu` | `token_store` | `file` or `redis` | no | where rotated tokens are kept: `file` (default) or `redis` (feature `redis`) |
 //! | `feishu` | `refresh_token_file` | path | no | the file store's path (required with `file`; its directory must exist and be writable) |

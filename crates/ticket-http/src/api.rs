@@ -2,18 +2,24 @@
 //! the decoder), which [`JsonClient`](crate::JsonClient) turns into a `TicketUpdater`; and the
 //! helpers a decoder needs ([`json_error`], [`rfc3339_at`]).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use reqwest::Method;
 use serde::Serialize;
 use serde_json::Value;
 use ticket_core::{
-    Capabilities, ErrorCode, ErrorKind, Plan, TicketError, TicketId, TicketUpdate, UpdateReceipt,
+    Capabilities, ErrorCode, ErrorKind, Plan, TicketError, TicketId, TicketSnapshot, TicketUpdate,
+    UpdateReceipt,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::RawResponse;
+use crate::{RawResponse, Reads};
+
+/// A boxed future that can be sent between threads, as [`JsonApi::complete_read`] returns.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// One helpdesk's JSON update API. Wrap it in a [`JsonClient`](crate::JsonClient) to get a
 /// `TicketUpdater`: the client plans the update, builds, previews, sends and retries the
@@ -67,9 +73,48 @@ pub trait JsonApi: Send + Sync + 'static {
 
     /// Whether `err` says the server refused the bearer token of a
     /// [`TokenSource`](crate::TokenSource) (so that the client refreshes it once and sends
-    /// again). Default: any [`ErrorKind::Unauthenticated`].
+    /// again). Default: any [`ErrorKind::Unauthenticated`]. Reads and updates alike.
     fn refuses_token(&self, err: &TicketError) -> bool {
         err.kind() == ErrorKind::Unauthenticated
+    }
+
+    /// Constant headers of a read, in the order they go on the wire after the credentials.
+    /// Default: `accept: application/json`.
+    const READ_HEADERS: &'static [(&'static str, &'static str)] = &[("accept", "application/json")];
+
+    /// The read route (`GET`), with one `{id}` placeholder as [`ROUTE`](Self::ROUTE) has, such
+    /// as `/api/v2/tickets/{id}.json`; `None` (the default) when the API cannot read. An API
+    /// that reads declares it in [`CAPABILITIES`](Self::CAPABILITIES) too
+    /// ([`Capabilities::reading`]), and implements [`decode_read`](Self::decode_read).
+    fn read_route(&self) -> Option<&str> {
+        None
+    }
+
+    /// Reads the answer to a read of `id`: the snapshot (with [`TicketSnapshot::raw`], the
+    /// provider's ticket object), or the matching error. Scrubbing is done as for
+    /// [`decode`](Self::decode). Default: the API cannot read.
+    fn decode_read(
+        &self,
+        id: &TicketId,
+        response: &RawResponse,
+    ) -> Result<TicketSnapshot, TicketError> {
+        let _ = (id, response);
+        Err(TicketError::cannot_read(Self::PROVIDER))
+    }
+
+    /// Completes a snapshot with further reads through `reads` (the read's credentials,
+    /// retries and scrubbing): Feishu looks up its custom field definitions, to tell which
+    /// option a dropdown's label stands for. Default: the snapshot as decoded.
+    fn complete_read<'a>(
+        &'a self,
+        snapshot: TicketSnapshot,
+        reads: Reads<'a, Self>,
+    ) -> BoxFuture<'a, Result<TicketSnapshot, TicketError>>
+    where
+        Self: Sized,
+    {
+        let _ = reads;
+        Box::pin(std::future::ready(Ok(snapshot)))
     }
 }
 

@@ -167,14 +167,19 @@ pub trait TokenSource: Send + Sync {
     }
 }
 
-/// A fixed bearer token, never refreshed.
+/// A fixed bearer token, never refreshed. It is a secret of the client it is given to from
+/// the start ([`TokenSource::secrets`]), before any request carries it: a client that only
+/// reads with another token scrubs it too.
 #[derive(Clone)]
-pub struct StaticToken(SecretString);
+pub struct StaticToken(SecretString, Secrets);
 
 impl StaticToken {
     /// A static token, cleaned as [`bearer_token`] says.
     pub fn new(token: impl Into<String>, what: &str) -> Result<Self, TicketError> {
-        Ok(Self(bearer_token(&token.into(), what)?.into()))
+        let token = bearer_token(&token.into(), what)?;
+        let secrets = Secrets::new();
+        secrets.add(&token);
+        Ok(Self(token.into(), secrets))
     }
 }
 
@@ -188,6 +193,10 @@ impl fmt::Debug for StaticToken {
 impl TokenSource for StaticToken {
     async fn access_token(&self) -> Result<SecretString, TicketError> {
         Ok(self.0.clone())
+    }
+
+    fn secrets(&self) -> Option<Secrets> {
+        Some(self.1.clone())
     }
 }
 

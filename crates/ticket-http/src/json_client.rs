@@ -1,8 +1,12 @@
 //! [`JsonClient`]: the `TicketUpdater` of a [`JsonApi`], for built-in and downstream providers
 //! alike. The one path of an update: plan → body → request (credentials, constant headers) →
-//! [`Transport::execute`] (retries, scrubbing) → decode → receipt.
+//! [`Transport::execute`] (retries, scrubbing) → decode → receipt. Reads (and merge mode and
+//! verification, which read) are in [`read`].
+
+mod read;
 
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -10,14 +14,17 @@ use async_trait::async_trait;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use ticket_core::{
-    Capabilities, Plan, RequestPreview, TicketError, TicketId, TicketUpdate, TicketUpdater,
-    UpdateReceipt,
+    Capabilities, Plan, RequestPreview, TicketError, TicketId, TicketSnapshot, TicketUpdate,
+    TicketUpdater, UpdateReceipt,
 };
 
 use crate::{
-    BaseUrl, Credential, HttpOptions, JsonApi, PreparedRequest, RawResponse, Route, TokenSource,
-    Transport, body_capacity, sensitive_header,
+    BaseUrl, Credential, HttpOptions, JsonApi, PreparedRequest, RawResponse, Route, Secrets,
+    TokenSource, Transport, body_capacity, sensitive_header,
 };
+
+pub use self::read::Reads;
+use self::read::{ReadAuth, Reading};
 
 /// A [`TicketUpdater`] for a [`JsonApi`]: one connection pool, the route parsed once, the
 /// constant headers (credentials first) computed once. Build it with
@@ -33,6 +40,7 @@ pub struct JsonClient<A> {
     route: Route,
     headers: HeaderMap,
     tokens: Option<Tokens>,
+    reading: Reading,
 }
 
 /// A [`JsonApi`] built from a configuration of its own, so that `JsonClient::<A>::new(config)`
@@ -58,6 +66,7 @@ impl<A> fmt::Debug for JsonClient<A> {
             .field("transport", &self.transport)
             .field("route", &self.route)
             .field("bearer_token", &self.tokens.is_some())
+            .field("reading", &self.reading)
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +78,7 @@ pub struct JsonClientBuilder<A> {
     base_url: BaseUrl,
     credentials: Vec<Credential>,
     tokens: Option<Arc<dyn TokenSource>>,
+    read_auth: ReadAuth,
     http: HttpOptions,
     client: Option<reqwest::Client>,
     secrets: Vec<SecretString>,
@@ -93,6 +103,23 @@ impl<A: JsonApi> JsonClientBuilder<A> {
     /// Sends `Authorization: Bearer <token>` from `source` on every request, first.
     pub fn token_source(mut self, source: Arc<dyn TokenSource>) -> Self {
         self.tokens = Some(source);
+        self
+    }
+
+    /// Reads with `Authorization: Bearer <token>` from `source` instead of the update's token
+    /// (Feishu reads with a tenant token, updates with a user token): the update's token is
+    /// never sent on a read. Refreshed once when a read refuses it, as the update's is.
+    pub fn read_token_source(mut self, source: Arc<dyn TokenSource>) -> Self {
+        self.read_auth = ReadAuth::Token(source);
+        self
+    }
+
+    /// This client cannot read although the API can, because something reading needs is not
+    /// configured: every read (and every update in merge mode or with verification) fails
+    /// with a [`TicketError::Configuration`] saying `reason` (name the keys to set). Nothing
+    /// else is sent on a read: no token of the update.
+    pub fn read_unavailable(mut self, reason: impl Into<String>) -> Self {
+        self.read_auth = ReadAuth::Unavailable(reason.into());
         self
     }
 
@@ -123,11 +150,17 @@ impl<A: JsonApi> JsonClientBuilder<A> {
         if self.client.is_none() {
             self.base_url.require_tls_backend()?;
         }
-        // One set per client: the token source's, when it scrubs its own refreshes with one.
+        // One set per client: a token source's, when it scrubs its own requests with one (the
+        // update's first, then the read's).
+        let read_source = match &self.read_auth {
+            ReadAuth::Token(source) => Some(source),
+            _ => None,
+        };
         let secrets = self
             .tokens
             .as_ref()
             .and_then(|t| t.secrets())
+            .or_else(|| read_source.and_then(|t| t.secrets()))
             .unwrap_or_default();
         for credential in &self.credentials {
             credential.register(&secrets);
@@ -168,16 +201,31 @@ impl<A: JsonApi> JsonClientBuilder<A> {
         if let Some(agent) = transport.own_user_agent() {
             headers.insert(header::USER_AGENT, agent);
         }
+        let reading = Reading::new(
+            &self.api,
+            &self.base_url,
+            &self.credentials,
+            self.read_auth,
+            &transport,
+            self.tokens.is_some(),
+        )?;
         Ok(JsonClient {
             route: self.base_url.route_template(A::ROUTE)?,
             api: self.api,
             transport,
             headers,
-            tokens: self.tokens.map(|source| Tokens {
-                source,
-                last: Mutex::new(None),
-            }),
+            tokens: self.tokens.map(Tokens::new),
+            reading,
         })
+    }
+}
+
+impl Tokens {
+    fn new(source: Arc<dyn TokenSource>) -> Self {
+        Self {
+            source,
+            last: Mutex::new(None),
+        }
     }
 }
 
@@ -188,10 +236,6 @@ fn redacted_bearer() -> HeaderValue {
     value
 }
 
-/// What one execution under one token gives: the receipt, or the error and, when the API read
-/// it as a refusal of the token, that token.
-type Run = Result<UpdateReceipt, (TicketError, Option<SecretString>)>;
-
 impl<A: JsonApi> JsonClient<A> {
     /// A builder for `api` at `base_url`.
     pub fn builder(api: A, base_url: BaseUrl) -> JsonClientBuilder<A> {
@@ -200,6 +244,7 @@ impl<A: JsonApi> JsonClient<A> {
             base_url,
             credentials: Vec::new(),
             tokens: None,
+            read_auth: ReadAuth::Update,
             http: HttpOptions::default(),
             client: None,
             secrets: Vec::new(),
@@ -317,57 +362,88 @@ impl<A: JsonApi> JsonClient<A> {
         Ok((value, token))
     }
 
-    /// One execution, with the transport's retries, under the current token.
-    async fn run(&self, id: &TicketId, update: &TicketUpdate, attempts: &AtomicU32) -> Run {
-        let (bearer, token) = match &self.tokens {
-            Some(tokens) => {
-                let (value, token) = self.bearer(tokens).await.map_err(|e| (e, None))?;
-                (Some(value), Some(token))
-            }
-            None => (None, None),
-        };
-        let (request, plan) = self
-            .prepare_with(id, update, bearer.as_ref())
-            .map_err(|e| (e, None))?;
-        let rebuild = || Ok(self.prepare_with(id, update, bearer.as_ref())?.0);
-        let decode = |r: &RawResponse| self.decode_unscrubbed(id, r);
-        match self
-            .transport
-            .execute_counting("update", request, rebuild, decode, attempts)
-            .await
-        {
-            Ok((receipt, request_id)) => Ok(receipt
-                .with_request_id(request_id)
-                .with_dropped(plan.dropped)),
-            Err(err) => {
-                let refused = token.filter(|_| self.api.refuses_token(&err));
-                Err((err, refused))
-            }
-        }
-    }
-
-    /// [`run`](Self::run), and once more after a refresh when the token was refused.
-    async fn run_refreshing(
+    /// One execution of an update, with the transport's retries, under `bearer`.
+    async fn execute_update(
         &self,
         id: &TicketId,
         update: &TicketUpdate,
+        bearer: Option<HeaderValue>,
         attempts: &AtomicU32,
     ) -> Result<UpdateReceipt, TicketError> {
-        match (self.run(id, update, attempts).await, &self.tokens) {
-            (Err((err, Some(rejected))), Some(tokens)) => {
-                let refresh = tokens.source.refresh(&rejected).await;
-                if refresh.map_err(|e| self.transport.secrets().scrub_error(e))? {
-                    tracing::info!(
-                        provider = A::PROVIDER,
-                        "bearer token refreshed after refusal"
-                    );
-                    self.run(id, update, attempts).await.map_err(|(e, _)| e)
-                } else {
-                    Err(err)
+        let (request, plan) = self.prepare_with(id, update, bearer.as_ref())?;
+        let rebuild = || Ok(self.prepare_with(id, update, bearer.as_ref())?.0);
+        let decode = |r: &RawResponse| self.decode_unscrubbed(id, r);
+        let (receipt, request_id) = self
+            .transport
+            .execute_counting("update", request, rebuild, decode, attempts)
+            .await?;
+        Ok(receipt
+            .with_request_id(request_id)
+            .with_dropped(plan.dropped))
+    }
+
+    /// Runs `run` under the current token of `tokens` (with no token when `None`), and once
+    /// more after a refresh when the API reads its error as a refusal of that token: the one
+    /// token handling of updates and reads.
+    async fn with_bearer<T, F, Fut>(
+        &self,
+        tokens: Option<&Tokens>,
+        run: F,
+    ) -> Result<T, TicketError>
+    where
+        F: Fn(Option<HeaderValue>) -> Fut,
+        Fut: Future<Output = Result<T, TicketError>>,
+    {
+        let Some(tokens) = tokens else {
+            return run(None).await;
+        };
+        let (bearer, token) = self.bearer(tokens).await?;
+        match run(Some(bearer)).await {
+            Err(err) if self.api.refuses_token(&err) => {
+                let refresh = tokens.source.refresh(&token).await;
+                if !refresh.map_err(|e| self.transport.secrets().scrub_error(e))? {
+                    return Err(err);
                 }
+                tracing::info!(
+                    provider = A::PROVIDER,
+                    "bearer token refreshed after refusal"
+                );
+                let (bearer, _) = self.bearer(tokens).await?;
+                run(Some(bearer)).await
             }
-            (other, _) => other.map_err(|(e, _)| e),
+            other => other,
         }
+    }
+
+    /// An update without reads: under the update's token, refreshed once when refused.
+    async fn update_plain(
+        &self,
+        id: &TicketId,
+        update: &TicketUpdate,
+    ) -> Result<UpdateReceipt, TicketError> {
+        let attempts = AtomicU32::new(0);
+        let mut receipt = self
+            .with_bearer(self.tokens.as_ref(), |bearer| {
+                self.execute_update(id, update, bearer, &attempts)
+            })
+            .await?;
+        // Text quoted from the answer: scrubbed, and worth a warning when it was not understood.
+        if let Some(raw) = &mut receipt.updated_at_raw {
+            *raw = self.transport.secrets().scrub(raw);
+            if receipt.updated_at.is_none() {
+                tracing::warn!(
+                    provider = A::PROVIDER,
+                    updated_at = %raw,
+                    "the update was confirmed with an update time in an unknown form; kept as text"
+                );
+            }
+        }
+        Ok(receipt.with_attempts(attempts.load(Ordering::Relaxed)))
+    }
+
+    /// The client's secrets (its transport's).
+    fn secrets(&self) -> &Secrets {
+        self.transport.secrets()
     }
 }
 
@@ -389,14 +465,31 @@ impl<A: JsonApi> TicketUpdater for JsonClient<A> {
     }
 
     fn preview(&self, id: &TicketId, update: &TicketUpdate) -> Result<RequestPreview, TicketError> {
+        if update.merges() {
+            self.read_side()?;
+            return Err(TicketError::invalid(
+                "merge",
+                "an update in merge mode sends what the ticket holds when it is read, so its request cannot be shown before: read the ticket and preview `update.merged_with(&snapshot, &caps)?.update` (helpdesk: --plan, or --dry-run with --merge)",
+            ));
+        }
+        if update.verifies() {
+            self.read_side()?;
+        }
         let (request, plan) = self.prepare(id, update)?;
         Ok(self.transport.preview(&request).with_dropped(plan.dropped))
     }
 
     /// The plan and the body's own refusals, without encoding the body or building a request.
+    /// An update in merge mode is checked by the plan only (its body is known after the read),
+    /// and refused when this client cannot read.
     fn check(&self, id: &TicketId, update: &TicketUpdate) -> Result<Plan, TicketError> {
         let plan = update.plan(A::PROVIDER, &A::CAPABILITIES, A::MAPPED_KEYS)?;
-        self.api.body(id, update, &plan)?;
+        if update.needs_read() {
+            self.read_side()?;
+        }
+        if !update.merges() {
+            self.api.body(id, update, &plan)?;
+        }
         Ok(plan)
     }
 
@@ -405,19 +498,22 @@ impl<A: JsonApi> TicketUpdater for JsonClient<A> {
         id: &TicketId,
         update: &TicketUpdate,
     ) -> Result<UpdateReceipt, TicketError> {
-        let attempts = AtomicU32::new(0);
-        let mut receipt = self.run_refreshing(id, update, &attempts).await?;
-        // Text quoted from the answer: scrubbed, and worth a warning when it was not understood.
-        if let Some(raw) = &mut receipt.updated_at_raw {
-            *raw = self.transport.secrets().scrub(raw);
-            if receipt.updated_at.is_none() {
-                tracing::warn!(
-                    provider = A::PROVIDER,
-                    updated_at = %raw,
-                    "the update was confirmed with an update time in an unknown form; kept as text"
-                );
-            }
+        if !update.needs_read() {
+            return self.update_plain(id, update).await;
         }
-        Ok(receipt.with_attempts(attempts.load(Ordering::Relaxed)))
+        // Refused before any request: the plan's rules, and a client that cannot read.
+        update.plan(A::PROVIDER, &A::CAPABILITIES, A::MAPPED_KEYS)?;
+        self.read_side()?;
+        ticket_core::update_with_reads(
+            &A::CAPABILITIES,
+            update,
+            || self.read_ticket(id),
+            |merged| async move { self.update_plain(id, &merged).await },
+        )
+        .await
+    }
+
+    async fn read(&self, id: &TicketId) -> Result<TicketSnapshot, TicketError> {
+        self.read_ticket(id).await
     }
 }

@@ -88,13 +88,13 @@ pub use bytes::Bytes;
 pub use reqwest;
 pub use reqwest::Url;
 
-pub use crate::api::{ErrorShape, JsonApi, json_error, rfc3339_at};
+pub use crate::api::{BoxFuture, ErrorShape, JsonApi, json_error, rfc3339_at};
 pub use crate::base_url::{BaseUrl, Route, encode_segment};
 pub use crate::classify::{MAX_SERVER_WAIT, MAX_STATED_RATE};
 pub use crate::client::{build_client, client_builder, default_headers};
 pub use crate::credential::{Credential, StaticToken, TokenSource, bearer_token};
 pub use crate::hook::{Attempt, AttemptHook, RateLimited};
-pub use crate::json_client::{FromConfig, JsonClient, JsonClientBuilder};
+pub use crate::json_client::{FromConfig, JsonClient, JsonClientBuilder, Reads};
 pub use crate::options::HttpOptions;
 pub use crate::preview::{PreparedRequest, body_capacity, sensitive_header};
 pub use crate::response::{RawResponse, excerpt};

@@ -1,5 +1,6 @@
 //! Zendesk Support as a ticket provider, written with `ticket_facade::kit` only: the worked
-//! example of a downstream provider. `PUT /api/v2/tickets/{id}.json`, Basic auth
+//! example of a downstream provider. `PUT /api/v2/tickets/{id}.json` to update and `GET` on the
+//! same path to read (so merge mode and verification work too), Basic auth
 //! `{email}/token:{api_token}`, 429 with `Retry-After`, 409 (an edit conflict) retried.
 //!
 //! | unified field | Zendesk wire (`{"ticket": {…}}`) |
@@ -21,8 +22,9 @@ use ticket_facade::kit::{
     self, BaseUrl, Credential, ErrorShape, ExposeSecret, JsonApi, JsonClient, RawResponse,
 };
 use ticket_facade::{
-    Capabilities, CommentVisibility, ConfigKey, Field, FieldSet, Plan, Settings, Status,
-    TicketError, TicketId, TicketStatus, TicketUpdate, TicketUpdater, UpdateReceipt, ValueKind,
+    Capabilities, CommentVisibility, ConfigKey, CustomFieldId, Field, FieldSet, NativeStatus, Plan,
+    Priority, Settings, SnapshotField, Status, TicketError, TicketId, TicketKind, TicketSnapshot,
+    TicketStatus, TicketUpdate, TicketUpdater, UpdateReceipt, ValueKind,
 };
 
 /// The registry name.
@@ -66,7 +68,9 @@ impl JsonApi for Zendesk {
         Field::CommentVisibility,
     ]))
     .requiring_per_custom_field(FieldSet::of(&[Field::CustomFieldIds]))
-    .not_idempotent(FieldSet::of(&[Field::Comment]));
+    .not_idempotent(FieldSet::of(&[Field::Comment]))
+    .replacing_whole(FieldSet::of(&[Field::Tags]))
+    .reading(None);
     const MAPPED_KEYS: &'static [&'static str] = &[
         "subject",
         "priority",
@@ -129,22 +133,88 @@ impl JsonApi for Zendesk {
         receipt: UpdateReceipt,
         r: &RawResponse,
     ) -> Result<UpdateReceipt, TicketError> {
-        if r.is_success() {
-            let body: Option<Value> = kit::serde_json::from_slice(&r.body).ok();
-            let Some(body) = body.filter(|b| b.get("ticket").is_some_and(Value::is_object)) else {
-                return Err(r.malformed(PROVIDER, "no `ticket` object in the answer"));
-            };
-            let at = kit::rfc3339_at(r, &body, "/ticket/updated_at", PROVIDER)?;
-            return Ok(receipt.with_updated_at(at));
-        }
-        let shape = ErrorShape {
-            code: &["/error", "/error/title"],
-            message: &["/description", "/error/message"],
-            retryable: &[409],
-            ..ErrorShape::default()
-        };
-        Err(kit::json_error(r, PROVIDER, shape))
+        let (_, at) = ticket_of(r)?;
+        Ok(receipt.with_updated_at(at))
     }
+
+    /// `GET /api/v2/tickets/{id}.json`, the same path as the update.
+    fn read_route(&self) -> Option<&str> {
+        Some(Self::ROUTE)
+    }
+
+    /// `{"ticket": {subject, description, priority, type, status, tags, custom_fields, …}}`.
+    fn decode_read(&self, id: &TicketId, r: &RawResponse) -> Result<TicketSnapshot, TicketError> {
+        let (body, at) = ticket_of(r)?;
+        let t = &body["ticket"];
+        let text = |key: &str| t.get(key).and_then(Value::as_str).map(str::to_owned);
+        let bad = |key: &str, e: TicketError| r.malformed(PROVIDER, format!("`{key}`: {e}"));
+        let mut s = TicketSnapshot::new(PROVIDER, id.clone());
+        s.title = text("subject");
+        s.description = text("description");
+        s.priority = text("priority")
+            .map(|p| p.parse::<Priority>())
+            .transpose()
+            .map_err(|e| bad("priority", e))?;
+        s.kind = text("type")
+            .map(|k| k.parse::<TicketKind>())
+            .transpose()
+            .map_err(|e| bad("type", e))?;
+        s.tags = t.get("tags").and_then(Value::as_array).map(|tags| {
+            tags.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        });
+        s.custom_fields = t
+            .get("custom_fields")
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|f| {
+                        SnapshotField::new(f.get("value").cloned().unwrap_or(Value::Null)).with_id(
+                            f.get("id")
+                                .and_then(Value::as_u64)
+                                .map(CustomFieldId::Number),
+                        )
+                    })
+                    .collect()
+            });
+        if let Some(status) = text("status") {
+            // `open` is where both `open` and `in_progress` go.
+            (s.status, s.status_aliases) = match status.as_str() {
+                "new" | "open" => (Some(TicketStatus::Open), vec![TicketStatus::InProgress]),
+                "pending" => (Some(TicketStatus::Pending), vec![]),
+                "hold" => (Some(TicketStatus::OnHold), vec![]),
+                "solved" => (Some(TicketStatus::Solved), vec![]),
+                "closed" => (Some(TicketStatus::Closed), vec![]),
+                _ => (None, vec![]),
+            };
+            s.native_status = NativeStatus::new(PROVIDER, status).ok();
+        }
+        s.updated_at = at;
+        s.raw = t.clone();
+        Ok(s)
+    }
+}
+
+/// The `ticket` object of a success, with its `updated_at`; or the error of a refusal.
+fn ticket_of(r: &RawResponse) -> Result<(Value, Option<kit::time::OffsetDateTime>), TicketError> {
+    if r.is_success() {
+        let body: Option<Value> = kit::serde_json::from_slice(&r.body).ok();
+        let Some(body) = body.filter(|b| b.get("ticket").is_some_and(Value::is_object)) else {
+            return Err(r.malformed(PROVIDER, "no `ticket` object in the answer"));
+        };
+        let at = kit::rfc3339_at(r, &body, "/ticket/updated_at", PROVIDER)?;
+        return Ok((body, at));
+    }
+    let shape = ErrorShape {
+        code: &["/error", "/error/title"],
+        message: &["/description", "/error/message"],
+        retryable: &[409],
+        ..ErrorShape::default()
+    };
+    Err(kit::json_error(r, PROVIDER, shape))
 }
 
 fn status_value(status: &Status) -> Result<&str, TicketError> {

@@ -235,3 +235,85 @@ async fn selectable_with_ticket_provider_zendesk() {
     let err = ticket_facade::connect(&missing).unwrap_err().to_string();
     assert!(err.contains("TICKET_ZENDESK_EMAIL"), "{err}");
 }
+
+/// A small stateful Zendesk: `GET` answers the ticket as it stands, `PUT` stores `tags`.
+fn stateful(
+    tags: Arc<std::sync::Mutex<Vec<String>>>,
+) -> impl Fn(&ticket_facade::testkit::RecordedRequest) -> Reply + Send + Sync + 'static {
+    move |request| {
+        if request.method == "PUT" {
+            let body: ticket_facade::kit::serde_json::Value =
+                ticket_facade::kit::serde_json::from_slice(&request.body).unwrap();
+            if let Some(list) = body["ticket"]["tags"].as_array() {
+                *tags.lock().unwrap() = list
+                    .iter()
+                    .map(|t| t.as_str().unwrap().to_owned())
+                    .collect();
+            }
+            return Reply::json(200, SUCCESS);
+        }
+        let tags = tags.lock().unwrap().clone();
+        let ticket = ticket_facade::kit::serde_json::json!({"ticket": {
+            "id": 35436, "subject": "Printer jammed", "description": "Paper stuck.",
+            "priority": "normal", "type": "incident", "status": "open", "tags": tags,
+            "custom_fields": [{"id": 360001, "value": "PRN-2024-001"}, {"id": 360002, "value": null}],
+            "updated_at": "2025-11-04T07:42:18Z"}});
+        Reply::json(200, &ticket.to_string())
+    }
+}
+
+#[tokio::test]
+async fn zendesk_reads_and_merges_its_tags() {
+    let tags = Arc::new(std::sync::Mutex::new(vec!["printer".to_owned()]));
+    let server = ScriptedServer::start(stateful(Arc::clone(&tags)))
+        .await
+        .unwrap();
+    let updater = zendesk(server.url(), HttpOptions::default()).unwrap();
+    let id = TicketId::new("35436").unwrap();
+    let s = updater.read(&id).await.unwrap();
+    assert_eq!(s.title.as_deref(), Some("Printer jammed"));
+    assert_eq!(
+        (s.priority, s.kind),
+        (Some(Priority::Medium), Some(TicketKind::Incident))
+    );
+    assert_eq!(s.status, Some(TicketStatus::Open));
+    assert_eq!(s.tags.as_deref(), Some(&["printer".to_owned()][..]));
+    assert_eq!(
+        s.custom_fields.as_ref().unwrap()[0]
+            .id
+            .as_ref()
+            .unwrap()
+            .to_string(),
+        "360001"
+    );
+    assert_eq!(s.updated_at.unwrap().unix_timestamp(), 1_762_242_138);
+    let read = &server.requests()[0];
+    assert_eq!(
+        (read.method.as_str(), read.target.as_str()),
+        ("GET", "/api/v2/tickets/35436.json")
+    );
+    assert!(read.header("authorization").unwrap().starts_with("Basic "));
+
+    // Zendesk replaces the tags whole: merge mode sends the ticket's with the one added, and
+    // the read back verifies it (`in_progress` is written as `open`, and reads back so).
+    let update = TicketUpdate::builder()
+        .merge()
+        .add_tag("vip")
+        .status(TicketStatus::InProgress)
+        .verify()
+        .build()
+        .unwrap();
+    let receipt = updater.update(&id, &update).await.unwrap();
+    let put = &server.requests()[2];
+    assert_eq!(
+        put.body_text(),
+        r#"{"ticket":{"status":"open","tags":["printer","vip"]}}"#
+    );
+    let v = receipt.verification.unwrap();
+    assert!(v.is_verified(), "{v:?}");
+    assert_eq!(v.verified, ["tags", "status"]);
+    assert!(
+        receipt.merge.unwrap().filled.is_empty(),
+        "Zendesk requires nothing"
+    );
+}

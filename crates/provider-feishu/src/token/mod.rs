@@ -15,6 +15,7 @@ mod sync;
 
 pub use self::builder::RefreshingTokenBuilder;
 pub use self::oauth::{MAX_TOKEN_LIFETIME, TOKEN_PATH};
+pub(crate) use self::oauth::{refresh_delay, server_lifetime};
 pub use self::refreshing::RefreshingToken;
 #[cfg(feature = "redis")]
 pub use self::store::RedisTokenStore;

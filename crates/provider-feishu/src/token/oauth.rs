@@ -147,7 +147,7 @@ fn breaks_chain(code: i64) -> bool {
 
 /// A lifetime in seconds from a token answer, clamped to `0..=MAX_TOKEN_LIFETIME`: any JSON
 /// number is accepted (negative as 0, fractions rounded down, `u64::MAX` and beyond clamped).
-pub(super) fn server_lifetime(value: &Value) -> Option<Duration> {
+pub(crate) fn server_lifetime(value: &Value) -> Option<Duration> {
     let max = MAX_TOKEN_LIFETIME.as_secs();
     let secs = match value {
         Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
@@ -164,7 +164,7 @@ pub(super) fn server_lifetime(value: &Value) -> Option<Duration> {
 
 /// How long after issue to refresh: the lifetime less the margin, the margin being at most half
 /// the lifetime.
-pub(super) fn refresh_delay(lifetime: Duration, margin: Duration) -> Duration {
+pub(crate) fn refresh_delay(lifetime: Duration, margin: Duration) -> Duration {
     lifetime.saturating_sub(margin.min(lifetime / 2))
 }
 

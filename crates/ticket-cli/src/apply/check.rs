@@ -6,7 +6,7 @@ use ticket_facade::TicketUpdater;
 
 use super::input::{Fingerprints, Input, Line, Replay, is_blank};
 use crate::journal::Record;
-use crate::line::{hash_hex, parse_line};
+use crate::line::{Flags, hash_hex, parse_line_with};
 
 /// What one line is, after the check.
 pub(super) enum Checked {
@@ -21,7 +21,7 @@ enum Text {
     TooLong,
 }
 
-fn check(updater: &dyn TicketUpdater, text: &Text, max: usize) -> Checked {
+fn check(updater: &dyn TicketUpdater, text: &Text, max: usize, flags: Flags) -> Checked {
     let text = match text {
         Text::Read(Ok(t)) => t,
         Text::Read(Err(e)) => return Checked::Invalid(e.clone()),
@@ -34,7 +34,7 @@ fn check(updater: &dyn TicketUpdater, text: &Text, max: usize) -> Checked {
     if is_blank(text) {
         return Checked::Blank;
     }
-    match parse_line(text) {
+    match parse_line_with(text, flags) {
         Err(e) => Checked::Invalid(e),
         Ok((id, update)) => match updater.check(&id, &update) {
             Ok(_) => Checked::Valid,
@@ -67,12 +67,14 @@ fn check_lines(
     input: &Input,
     max: usize,
     updater: &dyn TicketUpdater,
+    flags: Flags,
     mut f: impl FnMut(LineCheck),
 ) -> std::io::Result<()> {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(4);
-    let check_one = |(_, text, _, _): &(u64, Text, u64, Option<u64>)| check(updater, text, max);
+    let check_one =
+        |(_, text, _, _): &(u64, Text, u64, Option<u64>)| check(updater, text, max, flags);
     let mut run = |chunk: &mut Vec<(u64, Text, u64, Option<u64>)>| {
         let results: Vec<Checked> = if threads < 2 || chunk.len() < 256 {
             chunk.iter().map(check_one).collect()
@@ -143,12 +145,13 @@ pub(super) fn check_pass(
     max: usize,
     updater: &dyn TicketUpdater,
     previous: &HashMap<u64, Record>,
+    flags: Flags,
 ) -> std::io::Result<CheckPass> {
     let mut total = 0u64;
     let mut invalid_lines = BTreeSet::new();
     let mut fingerprints = Fingerprints::new()?;
     let mut kept = Ok(());
-    check_lines(input, max, updater, |line| {
+    check_lines(input, max, updater, flags, |line| {
         let LineCheck {
             n,
             checked,

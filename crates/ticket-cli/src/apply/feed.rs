@@ -13,7 +13,7 @@ use super::input::{Input, Line, Replay};
 use super::queue::{BATCH, BATCH_BYTES, Job, write_failure};
 use super::report::Tally;
 use crate::journal::Record;
-use crate::line::parse_line;
+use crate::line::{Flags, parse_line_with};
 
 /// What the send pass's reader needs.
 pub(super) struct Feed {
@@ -30,6 +30,8 @@ pub(super) struct Feed {
     pub(super) halt: Arc<Halt>,
     pub(super) tally: Arc<Mutex<Tally>>,
     pub(super) failures: Option<Arc<Mutex<File>>>,
+    /// `--merge`, `--verify`.
+    pub(super) flags: Flags,
 }
 
 impl Feed {
@@ -88,7 +90,7 @@ impl Feed {
             if fingerprint == 0 {
                 continue;
             }
-            let (id, update) = match parse_line(text) {
+            let (id, update) = match parse_line_with(text, self.flags) {
                 Ok(pair) => pair,
                 Err(reason) => {
                     // The same bytes parsed in the check pass: a 2⁻⁶⁴ hash collision.

@@ -8,6 +8,7 @@
 mod check;
 mod feed;
 mod input;
+mod plan;
 mod queue;
 mod report;
 mod signals;
@@ -31,6 +32,7 @@ use self::queue::{BATCHES, Job, Queue, spawn_workers};
 use self::report::{Facts, Tally, print_summary, report, tick};
 use self::signals::listen_for_signals;
 use crate::journal::{self, Journal, Loaded, Record};
+use crate::line::Flags;
 use crate::send;
 use crate::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_JOURNAL, EXIT_USAGE, Global, Output};
 
@@ -78,9 +80,35 @@ pub(crate) struct ApplyArgs {
     /// Seconds between plain progress lines when stderr is not a terminal.
     #[arg(long, default_value_t = 5, value_name = "SECS")]
     progress_every: u64,
+    /// Change only the fields each line names: read each ticket first (one read per update)
+    /// and keep what the provider's update would otherwise need or reset. Not atomic: see the
+    /// README.
+    #[arg(long)]
+    merge: bool,
+    /// Read each ticket back after its update and compare every field sent; the journal and
+    /// the summary carry each verification, and a drift makes the exit code 1.
+    #[arg(long, conflicts_with = "plan")]
+    verify: bool,
+    /// Read each ticket and show what its line would change (current → new), with a summary;
+    /// send no update.
+    #[arg(long, conflicts_with_all = ["journal", "failures", "resume"])]
+    plan: bool,
+    /// At most this many reads a second (`--merge`, `--verify`, `--plan`), beside `--rate`
+    /// for updates. Default: the provider's documented read rate (Feishu: 10/s), else none.
+    #[arg(long, value_name = "R/s", value_parser = parse_rate)]
+    read_rate: Option<NonZeroU32>,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
+}
+
+impl ApplyArgs {
+    fn flags(&self) -> Flags {
+        Flags {
+            merge: self.merge,
+            verify: self.verify,
+        }
+    }
 }
 
 fn parse_rate(text: &str) -> Result<NonZeroU32, String> {
@@ -104,7 +132,7 @@ impl Halt {
 
 pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
     // The library retries; the pacer (gate, limiter, journal's write-ahead) is its hook.
-    let shared = match send::Shared::connect(global, args.rate, args.max_retries) {
+    let shared = match send::Shared::connect(global, args.rate, args.max_retries, args.read_rate) {
         Ok(s) => Arc::new(s),
         Err(e) => {
             eprintln!("helpdesk: {e}");
@@ -127,7 +155,7 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
     let max = usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX);
 
     // Check first: every line, before anything is sent.
-    let checked = match check_pass(&input, max, updater.as_ref(), &loaded.last) {
+    let checked = match check_pass(&input, max, updater.as_ref(), &loaded.last, args.flags()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("helpdesk: cannot read {}: {e}", args.file);
@@ -143,6 +171,9 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
             crate::print_json(&json!({"invalid": checked.invalid, "sent": 0}));
         }
         return EXIT_USAGE;
+    }
+    if args.plan {
+        return plan::run(&args, updater, &input, max, &checked.invalid_lines).await;
     }
 
     let journal = match &args.journal {
@@ -231,6 +262,7 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         halt: Arc::clone(&halt),
         tally: Arc::clone(&tally),
         failures: failures.clone(),
+        flags: args.flags(),
     };
     let read_result = tokio::task::spawn_blocking(move || feed.run(&tx)).await;
     let _ = pool.await;
@@ -287,6 +319,7 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
                     })).collect::<Vec<Value>>(),
                 })
             }),
+            verify: args.verify,
         },
     );
     match args.output {
@@ -302,6 +335,8 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         || !tally.unknown.is_empty()
         || tally.invalid > 0
         || !tally.changed.is_empty()
+        || !tally.drifted.is_empty()
+        || !tally.unverified.is_empty()
         || read_failed
     {
         EXIT_FAILED

@@ -16,6 +16,7 @@ use super::Halt;
 use super::report::Tally;
 use crate::journal::{Journal, Record};
 use crate::line::hash_hex;
+use crate::reads;
 use crate::send::{self, Outcome};
 
 /// Parsed lines go to the workers in batches of this many, so the reader thread sleeps and
@@ -121,6 +122,7 @@ pub(super) async fn work(
         request_id: None,
         comment: job.update.comment().is_some(),
         torn: false,
+        verification: None,
     });
     // Written just before the first request leaves (after any wait for the rate limiter or
     // the gate): if the process dies from then on, the resumed run knows it may have landed.
@@ -136,7 +138,8 @@ pub(super) async fn work(
                 }
         }
     };
-    let (outcome, attempts, busy) = send::send(shared, &job.id, &job.update, before_sending).await;
+    // With `--merge` or `--verify`, the reads go around it (`reads::send`).
+    let (outcome, attempts, busy) = reads::send(shared, &job.id, &job.update, before_sending).await;
     let latency = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX);
     let mut t = tally
         .lock()
@@ -144,8 +147,15 @@ pub(super) async fn work(
     match outcome {
         Outcome::NotSent => return false,
         Outcome::Applied(receipt) => {
+            if let Some(v) = &receipt.verification {
+                t.verification(job.line, &job.id, v);
+            }
             if let Some(r) = &mut record {
                 r.outcome = "applied".to_owned();
+                r.verification = receipt
+                    .verification
+                    .as_deref()
+                    .and_then(|v| serde_json::to_value(v).ok());
                 r.request_id = receipt.request_id;
             }
             t.applied += 1;

@@ -23,6 +23,46 @@ pub(super) struct Tally {
     pub(super) changed: Vec<u64>,
     pub(super) errors: BTreeMap<String, u64>,
     pub(super) latency: Histogram,
+    /// With `--verify`: updates whose every field landed.
+    pub(super) verified: u64,
+    /// ... whose fields did not all land: line, ticket, the fields with what was sent and
+    /// found.
+    pub(super) drifted: Vec<Value>,
+    /// ... that could not be read back.
+    pub(super) unverified: Vec<Value>,
+    /// ... in which a change by someone else was seen.
+    pub(super) concurrent: Vec<Value>,
+}
+
+impl Tally {
+    /// Counts one update's verification, and says on stderr what did not land.
+    pub(super) fn verification(
+        &mut self,
+        line: u64,
+        id: &ticket_facade::TicketId,
+        v: &ticket_facade::Verification,
+    ) {
+        let id = id.as_str();
+        if let Some(err) = &v.read_error {
+            eprintln!("line {line}: ticket {id}: applied, but could not be read back: {err}");
+            self.unverified
+                .push(json!({"line": line, "ticket_id": id, "error": err}));
+        } else if v.drifted.is_empty() {
+            self.verified += 1;
+        } else {
+            let fields: Vec<&str> = v.drifted.iter().map(|d| d.field.as_str()).collect();
+            eprintln!(
+                "line {line}: ticket {id}: applied, but did not land: {}",
+                fields.join(", ")
+            );
+            self.drifted
+                .push(json!({"line": line, "ticket_id": id, "drifted": v.drifted}));
+        }
+        if !v.concurrent.is_empty() {
+            self.concurrent
+                .push(json!({"line": line, "ticket_id": id, "changes": v.concurrent}));
+        }
+    }
 }
 
 /// Latencies in buckets about 1% wide, so memory stays flat however long the file: bucket
@@ -80,6 +120,9 @@ pub(super) struct Facts {
     /// Stopped because the journal could not be written: the file, the error, and the
     /// outcomes it could not take.
     pub(super) journal_error: Option<Value>,
+    /// Whether updates were verified (`--verify`, or a line's `"verify": true`): the report
+    /// then says what landed.
+    pub(super) verify: bool,
 }
 
 pub(super) fn report(t: &Tally, facts: Facts) -> Value {
@@ -90,11 +133,12 @@ pub(super) fn report(t: &Tally, facts: Facts) -> Value {
         rate_limited,
         adopted_rate,
         journal_error,
+        verify,
     } = facts;
     let sent =
         t.applied + t.failed + t.unknown.iter().filter(|u| u["held"] == false).count() as u64;
     let secs = elapsed.as_secs_f64();
-    json!({
+    let mut report = json!({
         "lines": total + t.invalid,
         "invalid": t.invalid,
         "sent": sent,
@@ -111,7 +155,14 @@ pub(super) fn report(t: &Tally, facts: Facts) -> Value {
         "elapsed_ms": elapsed.as_millis() as u64,
         "rate_per_sec": if secs > 0.0 { (sent as f64 / secs * 10.0).round() / 10.0 } else { 0.0 },
         "latency_ms": {"p50": t.latency.quantile_ms(0.5), "p99": t.latency.quantile_ms(0.99)},
-    })
+    });
+    if verify || t.verified > 0 || !t.drifted.is_empty() || !t.unverified.is_empty() {
+        report["verified"] = json!(t.verified);
+        report["drifted"] = json!(t.drifted);
+        report["unverified"] = json!(t.unverified);
+        report["concurrent_changes"] = json!(t.concurrent);
+    }
+    report
 }
 
 pub(super) fn print_summary(r: &Value) {
@@ -143,6 +194,42 @@ pub(super) fn print_summary(r: &Value) {
         for (kind, n) in errors {
             println!("  {kind}: {n}");
         }
+    }
+    let count = |key: &str| r[key].as_array().map_or(0, Vec::len);
+    if r.get("verified").is_some() {
+        println!(
+            "verified: {} landed as sent, {} drifted (a field did not land), {} could not be read back",
+            r["verified"],
+            count("drifted"),
+            count("unverified")
+        );
+        for d in r["drifted"].as_array().into_iter().flatten() {
+            let fields: Vec<String> = d["drifted"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    format!(
+                        "{}: sent {}, found {}",
+                        f["field"].as_str().unwrap_or_default(),
+                        f["sent"],
+                        f["found"]
+                    )
+                })
+                .collect();
+            println!(
+                "  line {} ticket {}: {}",
+                d["line"],
+                d["ticket_id"],
+                fields.join("; ")
+            );
+        }
+    }
+    if count("concurrent_changes") > 0 {
+        println!(
+            "{} ticket(s) were changed by someone else between the reads (see concurrent_changes in --output json)",
+            count("concurrent_changes")
+        );
     }
     if unknown > 0 {
         println!("unknown outcome (not re-sent; check these tickets):");

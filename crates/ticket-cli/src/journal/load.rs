@@ -172,6 +172,7 @@ fn salvage(piece: &[u8]) -> Option<Record> {
             .and_then(Value::as_bool)
             .unwrap_or(true),
         torn: true,
+        verification: None,
     })
 }
 

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// One journal record.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -49,6 +50,11 @@ pub(crate) struct Record {
     /// torn text still named a final one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) torn: bool,
+    /// With `--verify`: what reading the ticket back found (the library's `Verification` in
+    /// its JSON form: `verified`, `drifted` with what was sent and found, `not_verifiable`,
+    /// `concurrent`, `read_error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) verification: Option<Value>,
 }
 
 /// An open journal.

@@ -16,6 +16,7 @@ fn record(line: u64, outcome: &str) -> Record {
         request_id: None,
         comment: true,
         torn: false,
+        verification: None,
     }
 }
 

@@ -30,11 +30,11 @@ impl Suite {
             let sent = self
                 .send_ok("body", &*updater, &server, &update, &what)
                 .await;
-            // The field, and the required ones the update carries with it.
+            // The field, and the ones every update carries with it.
             let set: Vec<Field> = carried
                 .iter()
                 .copied()
-                .filter(|f| f == field || updates.caps.required.contains(*f))
+                .filter(|f| f == field || updates.caps.must_carry().contains(*f))
                 .collect();
             self.assert_marks(&name, &sent, &updates, &set, &format!("{field} alone"));
         }

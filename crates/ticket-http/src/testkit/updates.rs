@@ -127,10 +127,11 @@ impl Updates {
         }
     }
 
-    /// The fields every update must carry.
+    /// The fields every update must carry: those the provider requires, and those its update
+    /// would reset when left out ([`Capabilities::must_carry`]).
     pub(crate) fn base(&self) -> TicketUpdateBuilder {
         self.caps
-            .required
+            .must_carry()
             .iter()
             .fold(TicketUpdateBuilder::default(), |b, f| self.set(b, f))
     }
@@ -139,7 +140,7 @@ impl Updates {
     /// field when the provider needs at least one and requires none.
     pub(crate) fn minimal(&self) -> TicketUpdateBuilder {
         let b = self.base();
-        if !self.caps.requires_any_field || !self.caps.required.is_empty() {
+        if !self.caps.requires_any_field || !self.caps.must_carry().is_empty() {
             return b;
         }
         let first = [
@@ -164,7 +165,7 @@ impl Updates {
     pub(crate) fn full_except(&self, except: FieldSet) -> TicketUpdateBuilder {
         let fields = self.caps.supported.difference(except);
         let mut b = self.base();
-        for field in fields.difference(self.caps.required).iter() {
+        for field in fields.difference(self.caps.must_carry()).iter() {
             // Set with custom fields and comments; a comment is internal only when the
             // provider carries visibility.
             if matches!(field, Field::CustomFieldIds | Field::CustomFieldKeys)
