@@ -67,6 +67,7 @@ struct UpdateForm {
 }
 
 impl UpdateForm {
+    /// The update this form describes, built (and so checked) by the builder.
     fn into_update(self) -> Result<TicketUpdate, TicketError> {
         let mut b: TicketUpdateBuilder = TicketUpdate::builder();
         if let Some(v) = self.title {
@@ -85,36 +86,10 @@ impl UpdateForm {
             b = b.tags(v);
         }
         if let Some(fields) = self.custom_fields {
-            if fields.is_empty() {
-                return Err(TicketError::invalid(
-                    "custom_fields",
-                    "an empty list sets nothing; leave the key out",
-                ));
-            }
-            for f in fields {
-                b = match (f.id, f.key) {
-                    (Some(id), Some(key)) => b.custom_field_with_id(id, key, f.value),
-                    (None, Some(key)) => b.custom_field(key, f.value),
-                    (Some(id), None) => b.custom_field_by_id(id, f.value),
-                    (None, None) => {
-                        return Err(TicketError::invalid(
-                            "custom_fields",
-                            "a custom field needs a key or an id",
-                        ));
-                    }
-                };
-            }
+            b = with_custom_fields(b, fields)?;
         }
         if let Some(list) = self.attachments {
-            if list.is_empty() {
-                return Err(TicketError::invalid(
-                    "attachments",
-                    "an empty list sets nothing; leave the key out",
-                ));
-            }
-            for url in list {
-                b = b.attachment(url);
-            }
+            b = with_attachments(b, list)?;
         }
         if let Some(v) = self.status {
             b = b.status(status_from(v)?);
@@ -123,34 +98,9 @@ impl UpdateForm {
             b = b.solved(v);
         }
         if let Some(v) = self.comment {
-            let form = CommentForm::deserialize(v).map_err(|e| {
-                TicketError::invalid(
-                    "comment",
-                    format!("expected text or {{\"body\": …, \"visibility\": …}} ({e})"),
-                )
-            })?;
-            b = match form {
-                CommentForm::Text(text) => b.comment(text),
-                CommentForm::Full(c) => {
-                    let b = b.comment(c.body);
-                    match c.visibility {
-                        Some(v) => b.comment_visibility(v),
-                        None => b,
-                    }
-                }
-            };
+            b = with_comment(b, v)?;
         }
-        for (provider, fields) in self.provider_fields {
-            if fields.is_empty() {
-                return Err(TicketError::invalid(
-                    format!("provider_fields.{provider}"),
-                    "an empty object sets nothing; leave the key out",
-                ));
-            }
-            for (key, value) in fields {
-                b = b.provider_field(provider.clone(), key, value);
-            }
-        }
+        b = with_provider_fields(b, self.provider_fields)?;
         if self.lenient {
             b = b.lenient();
         }
@@ -160,28 +110,123 @@ impl UpdateForm {
         if self.verify {
             b = b.verify();
         }
-        for (key, list) in [
-            ("add_tags", self.add_tags),
-            ("remove_tags", self.remove_tags),
-            ("unset_custom_fields", self.unset_custom_fields),
-        ] {
-            let Some(list) = list else { continue };
-            if list.is_empty() {
-                return Err(TicketError::invalid(
-                    key,
-                    "an empty list changes nothing; leave the key out",
-                ));
-            }
-            for item in list {
-                b = match key {
-                    "add_tags" => b.add_tag(item),
-                    "remove_tags" => b.remove_tag(item),
-                    _ => b.unset_custom_field(item),
-                };
-            }
-        }
+        b = with_relative_edits(
+            b,
+            [
+                ("add_tags", self.add_tags),
+                ("remove_tags", self.remove_tags),
+                ("unset_custom_fields", self.unset_custom_fields),
+            ],
+        )?;
         b.build()
     }
+}
+
+/// `custom_fields`: a list that is not empty, each item with a key, an id or both.
+fn with_custom_fields(
+    mut b: TicketUpdateBuilder,
+    fields: Vec<CustomFieldForm>,
+) -> Result<TicketUpdateBuilder, TicketError> {
+    if fields.is_empty() {
+        return Err(TicketError::invalid(
+            "custom_fields",
+            "an empty list sets nothing; leave the key out",
+        ));
+    }
+    for f in fields {
+        b = match (f.id, f.key) {
+            (Some(id), Some(key)) => b.custom_field_with_id(id, key, f.value),
+            (None, Some(key)) => b.custom_field(key, f.value),
+            (Some(id), None) => b.custom_field_by_id(id, f.value),
+            (None, None) => {
+                return Err(TicketError::invalid(
+                    "custom_fields",
+                    "a custom field needs a key or an id",
+                ));
+            }
+        };
+    }
+    Ok(b)
+}
+
+/// `attachments`: a list of URLs that is not empty.
+fn with_attachments(
+    mut b: TicketUpdateBuilder,
+    list: Vec<String>,
+) -> Result<TicketUpdateBuilder, TicketError> {
+    if list.is_empty() {
+        return Err(TicketError::invalid(
+            "attachments",
+            "an empty list sets nothing; leave the key out",
+        ));
+    }
+    for url in list {
+        b = b.attachment(url);
+    }
+    Ok(b)
+}
+
+/// `comment`: its text, or `{"body": …, "visibility": …}`.
+fn with_comment(b: TicketUpdateBuilder, v: Value) -> Result<TicketUpdateBuilder, TicketError> {
+    let form = CommentForm::deserialize(v).map_err(|e| {
+        TicketError::invalid(
+            "comment",
+            format!("expected text or {{\"body\": …, \"visibility\": …}} ({e})"),
+        )
+    })?;
+    Ok(match form {
+        CommentForm::Text(text) => b.comment(text),
+        CommentForm::Full(c) => {
+            let b = b.comment(c.body);
+            match c.visibility {
+                Some(v) => b.comment_visibility(v),
+                None => b,
+            }
+        }
+    })
+}
+
+/// `provider_fields`: an object of providers, each an object of raw fields that is not empty.
+fn with_provider_fields(
+    mut b: TicketUpdateBuilder,
+    sections: BTreeMap<String, Map<String, Value>>,
+) -> Result<TicketUpdateBuilder, TicketError> {
+    for (provider, fields) in sections {
+        if fields.is_empty() {
+            return Err(TicketError::invalid(
+                format!("provider_fields.{provider}"),
+                "an empty object sets nothing; leave the key out",
+            ));
+        }
+        for (key, value) in fields {
+            b = b.provider_field(provider.clone(), key, value);
+        }
+    }
+    Ok(b)
+}
+
+/// `add_tags`, `remove_tags`, `unset_custom_fields`: each a list that is not empty.
+fn with_relative_edits(
+    mut b: TicketUpdateBuilder,
+    lists: [(&str, Option<Vec<String>>); 3],
+) -> Result<TicketUpdateBuilder, TicketError> {
+    for (key, list) in lists {
+        let Some(list) = list else { continue };
+        if list.is_empty() {
+            return Err(TicketError::invalid(
+                key,
+                "an empty list changes nothing; leave the key out",
+            ));
+        }
+        for item in list {
+            b = match key {
+                "add_tags" => b.add_tag(item),
+                "remove_tags" => b.remove_tag(item),
+                _ => b.unset_custom_field(item),
+            };
+        }
+    }
+    Ok(b)
 }
 
 impl<'de> Deserialize<'de> for TicketUpdate {

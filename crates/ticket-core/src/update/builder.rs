@@ -69,12 +69,15 @@ impl TicketUpdate {
     }
 }
 
+/// A custom field as given to the builder (id, key, value), checked in `build`.
+pub(super) type PendingCustom = (Option<CustomFieldId>, Option<String>, CustomValue);
+
 /// Builds a [`TicketUpdate`]; every check runs in [`build`](Self::build).
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct TicketUpdateBuilder {
     pub(super) update: TicketUpdate,
-    pub(super) pending_custom: Vec<(Option<CustomFieldId>, Option<String>, CustomValue)>,
+    pub(super) pending_custom: Vec<PendingCustom>,
     pub(super) pending_attachments: Vec<String>,
     pub(super) provider_fields: Vec<(String, String, Value)>,
     /// The update sets the custom fields to none (only merge mode builds one: removing the

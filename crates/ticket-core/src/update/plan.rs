@@ -1,6 +1,6 @@
 //! [`TicketUpdate::plan`]: fitting an update to one provider, and its outcome, [`Plan`].
 
-use serde_json::Map;
+use serde_json::{Map, Value};
 
 use crate::{Capabilities, Field, FieldSet, TicketError, TicketUpdate, UnsupportedPolicy};
 
@@ -28,15 +28,7 @@ impl TicketUpdate {
         mapped_keys: &[&str],
     ) -> Result<Plan, TicketError> {
         let set = self.fields();
-        let mut unsupported = set.difference(caps.supported);
-        if self.status.as_ref().is_some_and(|s| !s.is_for(provider)) {
-            unsupported = unsupported.with(Field::Status);
-        }
-        if self.policy == UnsupportedPolicy::Lenient
-            && unsupported.contains(Field::CommentVisibility)
-        {
-            unsupported = unsupported.with(Field::Comment);
-        }
+        let unsupported = unsupported(self, set, provider, caps);
         // The sets are listed only when they are not empty (the common case).
         let dropped: Vec<Field> = if unsupported.is_empty() {
             Vec::new()
@@ -50,73 +42,128 @@ impl TicketUpdate {
             });
         }
         let carried = set.difference(unsupported);
-
-        if self.needs_read() && !caps.read {
-            return Err(TicketError::cannot_read(provider));
-        }
-        let tag_edits = !self.add_tags.is_empty() || !self.remove_tags.is_empty();
-        if !self.merge && (tag_edits || !self.unset_custom_fields.is_empty()) {
-            let field = if tag_edits { "tags" } else { "custom_fields" };
-            return Err(TicketError::invalid(
-                field,
-                "adding or removing tags and unsetting custom fields change the ticket's current values: they need merge mode (`.merge()`, `\"merge\": true`, `--merge`), which reads the ticket first",
-            ));
-        }
+        check_reads(self, provider, caps)?;
         // Merge mode fills these from the ticket as read.
         if !self.merge {
             crate::merge::refuse_missing(provider, caps, carried)?;
         }
-
-        if carried.contains(Field::CustomFields) {
-            for field in self.custom_fields.iter().flatten() {
-                let needs_id = caps.custom_field_requires.contains(Field::CustomFieldIds);
-                let needs_key = caps.custom_field_requires.contains(Field::CustomFieldKeys);
-                let has_key = field.key().is_some() && carried.contains(Field::CustomFieldKeys);
-                let has_id = field.id().is_some() && carried.contains(Field::CustomFieldIds);
-                if needs_id && !has_id {
-                    return Err(TicketError::invalid(
-                        "custom_fields.id",
-                        format!(
-                            "{provider} addresses custom fields by id; custom field {} has none",
-                            field.label()
-                        ),
-                    ));
-                }
-                if needs_key && !has_key {
-                    return Err(TicketError::invalid(
-                        "custom_fields.key",
-                        format!(
-                            "{provider} addresses custom fields by key; custom field {} has none",
-                            field.label()
-                        ),
-                    ));
-                }
-            }
-        }
-
-        let extra = self.provider_fields(provider);
-        if let Some(extra) = extra
-            && let Some(key) = mapped_keys.iter().find(|k| extra.contains_key(**k))
-        {
-            return Err(TicketError::invalid(
-                format!("provider_fields.{provider}.{key}"),
-                "collides with a field mapped from the unified update; set the unified field instead",
-            ));
-        }
-
+        check_custom_field_addresses(self, provider, caps, carried)?;
+        let extra = raw_fields(self, provider, mapped_keys)?;
         if caps.requires_any_field && carried.is_empty() && extra.is_none_or(Map::is_empty) {
-            let reason = if dropped.is_empty() {
-                format!("{provider} needs at least one field to update")
-            } else {
-                format!(
-                    "{provider} needs at least one field to update, and every field set was dropped as unsupported"
-                )
-            };
-            return Err(TicketError::invalid("update", reason));
+            return Err(nothing_to_send(provider, &dropped));
         }
-
         Ok(Plan { carried, dropped })
     }
+}
+
+/// The fields of `set` the provider cannot carry: those outside `caps.supported`, a native
+/// status of another provider, and (under the lenient policy) a comment whose visibility is
+/// dropped.
+fn unsupported(
+    update: &TicketUpdate,
+    set: FieldSet,
+    provider: &str,
+    caps: &Capabilities,
+) -> FieldSet {
+    let mut unsupported = set.difference(caps.supported);
+    if update.status.as_ref().is_some_and(|s| !s.is_for(provider)) {
+        unsupported = unsupported.with(Field::Status);
+    }
+    if update.policy == UnsupportedPolicy::Lenient && unsupported.contains(Field::CommentVisibility)
+    {
+        unsupported = unsupported.with(Field::Comment);
+    }
+    unsupported
+}
+
+/// An update that needs a read goes to a provider that can read, and relative edits come
+/// with merge mode.
+fn check_reads(
+    update: &TicketUpdate,
+    provider: &str,
+    caps: &Capabilities,
+) -> Result<(), TicketError> {
+    if update.needs_read() && !caps.read {
+        return Err(TicketError::cannot_read(provider));
+    }
+    let tag_edits = !update.add_tags.is_empty() || !update.remove_tags.is_empty();
+    if !update.merge && (tag_edits || !update.unset_custom_fields.is_empty()) {
+        let field = if tag_edits { "tags" } else { "custom_fields" };
+        return Err(TicketError::invalid(
+            field,
+            "adding or removing tags and unsetting custom fields change the ticket's current values: they need merge mode (`.merge()`, `\"merge\": true`, `--merge`), which reads the ticket first",
+        ));
+    }
+    Ok(())
+}
+
+/// Every custom field sent carries the id or key the provider addresses custom fields by
+/// (`caps.custom_field_requires`).
+fn check_custom_field_addresses(
+    update: &TicketUpdate,
+    provider: &str,
+    caps: &Capabilities,
+    carried: FieldSet,
+) -> Result<(), TicketError> {
+    if !carried.contains(Field::CustomFields) {
+        return Ok(());
+    }
+    for field in update.custom_fields.iter().flatten() {
+        let needs_id = caps.custom_field_requires.contains(Field::CustomFieldIds);
+        let needs_key = caps.custom_field_requires.contains(Field::CustomFieldKeys);
+        let has_key = field.key().is_some() && carried.contains(Field::CustomFieldKeys);
+        let has_id = field.id().is_some() && carried.contains(Field::CustomFieldIds);
+        if needs_id && !has_id {
+            return Err(TicketError::invalid(
+                "custom_fields.id",
+                format!(
+                    "{provider} addresses custom fields by id; custom field {} has none",
+                    field.label()
+                ),
+            ));
+        }
+        if needs_key && !has_key {
+            return Err(TicketError::invalid(
+                "custom_fields.key",
+                format!(
+                    "{provider} addresses custom fields by key; custom field {} has none",
+                    field.label()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The raw fields for `provider`, refused if one uses a wire key the provider fills from a
+/// unified field (`mapped_keys`).
+fn raw_fields<'a>(
+    update: &'a TicketUpdate,
+    provider: &str,
+    mapped_keys: &[&str],
+) -> Result<Option<&'a Map<String, Value>>, TicketError> {
+    let extra = update.provider_fields(provider);
+    if let Some(extra) = extra
+        && let Some(key) = mapped_keys.iter().find(|k| extra.contains_key(**k))
+    {
+        return Err(TicketError::invalid(
+            format!("provider_fields.{provider}.{key}"),
+            "collides with a field mapped from the unified update; set the unified field instead",
+        ));
+    }
+    Ok(extra)
+}
+
+/// The refusal of an update that leaves the provider nothing to send.
+fn nothing_to_send(provider: &str, dropped: &[Field]) -> TicketError {
+    let reason = if dropped.is_empty() {
+        format!("{provider} needs at least one field to update")
+    } else {
+        format!(
+            "{provider} needs at least one field to update, and every field set was dropped as unsupported"
+        )
+    };
+    TicketError::invalid("update", reason)
 }
 
 /// The outcome of [`TicketUpdate::plan`]: what to send and what was dropped.
