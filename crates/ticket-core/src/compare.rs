@@ -5,7 +5,8 @@
 use serde_json::Value;
 
 use crate::{
-    Capabilities, CustomField, Field, FieldSet, Status, TicketSnapshot, TicketStatus, TicketUpdate,
+    Capabilities, CustomField, Field, FieldSet, NativeStatus, Status, TicketSnapshot, TicketStatus,
+    TicketUpdate,
 };
 
 /// How one field of an update compares with the ticket as read.
@@ -260,10 +261,7 @@ fn field_name(key: Option<&str>, id: Option<String>) -> String {
 }
 
 fn status_check(status: &Status, snapshot: &TicketSnapshot) -> FieldCheck {
-    let found_native = snapshot
-        .native_status
-        .as_ref()
-        .map(|n| format!("{}:{}", n.provider(), n.value()));
+    let found_native = snapshot.native_status.as_ref().map(NativeStatus::qualified);
     match status {
         Status::Unified(wanted) => {
             let solved = *wanted == TicketStatus::Solved && snapshot.solved == Some(true);
@@ -298,7 +296,7 @@ fn status_check(status: &Status, snapshot: &TicketSnapshot) -> FieldCheck {
             };
             FieldCheck::new(
                 "status",
-                format!("{}:{}", wanted.provider(), wanted.value()).into(),
+                wanted.qualified().into(),
                 found_native.map_or(Value::Null, Value::from),
                 check,
             )

@@ -1,13 +1,11 @@
 //! The JSON form of [`UpdateReceipt`].
 
+use super::read::MergeForm;
+use super::{parse_rfc3339, rfc3339};
+use crate::{Field, TicketId, UpdateReceipt};
 use serde::de::{self, Deserializer};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-
-use super::read::MergeForm;
-use crate::{Field, TicketId, UpdateReceipt};
 
 /// The JSON form of a receipt.
 #[derive(Serialize, Deserialize)]
@@ -32,11 +30,7 @@ impl Serialize for UpdateReceipt {
     /// `{"provider", "ticket_id", "updated_at" (RFC 3339 or null), "request_id" (or null),
     /// "dropped" (field names), "attempts"}`.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let updated_at = self
-            .updated_at
-            .map(|t| t.format(&Rfc3339))
-            .transpose()
-            .map_err(serde::ser::Error::custom)?;
+        let updated_at = rfc3339(self.updated_at).map_err(serde::ser::Error::custom)?;
         ReceiptForm {
             provider: self.provider.clone(),
             ticket_id: self.ticket_id.clone(),
@@ -59,14 +53,7 @@ impl Serialize for UpdateReceipt {
 impl<'de> Deserialize<'de> for UpdateReceipt {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let form = ReceiptForm::deserialize(deserializer)?;
-        let updated_at = form
-            .updated_at
-            .map(|t| {
-                OffsetDateTime::parse(&t, &Rfc3339).map_err(|e| {
-                    de::Error::custom(format!("updated_at {t:?} is not RFC 3339 ({e})"))
-                })
-            })
-            .transpose()?;
+        let updated_at = parse_rfc3339("updated_at", form.updated_at).map_err(de::Error::custom)?;
         let merge = form
             .merge
             .map(MergeForm::into_report)

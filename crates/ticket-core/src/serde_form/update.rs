@@ -128,22 +128,14 @@ fn with_custom_fields(
     fields: Vec<CustomFieldForm>,
 ) -> Result<TicketUpdateBuilder, TicketError> {
     if fields.is_empty() {
-        return Err(TicketError::invalid(
-            "custom_fields",
-            "an empty list sets nothing; leave the key out",
-        ));
+        return Err(empty("custom_fields", "an empty list sets nothing"));
     }
     for f in fields {
         b = match (f.id, f.key) {
             (Some(id), Some(key)) => b.custom_field_with_id(id, key, f.value),
             (None, Some(key)) => b.custom_field(key, f.value),
             (Some(id), None) => b.custom_field_by_id(id, f.value),
-            (None, None) => {
-                return Err(TicketError::invalid(
-                    "custom_fields",
-                    "a custom field needs a key or an id",
-                ));
-            }
+            (None, None) => return Err(crate::types::unaddressed()),
         };
     }
     Ok(b)
@@ -155,10 +147,7 @@ fn with_attachments(
     list: Vec<String>,
 ) -> Result<TicketUpdateBuilder, TicketError> {
     if list.is_empty() {
-        return Err(TicketError::invalid(
-            "attachments",
-            "an empty list sets nothing; leave the key out",
-        ));
+        return Err(empty("attachments", "an empty list sets nothing"));
     }
     for url in list {
         b = b.attachment(url);
@@ -193,9 +182,9 @@ fn with_provider_fields(
 ) -> Result<TicketUpdateBuilder, TicketError> {
     for (provider, fields) in sections {
         if fields.is_empty() {
-            return Err(TicketError::invalid(
-                format!("provider_fields.{provider}"),
-                "an empty object sets nothing; leave the key out",
+            return Err(empty(
+                &format!("provider_fields.{provider}"),
+                "an empty object sets nothing",
             ));
         }
         for (key, value) in fields {
@@ -213,10 +202,7 @@ fn with_relative_edits(
     for (key, list) in lists {
         let Some(list) = list else { continue };
         if list.is_empty() {
-            return Err(TicketError::invalid(
-                key,
-                "an empty list changes nothing; leave the key out",
-            ));
+            return Err(empty(key, "an empty list changes nothing"));
         }
         for item in list {
             b = match key {
@@ -227,6 +213,11 @@ fn with_relative_edits(
         }
     }
     Ok(b)
+}
+
+/// The refusal of an empty list or object: it would look like a change and make none.
+fn empty(key: &str, what: &str) -> TicketError {
+    TicketError::invalid(key, format!("{what}; leave the key out"))
 }
 
 impl<'de> Deserialize<'de> for TicketUpdate {

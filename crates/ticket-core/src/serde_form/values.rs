@@ -1,6 +1,5 @@
 //! The JSON forms of the small value types: ids, names, statuses, custom fields.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::de::{self, Deserializer};
@@ -33,12 +32,6 @@ macro_rules! text_serde {
 }
 
 text_serde!(TicketId, Priority, TicketKind, TicketStatus, Field);
-
-impl fmt::Display for CommentVisibility {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 text_serde!(CommentVisibility);
 

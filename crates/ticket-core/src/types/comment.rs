@@ -1,5 +1,6 @@
 //! [`CommentVisibility`]: who may read a comment.
 
+use std::fmt;
 use std::str::FromStr;
 
 use crate::TicketError;
@@ -20,6 +21,12 @@ impl CommentVisibility {
             CommentVisibility::Public => "public",
             CommentVisibility::Internal => "internal",
         }
+    }
+}
+
+impl fmt::Display for CommentVisibility {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

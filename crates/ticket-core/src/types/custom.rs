@@ -25,6 +25,18 @@ impl CustomFieldId {
             CustomFieldId::Text(_) => None,
         }
     }
+
+    /// Whether `other` is the same id: equal in their decimal or text form, so `5` and `"5"`
+    /// are one id (what comparing their `to_string()`s says, without allocating for two
+    /// numbers or two texts).
+    pub(crate) fn is_same(&self, other: &CustomFieldId) -> bool {
+        match (self, other) {
+            (CustomFieldId::Number(x), CustomFieldId::Number(y)) => x == y,
+            (CustomFieldId::Text(x), CustomFieldId::Text(y)) => x == y,
+            (CustomFieldId::Number(n), CustomFieldId::Text(t))
+            | (CustomFieldId::Text(t), CustomFieldId::Number(n)) => *t == n.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for CustomFieldId {
@@ -222,7 +234,7 @@ impl CustomField {
     /// Sets the key (must not be blank).
     pub fn with_key(mut self, key: impl Into<String>) -> Result<Self, TicketError> {
         let key = key.into();
-        if key.trim().is_empty() {
+        if super::blank(&key) {
             return Err(TicketError::invalid(
                 "custom_fields",
                 "a custom field key must not be empty",
@@ -236,7 +248,7 @@ impl CustomField {
     pub fn with_id(mut self, id: impl Into<CustomFieldId>) -> Result<Self, TicketError> {
         let id = id.into();
         if let CustomFieldId::Text(text) = &id
-            && text.trim().is_empty()
+            && super::blank(text)
         {
             return Err(TicketError::invalid(
                 "custom_fields.id",
@@ -245,6 +257,31 @@ impl CustomField {
         }
         self.id = Some(id);
         Ok(self)
+    }
+
+    /// A custom field from its parts, as a builder or a read collects them: a key, an id or
+    /// both (each checked as [`with_key`](Self::with_key) and [`with_id`](Self::with_id) check).
+    pub(crate) fn from_parts(
+        id: Option<CustomFieldId>,
+        key: Option<String>,
+        value: CustomValue,
+    ) -> Result<Self, TicketError> {
+        Ok(match (id, key) {
+            (id, Some(key)) => {
+                let field = CustomField::new(key, value)?;
+                match id {
+                    Some(id) => field.with_id(id)?,
+                    None => field,
+                }
+            }
+            (Some(id), None) => CustomField::by_id(id, value)?,
+            (None, None) => return Err(unaddressed()),
+        })
+    }
+
+    /// The parts [`from_parts`](Self::from_parts) takes.
+    pub(crate) fn into_parts(self) -> (Option<CustomFieldId>, Option<String>, CustomValue) {
+        (self.id, self.key, self.value)
     }
 
     /// The key, when set.
@@ -270,4 +307,9 @@ impl CustomField {
             (None, None) => "(unnamed)".to_owned(),
         }
     }
+}
+
+/// The refusal of a custom field with neither a key nor an id.
+pub(crate) fn unaddressed() -> TicketError {
+    TicketError::invalid("custom_fields", "a custom field needs a key or an id")
 }

@@ -47,6 +47,28 @@ macro_rules! named_enum {
     };
 }
 
+/// Whether `text` is empty or only whitespace (what `text.trim().is_empty()` says, without
+/// scanning a non-blank text from both ends): the one test of "blank" every check uses.
+pub(crate) fn blank(text: &str) -> bool {
+    text.chars().all(char::is_whitespace)
+}
+
+/// Refuses `name` unless it is a provider name, `[a-z0-9_-]+`; the error names `field`.
+pub(crate) fn check_provider_name(field: &str, name: &str) -> Result<(), crate::TicketError> {
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(crate::TicketError::invalid(
+            field,
+            format!("provider name {name:?} must match [a-z0-9_-]+"),
+        ))
+    }
+}
+
 mod attachment;
 mod comment;
 mod custom;
@@ -56,6 +78,8 @@ mod status;
 
 pub use attachment::Attachment;
 pub use comment::CommentVisibility;
+#[cfg(feature = "serde")]
+pub(crate) use custom::unaddressed;
 pub use custom::{CustomField, CustomFieldId, CustomValue};
 pub use id::TicketId;
 pub use priority_kind::{Priority, TicketKind};

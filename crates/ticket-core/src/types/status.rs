@@ -62,13 +62,8 @@ impl NativeStatus {
     pub fn new(provider: impl Into<String>, value: impl Into<String>) -> Result<Self, TicketError> {
         let provider = provider.into();
         let value = value.into();
-        if !crate::update::valid_provider_name(&provider) {
-            return Err(TicketError::invalid(
-                "status",
-                format!("provider name {provider:?} must match [a-z0-9_-]+"),
-            ));
-        }
-        if value.trim().is_empty() {
+        super::check_provider_name("status", &provider)?;
+        if super::blank(&value) {
             return Err(TicketError::invalid(
                 "status",
                 "a native status must not be blank",
@@ -85,6 +80,12 @@ impl NativeStatus {
     /// The provider's value, as given.
     pub fn value(&self) -> &str {
         &self.value
+    }
+
+    /// `provider:value`: how a native status is written wherever one text names it (the
+    /// form [`Status`]'s `Display` writes and `FromStr` reads back).
+    pub(crate) fn qualified(&self) -> String {
+        format!("{}:{}", self.provider, self.value)
     }
 }
 
@@ -130,7 +131,7 @@ impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Status::Unified(s) => f.write_str(s.as_str()),
-            Status::Native(n) => write!(f, "{}:{}", n.provider, n.value),
+            Status::Native(n) => f.write_str(&n.qualified()),
         }
     }
 }

@@ -36,13 +36,7 @@ impl TicketUpdate {
             .take()
             .into_iter()
             .flatten()
-            .map(|f| {
-                (
-                    f.id().cloned(),
-                    f.key().map(str::to_owned),
-                    f.value().clone(),
-                )
-            })
+            .map(CustomField::into_parts)
             .collect();
         let pending_attachments = update
             .attachments
@@ -163,11 +157,7 @@ impl TicketUpdateBuilder {
 
     /// Adds a custom field built beforehand.
     pub fn custom(mut self, field: CustomField) -> Self {
-        self.pending_custom.push((
-            field.id().cloned(),
-            field.key().map(str::to_owned),
-            field.value().clone(),
-        ));
+        self.pending_custom.push(field.into_parts());
         self
     }
 

@@ -19,14 +19,6 @@ mod validate;
 pub use builder::TicketUpdateBuilder;
 pub use plan::Plan;
 
-/// Whether `name` is a valid provider name, `[a-z0-9_-]+`.
-pub(crate) fn valid_provider_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-}
-
 /// A validated set of changes to one ticket, independent of any provider.
 ///
 /// Build one with [`TicketUpdate::builder`]. Each provider maps the fields it can carry (see
@@ -159,6 +151,11 @@ impl TicketUpdate {
         self.verify
     }
 
+    /// Whether the update adds or removes tags (merge mode's relative edits of the tags).
+    pub(crate) fn edits_tags(&self) -> bool {
+        !self.add_tags.is_empty() || !self.remove_tags.is_empty()
+    }
+
     /// Whether the update needs a read of the ticket (merge mode or verification).
     pub fn needs_read(&self) -> bool {
         self.merge || self.verify
@@ -200,10 +197,7 @@ impl TicketUpdate {
         add(self.description.is_some(), Field::Description);
         add(self.priority.is_some(), Field::Priority);
         add(self.kind.is_some(), Field::Kind);
-        add(
-            self.tags.is_some() || !self.add_tags.is_empty() || !self.remove_tags.is_empty(),
-            Field::Tags,
-        );
+        add(self.tags.is_some() || self.edits_tags(), Field::Tags);
         add(
             self.custom_fields.is_some() || !self.unset_custom_fields.is_empty(),
             Field::CustomFields,

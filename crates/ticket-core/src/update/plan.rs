@@ -86,7 +86,7 @@ fn check_reads(
     if update.needs_read() && !caps.read {
         return Err(TicketError::cannot_read(provider));
     }
-    let tag_edits = !update.add_tags.is_empty() || !update.remove_tags.is_empty();
+    let tag_edits = update.edits_tags();
     if !update.merge && (tag_edits || !update.unset_custom_fields.is_empty()) {
         let field = if tag_edits { "tags" } else { "custom_fields" };
         return Err(TicketError::invalid(

@@ -1,14 +1,14 @@
 //! [`TicketUpdateBuilder::build`]: every check an update passes before it exists.
 
 use std::collections::{BTreeMap, HashSet};
+use std::hash::Hash;
 
 use serde_json::{Map, Value};
 
 use super::builder::PendingCustom;
-use super::valid_provider_name;
+use crate::types::{blank, check_provider_name};
 use crate::{
-    Attachment, CustomField, CustomFieldId, CustomValue, Status, TicketError, TicketStatus,
-    TicketUpdate, TicketUpdateBuilder,
+    Attachment, CustomField, Status, TicketError, TicketStatus, TicketUpdate, TicketUpdateBuilder,
 };
 
 impl TicketUpdateBuilder {
@@ -33,7 +33,7 @@ impl TicketUpdateBuilder {
         }
         check_texts(&update)?;
         check_solved(&update)?;
-        crate::merge::check_relative_edits(&update)?;
+        check_relative_edits(&update)?;
         check_tags(&update)?;
         if !pending_custom.is_empty() {
             update.custom_fields =
@@ -93,31 +93,77 @@ fn check_solved(update: &TicketUpdate) -> Result<(), TicketError> {
     Ok(())
 }
 
-/// No blank tag, and none given twice.
-fn check_tags(update: &TicketUpdate) -> Result<(), TicketError> {
-    let Some(tags) = &update.tags else {
-        return Ok(());
-    };
-    // A handful of tags is the common case: a scan of the earlier ones is cheaper
-    // than a hash set; a long list gets the set. Either way the first repeated tag
-    // (in order) is the one reported.
-    let mut seen = (tags.len() > SCAN_LIMIT).then(|| HashSet::with_capacity(tags.len()));
-    for (i, tag) in tags.iter().enumerate() {
-        if blank(tag) {
-            return Err(TicketError::invalid("tags", "a tag must not be blank"));
-        }
-        let repeated = match &mut seen {
-            Some(seen) => !seen.insert(tag.as_str()),
-            None => tags[..i].contains(tag),
-        };
-        if repeated {
-            return Err(TicketError::invalid(
-                "tags",
-                format!("tag {tag:?} is given twice"),
-            ));
+/// The checks of the relative edits: not beside absolute tags, no blank, repeated or
+/// contradicting item. That they need merge mode is checked by the plan (so that a caller
+/// may add merge mode to an update built without it, as `helpdesk apply --merge` does).
+fn check_relative_edits(update: &TicketUpdate) -> Result<(), TicketError> {
+    if update.edits_tags() && update.tags.is_some() {
+        return Err(TicketError::invalid(
+            "tags",
+            "set the tags, or add and remove some, not both",
+        ));
+    }
+    for (field, list) in [
+        ("tags", &update.add_tags),
+        ("tags", &update.remove_tags),
+        ("custom_fields", &update.unset_custom_fields),
+    ] {
+        match list_fault(list) {
+            Some(ListFault::Blank) => return Err(TicketError::invalid(field, "must not be blank")),
+            Some(ListFault::Repeated(item)) => {
+                return Err(TicketError::invalid(
+                    field,
+                    format!("{item:?} is given twice"),
+                ));
+            }
+            None => {}
         }
     }
+    if let Some(tag) = update
+        .add_tags
+        .iter()
+        .find(|t| update.remove_tags.contains(t))
+    {
+        return Err(TicketError::invalid(
+            "tags",
+            format!("tag {tag:?} is both added and removed"),
+        ));
+    }
     Ok(())
+}
+
+/// No blank tag, and none given twice.
+fn check_tags(update: &TicketUpdate) -> Result<(), TicketError> {
+    match update.tags.as_deref().and_then(list_fault) {
+        Some(ListFault::Blank) => Err(TicketError::invalid("tags", "a tag must not be blank")),
+        Some(ListFault::Repeated(tag)) => Err(TicketError::invalid(
+            "tags",
+            format!("tag {tag:?} is given twice"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// What is wrong with a list of names (tags, or keys to unset).
+enum ListFault<'a> {
+    /// An item is blank.
+    Blank,
+    /// This item is given twice.
+    Repeated(&'a str),
+}
+
+/// The first fault of `list`, in order: a blank item, or an item given before.
+fn list_fault(list: &[String]) -> Option<ListFault<'_>> {
+    let mut repeats = Repeats::new(list.len());
+    for (i, item) in list.iter().enumerate() {
+        if blank(item) {
+            return Some(ListFault::Blank);
+        }
+        if repeats.repeated(|| item.as_str(), || list[..i].contains(item)) {
+            return Some(ListFault::Repeated(item));
+        }
+    }
+    None
 }
 
 /// The custom fields given to the builder, each checked: none both set and unset, no key or
@@ -135,68 +181,41 @@ fn custom_fields(
             format!("key {key:?} is both set and unset"),
         ));
     }
-    // As for tags: scan the earlier fields when there are few, hash sets otherwise.
-    let hashed = pending.len() > SCAN_LIMIT;
-    let mut keys = HashSet::new();
-    let mut ids = HashSet::new();
+    let mut keys = Repeats::new(pending.len());
+    let mut ids = Repeats::new(pending.len());
     let mut fields: Vec<CustomField> = Vec::with_capacity(pending.len());
     for (id, key, value) in pending {
-        let field = custom_field(id, key, value)?;
-        if let Some(key) = field.key() {
-            let repeated = if hashed {
-                !keys.insert(key.to_owned())
-            } else {
-                fields.iter().any(|f| f.key() == Some(key))
-            };
-            if repeated {
-                return Err(TicketError::invalid(
-                    "custom_fields",
-                    format!("key {key:?} is given twice"),
-                ));
-            }
+        let field = CustomField::from_parts(id, key, value)?;
+        if let Some(key) = field.key()
+            && keys.repeated(
+                || key.to_owned(),
+                || fields.iter().any(|f| f.key() == Some(key)),
+            )
+        {
+            return Err(TicketError::invalid(
+                "custom_fields",
+                format!("key {key:?} is given twice"),
+            ));
         }
-        if let Some(id) = field.id() {
-            let repeated = if hashed {
-                !ids.insert(id.to_string())
-            } else {
-                fields
-                    .iter()
-                    .any(|f| f.id().is_some_and(|other| same_id(other, id)))
-            };
-            if repeated {
-                return Err(TicketError::invalid(
-                    "custom_fields.id",
-                    format!("id {id:?} is given twice"),
-                ));
-            }
+        // An id's text form is its key in the set, so `5` and `"5"` are one id there too.
+        if let Some(id) = field.id()
+            && ids.repeated(
+                || id.to_string(),
+                || {
+                    fields
+                        .iter()
+                        .any(|f| f.id().is_some_and(|other| other.is_same(id)))
+                },
+            )
+        {
+            return Err(TicketError::invalid(
+                "custom_fields.id",
+                format!("id {id:?} is given twice"),
+            ));
         }
         fields.push(field);
     }
     Ok(fields)
-}
-
-/// One custom field from the parts given to the builder, its key and id checked.
-fn custom_field(
-    id: Option<CustomFieldId>,
-    key: Option<String>,
-    value: CustomValue,
-) -> Result<CustomField, TicketError> {
-    Ok(match (id, key) {
-        (id, Some(key)) => {
-            let field = CustomField::new(key, value)?;
-            match id {
-                Some(id) => field.with_id(id)?,
-                None => field,
-            }
-        }
-        (Some(id), None) => CustomField::by_id(id, value)?,
-        (None, None) => {
-            return Err(TicketError::invalid(
-                "custom_fields",
-                "a custom field needs a key or an id",
-            ));
-        }
-    })
 }
 
 /// Files the raw provider fields given to the builder by provider: valid provider names, no
@@ -206,12 +225,7 @@ fn add_provider_fields(
     fields: Vec<(String, String, Value)>,
 ) -> Result<(), TicketError> {
     for (provider, key, value) in fields {
-        if !valid_provider_name(&provider) {
-            return Err(TicketError::invalid(
-                "provider_fields",
-                format!("provider name {provider:?} must match [a-z0-9_-]+"),
-            ));
-        }
+        check_provider_name("provider_fields", &provider)?;
         if key.is_empty() {
             return Err(TicketError::invalid(
                 format!("provider_fields.{provider}"),
@@ -230,23 +244,31 @@ fn add_provider_fields(
     Ok(())
 }
 
-/// Up to this many tags or custom fields, [`TicketUpdateBuilder::build`] finds repeats by
-/// scanning the earlier ones (no allocation); above it, with a hash set.
-const SCAN_LIMIT: usize = 16;
+/// Finds items given twice in a list read in order. A handful of items is the common case: a
+/// scan of the earlier ones is cheaper than a hash set; a long list gets the set. Either way
+/// the first repeat, in order, is the one found.
+struct Repeats<K> {
+    /// The keys seen so far, once the list is longer than [`SCAN_LIMIT`].
+    seen: Option<HashSet<K>>,
+}
 
-/// Whether two custom field ids are the same id: equal in their decimal or text form (so
-/// `5` and `"5"` are one id, as the hash set of their text forms says for long lists).
-fn same_id(a: &CustomFieldId, b: &CustomFieldId) -> bool {
-    match (a, b) {
-        (CustomFieldId::Number(x), CustomFieldId::Number(y)) => x == y,
-        (CustomFieldId::Text(x), CustomFieldId::Text(y)) => x == y,
-        (CustomFieldId::Number(n), CustomFieldId::Text(t))
-        | (CustomFieldId::Text(t), CustomFieldId::Number(n)) => *t == n.to_string(),
+impl<K: Eq + Hash> Repeats<K> {
+    fn new(len: usize) -> Self {
+        Self {
+            seen: (len > SCAN_LIMIT).then(|| HashSet::with_capacity(len)),
+        }
+    }
+
+    /// Whether the next item was given before: `earlier` scans the items before it in a short
+    /// list; in a long one its `key` goes into the set.
+    fn repeated(&mut self, key: impl FnOnce() -> K, earlier: impl FnOnce() -> bool) -> bool {
+        match &mut self.seen {
+            Some(seen) => !seen.insert(key()),
+            None => earlier(),
+        }
     }
 }
 
-/// Whether `text` is empty or only whitespace (what `text.trim().is_empty()` says, without
-/// scanning a non-blank text from both ends).
-fn blank(text: &str) -> bool {
-    text.chars().all(char::is_whitespace)
-}
+/// Up to this many items, [`Repeats`] scans the earlier ones (no allocation); above it, it
+/// keeps a hash set.
+const SCAN_LIMIT: usize = 16;
