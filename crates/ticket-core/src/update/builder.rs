@@ -167,8 +167,9 @@ impl TicketUpdateBuilder {
         self
     }
 
-    /// Sets the status: a unified [`TicketStatus`](crate::TicketStatus), or a provider's exact value
-    /// ([`NativeStatus`](crate::NativeStatus), usually from the provider crate's own enum).
+    /// Sets the status: a unified [`TicketStatus`](crate::TicketStatus), or a provider's
+    /// exact value ([`NativeStatus`](crate::NativeStatus), usually from the provider crate's
+    /// own enum).
     pub fn status(mut self, status: impl Into<Status>) -> Self {
         self.update.status = Some(status.into());
         self

@@ -22,8 +22,8 @@ pub use plan::Plan;
 /// A validated set of changes to one ticket, independent of any provider.
 ///
 /// Build one with [`TicketUpdate::builder`]. Each provider maps the fields it can carry (see
-/// its [`Capabilities`](crate::Capabilities)); what happens to the others is decided by the update's
-/// [`UnsupportedPolicy`].
+/// its [`Capabilities`](crate::Capabilities)); what happens to the others is decided by the
+/// update's [`UnsupportedPolicy`].
 ///
 /// ```
 /// use ticket_core::{Priority, TicketUpdate};

@@ -19,7 +19,9 @@ impl TicketUpdateBuilder {
     /// or a key or id given twice; an attachment that is not an absolute `http(s)` URL; a bad
     /// provider name or a raw key given twice; a comment visibility without a comment; a
     /// `solved` flag that contradicts the unified status (`solved: false` with status
-    /// `solved`, or `solved: true` with `open`, `in_progress`, `pending` or `on_hold`).
+    /// `solved`, or `solved: true` with `open`, `in_progress`, `pending` or `on_hold`); a
+    /// relative edit of merge mode that is blank, given twice, contradicts another, or comes
+    /// beside absolute tags.
     pub fn build(self) -> Result<TicketUpdate, TicketError> {
         let Self {
             mut update,
