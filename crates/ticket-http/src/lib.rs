@@ -79,8 +79,8 @@ mod tls;
 mod transport;
 
 mod api;
-mod budget;
 mod base_url;
+mod budget;
 mod classify;
 mod credential;
 mod hook;
@@ -96,12 +96,12 @@ pub use reqwest::Url;
 
 pub use crate::api::{BoxFuture, ErrorShape, JsonApi, json_error, rfc3339_at};
 pub use crate::base_url::{BaseUrl, Route, encode_segment};
+pub use crate::budget::{BudgetStatus, Rate, RateBudget, UNSTATED_WAIT};
+#[cfg(feature = "redis")]
+pub use crate::budget::{GCRA_SCRIPT, RedisBudget, app_name};
 pub use crate::classify::{MAX_SERVER_WAIT, MAX_STATED_RATE};
 pub use crate::client::{build_client, client_builder, default_headers};
 pub use crate::credential::{Credential, StaticToken, TokenSource, bearer_token};
-#[cfg(feature = "redis")]
-pub use crate::budget::{GCRA_SCRIPT, RedisBudget, app_name};
-pub use crate::budget::{BudgetStatus, Rate, RateBudget, UNSTATED_WAIT};
 pub use crate::hook::{Attempt, AttemptHook, Hooks, RateLimited};
 pub use crate::json_client::{FromConfig, JsonClient, JsonClientBuilder, Reads};
 pub use crate::options::HttpOptions;

@@ -114,9 +114,7 @@ impl Rates {
     /// The interval between requests: the configured rate's, or the adopted rate's when
     /// slower.
     fn interval(&self) -> Option<Duration> {
-        let adopted = self
-            .adopted
-            .map(|r| Duration::from_secs(1) / r.max(1));
+        let adopted = self.adopted.map(|r| Duration::from_secs(1) / r.max(1));
         match (self.configured.map(Rate::interval), adopted) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -275,11 +273,17 @@ mod tests {
     #[test]
     fn a_stated_rate_is_adopted_only_below_the_effective_one() {
         let lane = Lane::new("update", Some(Rate::per_second(50)));
-        assert!(!lane.adopt(80), "a higher stated rate must not raise the budget");
+        assert!(
+            !lane.adopt(80),
+            "a higher stated rate must not raise the budget"
+        );
         assert_eq!(lane.adopted(), None);
         assert!(lane.adopt(30));
         assert_eq!(lane.adopted(), Some(30));
-        assert!(!lane.adopt(40), "a later, higher statement must not raise it again");
+        assert!(
+            !lane.adopt(40),
+            "a later, higher statement must not raise it again"
+        );
         assert_eq!(lane.interval(), Some(Duration::from_secs(1) / 30));
         // Without a configured rate, the first statement is the rate.
         let open = Lane::new("get", None);

@@ -299,10 +299,7 @@ mod tests {
         assert_eq!("50/s".parse::<Rate>(), Ok(Rate::per_second(50)));
         assert_eq!(" 50 ".parse::<Rate>(), Ok(Rate::per_second(50)));
         assert_eq!("3000/min".parse::<Rate>(), Ok(Rate::per_minute(3000)));
-        assert_eq!(
-            Rate::per_minute(3000).interval(),
-            Duration::from_millis(20)
-        );
+        assert_eq!(Rate::per_minute(3000).interval(), Duration::from_millis(20));
         for bad in ["0/s", "-1", "50/h", "x/s", ""] {
             assert!(bad.parse::<Rate>().is_err(), "{bad:?} was accepted");
         }

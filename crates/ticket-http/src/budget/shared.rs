@@ -175,7 +175,12 @@ impl RedisBudget {
         now >= due
             && self
                 .next_probe
-                .compare_exchange(due, now + micros(PROBE_EVERY), Ordering::AcqRel, Ordering::Relaxed)
+                .compare_exchange(
+                    due,
+                    now + micros(PROBE_EVERY),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
                 .is_ok()
     }
 
