@@ -124,15 +124,17 @@ mod builtin;
 mod config;
 mod keys;
 mod registry;
+mod settings;
 
 pub use ticket_core::*;
 
 pub use crate::config::{Config, ENV_PREFIX, PROVIDER_VAR};
 pub use crate::keys::{ConfigKey, HTTP_KEYS, ValueKind};
 pub use crate::registry::{
-    BUILTIN, Connected, Factory, Registry, Settings, connect, connect_budgeted, provider_keys,
-    providers, register, replace,
+    BUILTIN, Connected, Factory, Registry, connect, connect_budgeted, provider_keys, providers,
+    register, replace,
 };
+pub use crate::settings::Settings;
 pub use ticket_http::{
     AttemptHook, BudgetStatus, Hooks, HttpOptions, Rate, RateBudget, RetryPolicy,
 };

@@ -79,53 +79,11 @@ impl Feed {
                 }
                 Line::Text { raw, text, hash } => (raw, text, hash),
             };
-            if self.invalid_lines.contains(&n) {
-                // Only reached with --skip-invalid.
-                self.tally().invalid += 1;
-                write_failure(self.failures.as_deref(), raw);
+            let Some(job) = self.admit(n, raw, text, fingerprint, hash) else {
                 continue;
-            }
-            // Checked, so UTF-8 and not blank unless blank when checked too.
-            let Ok(text) = text else { continue };
-            if fingerprint == 0 {
-                continue;
-            }
-            let (id, update) = match parse_line_with(text, self.flags) {
-                Ok(pair) => pair,
-                Err(reason) => {
-                    // The same bytes parsed in the check pass: a 2⁻⁶⁴ hash collision.
-                    eprintln!("line {n}: changed since the check: {reason}");
-                    self.tally().changed.push(n);
-                    write_failure(self.failures.as_deref(), raw);
-                    continue;
-                }
             };
-            if let Some(prev) = self.previous.get(&n) {
-                match prev.outcome.as_str() {
-                    "applied" => {
-                        self.tally().skipped += 1;
-                        continue;
-                    }
-                    "sending" | "unknown" if update.comment().is_some() && !self.resend_unknown => {
-                        eprintln!(
-                            "line {n}: ticket {id}: outcome unknown and it carries a comment; not re-sent (check the ticket, then use --resend-unknown or edit the file)"
-                        );
-                        self.tally()
-                            .unknown
-                            .push(json!({"line": n, "ticket_id": id.as_str(), "held": true}));
-                        continue;
-                    }
-                    _ => {}
-                }
-            }
-            bytes += text.len();
-            batch.push(Job {
-                line: n,
-                text: text.to_owned(),
-                hash,
-                id,
-                update,
-            });
+            bytes += job.text.len();
+            batch.push(job);
             if batch.len() < BATCH && bytes < BATCH_BYTES {
                 continue;
             }
@@ -148,6 +106,65 @@ impl Feed {
             let _ = tx.blocking_send(batch);
         }
         Ok(())
+    }
+
+    /// The job for a checked line of text, or `None` when it is not to be sent: refused by
+    /// the check (with `--skip-invalid`), blank, changed since, already applied, or of unknown
+    /// outcome with a comment (held unless `--resend-unknown`). Counts each line it skips.
+    fn admit(
+        &self,
+        n: u64,
+        raw: &[u8],
+        text: Result<&str, String>,
+        fingerprint: u64,
+        hash: u64,
+    ) -> Option<Job> {
+        if self.invalid_lines.contains(&n) {
+            // Only reached with --skip-invalid.
+            self.tally().invalid += 1;
+            write_failure(self.failures.as_deref(), raw);
+            return None;
+        }
+        // Checked, so UTF-8 and not blank unless blank when checked too.
+        let text = text.ok()?;
+        if fingerprint == 0 {
+            return None;
+        }
+        let (id, update) = match parse_line_with(text, self.flags) {
+            Ok(pair) => pair,
+            Err(reason) => {
+                // The same bytes parsed in the check pass: a 2⁻⁶⁴ hash collision.
+                eprintln!("line {n}: changed since the check: {reason}");
+                self.tally().changed.push(n);
+                write_failure(self.failures.as_deref(), raw);
+                return None;
+            }
+        };
+        if let Some(prev) = self.previous.get(&n) {
+            match prev.outcome.as_str() {
+                "applied" => {
+                    self.tally().skipped += 1;
+                    return None;
+                }
+                "sending" | "unknown" if update.comment().is_some() && !self.resend_unknown => {
+                    eprintln!(
+                        "line {n}: ticket {id}: outcome unknown and it carries a comment; not re-sent (check the ticket, then use --resend-unknown or edit the file)"
+                    );
+                    self.tally()
+                        .unknown
+                        .push(json!({"line": n, "ticket_id": id.as_str(), "held": true}));
+                    return None;
+                }
+                _ => {}
+            }
+        }
+        Some(Job {
+            line: n,
+            text: text.to_owned(),
+            hash,
+            id,
+            update,
+        })
     }
 
     fn copy_too_long(&self, lines: &mut super::input::Lines<'_>) {

@@ -13,6 +13,8 @@ mod queue;
 mod report;
 mod signals;
 
+use std::collections::HashMap;
+use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -25,7 +27,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use self::check::check_pass;
+use self::check::{CheckPass, check_pass};
 use self::feed::Feed;
 use self::input::Input;
 use self::queue::{BATCHES, Job, Queue, spawn_workers};
@@ -176,107 +178,155 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
         return plan::run(&args, updater, &input, max, &checked.invalid_lines).await;
     }
 
-    let journal = match &args.journal {
-        Some(p) => match Journal::open(p, loaded.repair.as_ref()) {
-            Ok(j) => Some(Arc::new(j)),
-            Err(e) => {
-                eprintln!(
-                    "helpdesk: cannot write the journal {}: {e}; nothing was sent",
-                    p.display()
-                );
-                return EXIT_JOURNAL;
-            }
-        },
-        None => None,
+    let sinks = match Sinks::open(&args, &loaded) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
-    let failures = match &args.failures {
-        Some(p) => match std::fs::OpenOptions::new()
-            .create(true)
-            .append(args.resume)
-            .write(true)
-            .truncate(!args.resume)
-            .open(p)
-        {
-            Ok(f) => Some(Arc::new(Mutex::new(f))),
-            Err(e) => {
-                eprintln!("helpdesk: cannot open {}: {e}", p.display());
-                return EXIT_USAGE;
+    let run = Run::start(&args, sinks, checked.total);
+    let read_failed = send_pass(&args, &shared, &run, input, max, checked, loaded.last).await;
+    finish(&args, &shared, run, read_failed)
+}
+
+/// The files a run writes besides its report: the journal and the failed lines.
+struct Sinks {
+    journal: Option<Arc<Journal>>,
+    failures: Option<Arc<Mutex<File>>>,
+}
+
+impl Sinks {
+    /// Opens both before anything is sent; either failing stops the run with its exit code.
+    fn open(args: &ApplyArgs, loaded: &Loaded) -> Result<Self, u8> {
+        let journal = match &args.journal {
+            Some(p) => match Journal::open(p, loaded.repair.as_ref()) {
+                Ok(j) => Some(Arc::new(j)),
+                Err(e) => {
+                    eprintln!(
+                        "helpdesk: cannot write the journal {}: {e}; nothing was sent",
+                        p.display()
+                    );
+                    return Err(EXIT_JOURNAL);
+                }
+            },
+            None => None,
+        };
+        let failures = match &args.failures {
+            Some(p) => match std::fs::OpenOptions::new()
+                .create(true)
+                .append(args.resume)
+                .write(true)
+                .truncate(!args.resume)
+                .open(p)
+            {
+                Ok(f) => Some(Arc::new(Mutex::new(f))),
+                Err(e) => {
+                    eprintln!("helpdesk: cannot open {}: {e}", p.display());
+                    return Err(EXIT_USAGE);
+                }
+            },
+            None => None,
+        };
+        Ok(Self { journal, failures })
+    }
+}
+
+/// The state a send pass shares between its reader, its workers and its progress display.
+struct Run {
+    sinks: Sinks,
+    tally: Arc<Mutex<Tally>>,
+    halt: Arc<Halt>,
+    done: Arc<AtomicU64>,
+    started: Instant,
+    total: u64,
+    bar: Option<ProgressBar>,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+impl Run {
+    /// Starts listening for signals and showing progress (a bar on a terminal, else a line
+    /// every `--progress-every` seconds).
+    fn start(args: &ApplyArgs, sinks: Sinks, total: u64) -> Self {
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let halt = Arc::new(Halt {
+            signalled: AtomicBool::new(false),
+            journal: sinks.journal.clone(),
+        });
+        let done = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        listen_for_signals(&halt);
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} ETA {eta} {msg}")
+            {
+                bar.set_style(style);
             }
-        },
-        None => None,
-    };
-
-    let tally = Arc::new(Mutex::new(Tally::default()));
-    let halt = Arc::new(Halt {
-        signalled: AtomicBool::new(false),
-        journal: journal.clone(),
-    });
-    let done = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let total = checked.total;
-
-    listen_for_signals(&halt);
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        if let Ok(style) =
-            ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} ETA {eta} {msg}")
-        {
-            bar.set_style(style);
+            bar
+        });
+        let ticker = tick(
+            sinks.journal.clone(),
+            Arc::clone(&done),
+            Arc::clone(&tally),
+            bar.clone(),
+            Duration::from_secs(args.progress_every.max(1)),
+            total,
+            started,
+        );
+        Self {
+            sinks,
+            tally,
+            halt,
+            done,
+            started,
+            total,
+            bar,
+            ticker,
         }
-        bar
-    });
-    let ticker = tick(
-        journal.clone(),
-        Arc::clone(&done),
-        Arc::clone(&tally),
-        bar.clone(),
-        Duration::from_secs(args.progress_every.max(1)),
-        total,
-        started,
-    );
+    }
+}
 
-    // The reader parses each line again and hands batches of updates to `--concurrency`
-    // workers, each sending one update at a time. Both stop scheduling on a signal or a
-    // journal failure: an update not yet started is not started. (Workers that live for the
-    // whole run, rather than a task and a semaphore permit per update, halve the process's
-    // context switches; on 2 cores shared with the server that was most of its gap to the
-    // library's own loop. BENCHMARKS.md section 9 has the figures.)
+/// The send pass: the reader parses each line again and hands batches of updates to
+/// `--concurrency` workers, each sending one update at a time. Both stop scheduling on a
+/// signal or a journal failure: an update not yet started is not started. Returns whether
+/// reading the input failed midway.
+///
+/// Workers that live for the whole run, rather than a task and a semaphore permit per
+/// update, halve the process's context switches; on 2 cores shared with the server that was
+/// most of its gap to the library's own loop (BENCHMARKS.md has the figures).
+async fn send_pass(
+    args: &ApplyArgs,
+    shared: &Arc<send::Shared>,
+    run: &Run,
+    input: Input,
+    max: usize,
+    checked: CheckPass,
+    previous: HashMap<u64, Record>,
+) -> bool {
     let (tx, rx) = mpsc::channel::<Vec<Job>>(BATCHES);
     let queue = Arc::new(Queue::new(rx));
     let pool = spawn_workers(
         usize::from(args.concurrency),
         &queue,
-        &shared,
-        &halt,
-        failures.clone(),
-        &tally,
-        &done,
+        shared,
+        &run.halt,
+        run.sinks.failures.clone(),
+        &run.tally,
+        &run.done,
     );
     let feed = Feed {
         input,
         max,
         checked: checked.fingerprints,
         invalid_lines: checked.invalid_lines,
-        previous: loaded.last,
+        previous,
         resend_unknown: args.resend_unknown,
-        halt: Arc::clone(&halt),
-        tally: Arc::clone(&tally),
-        failures: failures.clone(),
+        halt: Arc::clone(&run.halt),
+        tally: Arc::clone(&run.tally),
+        failures: run.sinks.failures.clone(),
         flags: args.flags(),
     };
     let read_result = tokio::task::spawn_blocking(move || feed.run(&tx)).await;
     let _ = pool.await;
-    ticker.abort();
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
-    let journal_failure = journal.as_ref().and_then(|j| j.close().map(|f| (j, f)));
-    if let Some(f) = &failures {
-        let mut f = f.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let _ = f.flush();
-        let _ = f.sync_data();
-    }
-    let read_failed = match read_result {
+    match read_result {
         Ok(Ok(())) => false,
         Ok(Err(e)) => {
             eprintln!(
@@ -289,25 +339,35 @@ pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
             eprintln!("helpdesk: the reader stopped: {e}");
             true
         }
-    };
+    }
+}
 
-    let interrupted = halt.signalled.load(Ordering::SeqCst);
-    let tally = match Arc::try_unwrap(tally) {
-        Ok(m) => m
-            .into_inner()
+/// Closes the journal and the failures file, prints the report and says the exit code.
+fn finish(args: &ApplyArgs, shared: &send::Shared, run: Run, read_failed: bool) -> u8 {
+    run.ticker.abort();
+    if let Some(bar) = &run.bar {
+        bar.finish_and_clear();
+    }
+    let journal = run.sinks.journal.as_ref();
+    let journal_failure = journal.and_then(|j| j.close().map(|f| (j, f)));
+    if let Some(f) = &run.sinks.failures {
+        let mut f = f.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = f.flush();
+        let _ = f.sync_data();
+    }
+    let interrupted = run.halt.signalled.load(Ordering::SeqCst);
+    let tally = std::mem::take(
+        &mut *run
+            .tally
+            .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
-        Err(arc) => std::mem::take(
-            &mut *arc
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        ),
-    };
+    );
     let report = report(
         &tally,
         Facts {
-            total,
+            total: run.total,
             interrupted,
-            elapsed: started.elapsed(),
+            elapsed: run.started.elapsed(),
             rate_limited: shared.rate_limited(),
             adopted_rate: shared.adopted_rate(),
             journal_error: journal_failure.as_ref().map(|(j, f)| {

@@ -144,13 +144,34 @@ pub(super) async fn work(
     let mut t = tally
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !settle(&mut t, record.as_mut(), &job, outcome, failures) {
+        return false;
+    }
+    t.latency.record(latency);
+    drop(t);
+    if let (Some(j), Some(r)) = (journal, &mut record) {
+        r.attempts = attempts;
+        j.finish(r);
+    }
+    true
+}
+
+/// Counts one update's outcome in the tally and its journal record, and reports a failure:
+/// false if it was not sent at all.
+fn settle(
+    t: &mut Tally,
+    record: Option<&mut Record>,
+    job: &Job,
+    outcome: Outcome,
+    failures: Option<&Mutex<File>>,
+) -> bool {
     match outcome {
         Outcome::NotSent => return false,
         Outcome::Applied(receipt) => {
             if let Some(v) = &receipt.verification {
                 t.verification(job.line, &job.id, v);
             }
-            if let Some(r) = &mut record {
+            if let Some(r) = record {
                 r.outcome = "applied".to_owned();
                 r.verification = receipt
                     .verification
@@ -161,7 +182,7 @@ pub(super) async fn work(
             t.applied += 1;
         }
         Outcome::Failed(err) => {
-            if let Some(r) = &mut record {
+            if let Some(r) = record {
                 r.outcome = "failed".to_owned();
                 r.error_kind = Some(format!("{:?}", err.kind()));
                 r.error = Some(err.to_string());
@@ -173,7 +194,7 @@ pub(super) async fn work(
             write_failure(failures, job.text.as_bytes());
         }
         Outcome::Unknown(err) => {
-            if let Some(r) = &mut record {
+            if let Some(r) = record {
                 r.outcome = "unknown".to_owned();
                 r.error_kind = Some(format!("{:?}", err.kind()));
                 r.error = Some(err.to_string());
@@ -186,12 +207,6 @@ pub(super) async fn work(
                 job.line, job.id
             );
         }
-    }
-    t.latency.record(latency);
-    drop(t);
-    if let (Some(j), Some(r)) = (journal, &mut record) {
-        r.attempts = attempts;
-        j.finish(r);
     }
     true
 }

@@ -196,35 +196,7 @@ pub(super) fn print_summary(r: &Value) {
         }
     }
     let count = |key: &str| r[key].as_array().map_or(0, Vec::len);
-    if r.get("verified").is_some() {
-        println!(
-            "verified: {} landed as sent, {} drifted (a field did not land), {} could not be read back",
-            r["verified"],
-            count("drifted"),
-            count("unverified")
-        );
-        for d in r["drifted"].as_array().into_iter().flatten() {
-            let fields: Vec<String> = d["drifted"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|f| {
-                    format!(
-                        "{}: sent {}, found {}",
-                        f["field"].as_str().unwrap_or_default(),
-                        f["sent"],
-                        f["found"]
-                    )
-                })
-                .collect();
-            println!(
-                "  line {} ticket {}: {}",
-                d["line"],
-                d["ticket_id"],
-                fields.join("; ")
-            );
-        }
-    }
+    print_verification(r);
     if count("concurrent_changes") > 0 {
         println!(
             "{} ticket(s) were changed by someone else between the reads (see concurrent_changes in --output json)",
@@ -254,6 +226,43 @@ pub(super) fn print_summary(r: &Value) {
             println!(
                 "  line {} ticket {}: {}, not recorded",
                 u["line"], u["ticket_id"], u["outcome"]
+            );
+        }
+    }
+}
+
+/// The summary's verification part (`--verify`): what landed, and each field that drifted.
+fn print_verification(r: &Value) {
+    let count = |key: &str| r[key].as_array().map_or(0, Vec::len);
+    if r.get("verified").is_none() {
+        return;
+    }
+    {
+        println!(
+            "verified: {} landed as sent, {} drifted (a field did not land), {} could not be read back",
+            r["verified"],
+            count("drifted"),
+            count("unverified")
+        );
+        for d in r["drifted"].as_array().into_iter().flatten() {
+            let fields: Vec<String> = d["drifted"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    format!(
+                        "{}: sent {}, found {}",
+                        f["field"].as_str().unwrap_or_default(),
+                        f["sent"],
+                        f["found"]
+                    )
+                })
+                .collect();
+            println!(
+                "  line {} ticket {}: {}",
+                d["line"],
+                d["ticket_id"],
+                fields.join("; ")
             );
         }
     }
