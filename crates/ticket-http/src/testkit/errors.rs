@@ -241,18 +241,9 @@ impl Suite {
     /// header it received; and the provider aimed at it.
     async fn echoing(&self, status: u16) -> (ScriptedServer, Arc<dyn TicketUpdater>) {
         let secrets = self.secrets.clone();
-        let server = ScriptedServer::start(move |request| {
-            let mut text = String::from("echo:");
-            for s in &secrets {
-                text.push_str(&format!(" {s} Bearer {s} {}", BASE64.encode(s)));
-            }
-            for (_, value) in &request.headers {
-                text.push_str(&format!(" {value}"));
-            }
-            Reply::text(status, "text/html", &text)
-        })
-        .await
-        .expect("[setup] a loopback server");
+        let server = ScriptedServer::start(move |request| echo(&secrets, request, status))
+            .await
+            .expect("[setup] a loopback server");
         let updater = self.provider(server.url(), normal());
         (server, updater)
     }
@@ -276,7 +267,7 @@ impl Suite {
     }
 
     /// `requests` are `expected` copies of one request.
-    fn assert_sent(
+    pub(super) fn assert_sent(
         &self,
         name: &str,
         check: &str,
@@ -332,4 +323,17 @@ impl Suite {
 /// A rate limit whose wait (600 seconds) is beyond any retry budget.
 pub(super) fn beyond_the_budget() -> Reply {
     Reply::text(429, "text/plain", "slow down").header("retry-after", "600")
+}
+
+/// An answer with `status` that echoes `secrets` (raw, as bearer tokens and in base64) and
+/// every header value of `request`.
+pub(super) fn echo(secrets: &[String], request: &RecordedRequest, status: u16) -> Reply {
+    let mut text = String::from("echo:");
+    for s in secrets {
+        text.push_str(&format!(" {s} Bearer {s} {}", BASE64.encode(s)));
+    }
+    for (_, value) in &request.headers {
+        text.push_str(&format!(" {value}"));
+    }
+    Reply::text(status, "text/html", &text)
 }
