@@ -1,11 +1,13 @@
 //! EngageLab runs the workspace's conformance suite (`ticket_http::testkit`) from its own
 //! tests: the body carries every field it claims, strict and lenient for every field it
-//! cannot carry, the exact request, errors as users meet them, and EngageLab's own error codes.
+//! cannot carry, the exact request, errors as users meet them, and EngageLab's own error codes;
+//! and its reads: the exact `GET` with the update's Basic auth, read errors, merge mode (title,
+//! description and priority filled from the read) and verification.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 
-use provider_engagelab::{EngageLabClient, EngageLabConfig};
+use provider_engagelab::{EngageLabClient, EngageLabConfig, READ_ROUTE};
 use ticket_core::{ErrorKind, TicketError, TicketUpdater};
 use ticket_http::HttpOptions;
 use ticket_http::testkit::{Reply, Suite};
@@ -15,11 +17,19 @@ const SECRET: &str = "el-secret-8d2b7e41";
 /// `Basic base64("el-key-5f1c9a:el-secret-8d2b7e41")`, written out as the vendor documents it.
 const AUTHORIZATION: &str = "Basic ZWwta2V5LTVmMWM5YTplbC1zZWNyZXQtOGQyYjdlNDE=";
 
-fn engagelab(url: &str, http: HttpOptions) -> Result<Arc<dyn TicketUpdater>, TicketError> {
+/// A read answer about ticket `{id}`: every field EngageLab carries, none with the suite's
+/// values.
+const READ_ANSWER: &str = r#"{"code":0,"message":"Success","data":{"ticket_id":"{id}","title":"Printer jam","description":"A4 stuck in tray 2.","attachments":[{"file_url":"https://files.example.com/error.jpg"}],"status":"open","priority":"urgent","ticket_type":"question","tags":["printer","floor-3"],"custom_fields":{"device_sn":"PRN-1","floor":3},"updated_at":"2025-11-04T15:42:18+08:00"}}"#;
+
+fn client(url: &str, http: HttpOptions) -> Result<EngageLabClient, TicketError> {
     let config = EngageLabConfig::new(KEY, SECRET)?
         .with_base_url(url)?
         .with_http_options(http);
-    Ok(Arc::new(EngageLabClient::new(config)?))
+    EngageLabClient::new(config)
+}
+
+fn engagelab(url: &str, http: HttpOptions) -> Result<Arc<dyn TicketUpdater>, TicketError> {
+    Ok(Arc::new(client(url, http)?))
 }
 
 #[tokio::test]
@@ -61,6 +71,9 @@ async fn engagelab_passes_the_conformance_suite() {
             error(400, r#"{"code":40001,"message":"bad request"}"#),
             ErrorKind::Provider,
         )
+        // Reads carry the update's credentials (no `read_credential`).
+        .read(READ_ROUTE, Reply::json(200, READ_ANSWER))
+        .read_preview(|url, http, id| client(url, http)?.preview_read(id))
         .run()
         .await;
 }

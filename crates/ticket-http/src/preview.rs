@@ -71,7 +71,8 @@ impl PreparedRequest {
 
     /// The request as sent, headers in the order they go on the wire: its own, then the
     /// client's `defaults` it does not set (reqwest appends them), then `host` (hyper-util
-    /// appends it) and `content-length` (hyper writes it last); sensitive values redacted.
+    /// appends it) and `content-length` (hyper writes it last, and only for a body: a request
+    /// without one, a read, goes without); sensitive values redacted.
     pub(crate) fn render(&self, defaults: &HeaderMap) -> RequestPreview {
         let mut headers = Vec::with_capacity(self.headers.len() + defaults.len() + 2);
         for (name, value) in &self.headers {
@@ -85,7 +86,9 @@ impl PreparedRequest {
         if let Some(host) = host_header(&self.url) {
             headers.push(("host".to_owned(), host));
         }
-        headers.push(("content-length".to_owned(), self.body.len().to_string()));
+        if !self.body.is_empty() {
+            headers.push(("content-length".to_owned(), self.body.len().to_string()));
+        }
         RequestPreview::new(
             self.method.as_str(),
             self.url.as_str(),

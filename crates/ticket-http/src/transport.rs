@@ -157,8 +157,9 @@ impl Transport {
 
     /// Exactly what [`send`](Self::send) puts on the wire for `request`: the request line,
     /// the request's headers in order, the client's [`default_headers`] it does not set,
-    /// `host`, `content-length` and the body, with every sensitive header value replaced by
-    /// [`RequestPreview::REDACTED`]. Sends nothing.
+    /// `host`, `content-length` (only with a body: hyper sends none without one) and the body,
+    /// with every sensitive header value replaced by [`RequestPreview::REDACTED`]. Sends
+    /// nothing.
     pub fn preview(&self, request: &PreparedRequest) -> RequestPreview {
         request.render(&self.defaults)
     }

@@ -146,6 +146,16 @@ impl JsonApi for Zendesk {
     fn decode_read(&self, id: &TicketId, r: &RawResponse) -> Result<TicketSnapshot, TicketError> {
         let (body, at) = ticket_of(r)?;
         let t = &body["ticket"];
+        // An answer about another ticket must not pass for the one asked for.
+        let answered = match t.get("id") {
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        };
+        if let Some(other) = answered.filter(|other| other != id.as_str()) {
+            let why = format!("answered about ticket {other}, not {:?}", id.as_str());
+            return Err(r.malformed(PROVIDER, why));
+        }
         let text = |key: &str| t.get(key).and_then(Value::as_str).map(str::to_owned);
         let bad = |key: &str, e: TicketError| r.malformed(PROVIDER, format!("`{key}`: {e}"));
         let mut s = TicketSnapshot::new(PROVIDER, id.clone());

@@ -1,11 +1,11 @@
 //! Zendesk over real loopback HTTP: the conformance suite (a 409 retried among its declared
-//! errors), the wire body, error codes and messages, and selection by
-//! `TICKET_PROVIDER=zendesk`.
+//! errors; reads, merge mode and verification with the update's Basic auth), the wire body,
+//! error codes and messages, and selection by `TICKET_PROVIDER=zendesk`.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 
-use provider_zendesk::{PROVIDER, client, register};
+use provider_zendesk::{PROVIDER, ZendeskClient, client, register};
 use ticket_facade::kit::SecretString;
 use ticket_facade::testkit::{Reply, ScriptedServer, Suite};
 use ticket_facade::{
@@ -19,13 +19,15 @@ const TOKEN: &str = "zd-6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv";
 const AUTHORIZATION: &str = "Basic YWdlbnRAZXhhbXBsZS5jb20vdG9rZW46emQtNndpSUJXYkdrQk1vMW1SRE11VndrdzFFUHNOa2VVajk1UEl6MmFrdg==";
 const SUCCESS: &str = r#"{"ticket":{"id":35436,"subject":"Printer jammed","status":"open","updated_at":"2025-11-04T07:42:18Z"},"audit":{"id":1}}"#;
 
+/// A read answer about ticket `{id}` (a number, as Zendesk's ids are).
+const READ_ANSWER: &str = r#"{"ticket":{"id":{id},"subject":"Printer jam","description":"A4 stuck in tray 2.","priority":"urgent","type":"question","status":"open","tags":["printer","floor-3"],"custom_fields":[{"id":360001,"value":"PRN-1"}],"updated_at":"2025-11-04T07:42:18Z"}}"#;
+
+fn zendesk_client(url: &str, http: HttpOptions) -> Result<ZendeskClient, TicketError> {
+    client(url, EMAIL, &SecretString::from(TOKEN), http)
+}
+
 fn zendesk(url: &str, http: HttpOptions) -> Result<Arc<dyn TicketUpdater>, TicketError> {
-    Ok(Arc::new(client(
-        url,
-        EMAIL,
-        &SecretString::from(TOKEN),
-        http,
-    )?))
+    Ok(Arc::new(zendesk_client(url, http)?))
 }
 
 fn full_update() -> TicketUpdate {
@@ -76,6 +78,8 @@ async fn zendesk_passes_the_conformance_suite() {
             ),
             ErrorKind::Provider,
         )
+        .read("/api/v2/tickets/{id}.json", Reply::json(200, READ_ANSWER))
+        .read_preview(|url, http, id| zendesk_client(url, http)?.preview_read(id))
         .run()
         .await;
 }

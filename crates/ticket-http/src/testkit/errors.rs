@@ -141,41 +141,38 @@ impl Suite {
     /// request, with the server's wait.
     pub async fn retries_and_the_servers_wait(&self) {
         let name = self.name();
-        let success = self.success.clone();
-        let calls = Arc::new(AtomicUsize::new(0));
-        let server = ScriptedServer::start({
-            let calls = Arc::clone(&calls);
-            move |_| match calls.fetch_add(1, Ordering::SeqCst) {
-                0 => Reply::text(503, "text/plain", "busy"),
-                _ => success.clone(),
-            }
-        })
-        .await
-        .expect("[setup] a loopback server");
-        let updater = self.provider(server.url(), normal());
+        let updater = self.provider("http://127.0.0.1:9", normal());
         let update = self.build(
             &name,
             Updates::new(updater.capabilities()).idempotent(),
             "the idempotent fields",
         );
+        self.retried_after_a_503(&name, &update).await;
+        self.the_servers_wait_is_honoured(&name, &update).await;
+        self.a_wait_beyond_the_budget_is_returned(&name, &update)
+            .await;
+    }
+
+    /// `[retries]`: a 503 then success is sent twice, the same request, and the receipt says
+    /// two attempts.
+    async fn retried_after_a_503(&self, name: &str, update: &TicketUpdate) {
+        let server = self.busy_once().await;
+        let updater = self.provider(server.url(), normal());
         let id = TicketId::new("tk-4").expect("valid id");
         let receipt = updater
-            .update(&id, &update)
+            .update(&id, update)
             .await
             .unwrap_or_else(|e| panic!("[retries] {name}: a 503 then success failed: {e}"));
         assert_eq!(
             receipt.attempts, 2,
             "[retries] {name}: attempts in the receipt"
         );
-        self.assert_sent(
-            &name,
-            "retries",
-            &server.requests(),
-            2,
-            "a 503 then success",
-        );
+        self.assert_sent(name, "retries", &server.requests(), 2, "a 503 then success");
+    }
 
-        // The server's own wait, inside the budget: a retry before it is over is refused again.
+    /// `[wait]`: the server's own wait, inside the budget, is waited out: the server refuses
+    /// a retry that comes before the wait is over.
+    async fn the_servers_wait_is_honoured(&self, name: &str, update: &TicketUpdate) {
         let success = self.success.clone();
         let refused_at: Arc<Mutex<Option<Instant>>> = Arc::default();
         let server = ScriptedServer::start(move |_| {
@@ -193,7 +190,8 @@ impl Suite {
         .await
         .expect("[setup] a loopback server");
         let updater = self.provider(server.url(), normal());
-        let receipt = updater.update(&id, &update).await.unwrap_or_else(|e| {
+        let id = TicketId::new("tk-4").expect("valid id");
+        let receipt = updater.update(&id, update).await.unwrap_or_else(|e| {
             panic!("[wait] {name}: the server asked for a one-second wait and refused every earlier retry: {e}")
         });
         assert_eq!(
@@ -201,13 +199,16 @@ impl Suite {
             (2, 2),
             "[wait] {name}: one retry, after the server's wait"
         );
+    }
 
-        let limited = Reply::text(429, "text/plain", "slow down").header("retry-after", "600");
-        let server = ScriptedServer::always(limited)
+    /// `[wait]`: a wait beyond the budget comes back at once, after one request, with the
+    /// server's figure.
+    async fn a_wait_beyond_the_budget_is_returned(&self, name: &str, update: &TicketUpdate) {
+        let server = ScriptedServer::always(beyond_the_budget())
             .await
             .expect("[setup] a loopback server");
         let updater = self.provider(server.url(), normal());
-        let err = self.failed("wait", &*updater, &update, 429).await;
+        let err = self.failed("wait", &*updater, update, 429).await;
         assert_eq!(err.kind(), ErrorKind::RateLimited, "[wait] {name}: {err}");
         assert_eq!(
             err.retry_after(),
@@ -215,7 +216,7 @@ impl Suite {
             "[wait] {name}: the server's wait, kept in the error"
         );
         self.assert_sent(
-            &name,
+            name,
             "wait",
             &server.requests(),
             1,
@@ -223,22 +224,26 @@ impl Suite {
         );
     }
 
+    /// A server that answers the first request with a 503 and every later one with the
+    /// success answer.
+    async fn busy_once(&self) -> ScriptedServer {
+        let success = self.success.clone();
+        let calls = AtomicUsize::new(0);
+        ScriptedServer::start(move |_| match calls.fetch_add(1, Ordering::SeqCst) {
+            0 => Reply::text(503, "text/plain", "busy"),
+            _ => success.clone(),
+        })
+        .await
+        .expect("[setup] a loopback server")
+    }
+
     /// A server answering `status` with the secrets, their base64 and bearer forms, and every
     /// header it received; and the provider aimed at it.
     async fn echoing(&self, status: u16) -> (ScriptedServer, Arc<dyn TicketUpdater>) {
         let secrets = self.secrets.clone();
-        let server = ScriptedServer::start(move |request| {
-            let mut text = String::from("echo:");
-            for s in &secrets {
-                text.push_str(&format!(" {s} Bearer {s} {}", BASE64.encode(s)));
-            }
-            for (_, value) in &request.headers {
-                text.push_str(&format!(" {value}"));
-            }
-            Reply::text(status, "text/html", &text)
-        })
-        .await
-        .expect("[setup] a loopback server");
+        let server = ScriptedServer::start(move |request| echo(&secrets, request, status))
+            .await
+            .expect("[setup] a loopback server");
         let updater = self.provider(server.url(), normal());
         (server, updater)
     }
@@ -262,7 +267,7 @@ impl Suite {
     }
 
     /// `requests` are `expected` copies of one request.
-    fn assert_sent(
+    pub(super) fn assert_sent(
         &self,
         name: &str,
         check: &str,
@@ -313,4 +318,22 @@ impl Suite {
             }
         }
     }
+}
+
+/// A rate limit whose wait (600 seconds) is beyond any retry budget.
+pub(super) fn beyond_the_budget() -> Reply {
+    Reply::text(429, "text/plain", "slow down").header("retry-after", "600")
+}
+
+/// An answer with `status` that echoes `secrets` (raw, as bearer tokens and in base64) and
+/// every header value of `request`.
+pub(super) fn echo(secrets: &[String], request: &RecordedRequest, status: u16) -> Reply {
+    let mut text = String::from("echo:");
+    for s in secrets {
+        text.push_str(&format!(" {s} Bearer {s} {}", BASE64.encode(s)));
+    }
+    for (_, value) in &request.headers {
+        text.push_str(&format!(" {value}"));
+    }
+    Reply::text(status, "text/html", &text)
 }

@@ -37,6 +37,32 @@
 //!   wait inside the budget is honoured (the server refuses a retry that comes earlier), a wait
 //!   beyond it is returned at once, after one request, with the server's figure.
 //!
+//! A provider that declares [`Capabilities::read`](ticket_core::Capabilities::read) states its
+//! read route and an answer ([`Suite::read`]), how to preview a read
+//! ([`Suite::read_preview`]), and, when reads carry other credentials than updates, those
+//! ([`Suite::read_credential`]), its token refusal ([`Suite::read_token_refusal`]) and any other
+//! endpoint it calls ([`Suite::serve`]); then:
+//!
+//! - `[read]` a read is one `GET`, without a body, to exactly the read route (with and without
+//!   a gateway prefix, every test id one encoded segment), exactly as its preview shows it, with
+//!   exactly the read's credentials and no update token that is not one of them;
+//! - `[read-errors]` under the normal retry policy, a read answered 401, 403, 404 or a garbled
+//!   200 fails with its kind, sent once; 429, 500 and 503 are retried to the limit; a wait
+//!   beyond the budget comes back with the server's figure; an answer about another ticket is
+//!   malformed; `[read-retries]` a 503 then success is read, and a refused read token is
+//!   renewed once (twice sent in all when refusals go on);
+//! - `[merge]` a merge update is checked without building its body and refused by `preview`;
+//!   sent, it reads once and then writes exactly the preview of the update merged with the
+//!   answer, the fields filled from the read in its body and on the receipt;
+//! - `[verify]` an update with verification writes then reads back: the values the ticket holds
+//!   are verified, the suite's are reported as drifted with what was sent and what was found,
+//!   and a failed read back is kept on the receipt of the update that succeeded;
+//! - `[read-secrets]` no secret is in a read's error, preview or log lines, nor in the read
+//!   error of a verification, while the server echoes them back.
+//!
+//! A provider that cannot read refuses reads, merge mode and verification with
+//! `UnsupportedOperation`, sending nothing (`[unsupported-read]`).
+//!
 //! No check measures time: the one wait honoured is enforced by the server, which answers a
 //! retry that comes too early with another refusal, so a slow machine can only pass it later.
 //!
@@ -63,14 +89,19 @@
 
 mod body;
 mod errors;
+mod logs;
+mod merge;
 mod policy;
+mod read;
+mod read_errors;
 mod request;
 mod updates;
+mod verify;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use ticket_core::{ErrorKind, TicketError, TicketId, TicketUpdate, TicketUpdater};
+use ticket_core::{ErrorKind, RequestPreview, TicketError, TicketId, TicketUpdate, TicketUpdater};
 
 pub use crate::test_server::{RecordedRequest, Reply, ScriptedServer};
 use crate::{HttpOptions, RetryPolicy};
@@ -78,6 +109,12 @@ use crate::{HttpOptions, RetryPolicy};
 /// Builds the provider under test against a base URL, with the given HTTP options.
 pub type ProviderFactory =
     Arc<dyn Fn(&str, HttpOptions) -> Result<Arc<dyn TicketUpdater>, TicketError> + Send + Sync>;
+
+/// Shows the request a read of a ticket would send, for a provider built as the factory
+/// builds it at a base URL with the given HTTP options (the kit's
+/// [`JsonClient::preview_read`](crate::JsonClient::preview_read)).
+pub type ReadPreviewer =
+    Arc<dyn Fn(&str, HttpOptions, &TicketId) -> Result<RequestPreview, TicketError> + Send + Sync>;
 
 /// The conformance suite for one provider. Every check panics, as `assert!` does, with a
 /// message that starts with its tag (`[body]`, `[strict]` …) and names the provider.
@@ -88,6 +125,18 @@ pub struct Suite {
     credentials: Vec<(String, String)>,
     secrets: Vec<String>,
     business: Vec<(Reply, ErrorKind)>,
+    reading: Reading,
+}
+
+/// What the test states about reads (see [`Suite::read`]).
+#[derive(Default)]
+struct Reading {
+    route: Option<String>,
+    answer: Option<Reply>,
+    preview: Option<ReadPreviewer>,
+    credentials: Vec<(String, String)>,
+    refusal: Option<Reply>,
+    served: Vec<(String, Reply)>,
 }
 
 impl std::fmt::Debug for Suite {
@@ -96,6 +145,8 @@ impl std::fmt::Debug for Suite {
         f.debug_struct("Suite")
             .field("route", &self.route)
             .field("business_errors", &self.business.len())
+            .field("read_route", &self.reading.route)
+            .field("served", &self.reading.served.len())
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +168,7 @@ impl Suite {
             credentials: Vec::new(),
             secrets: Vec::new(),
             business: Vec::new(),
+            reading: Reading::default(),
         }
     }
 
@@ -154,6 +206,73 @@ impl Suite {
         self
     }
 
+    /// A provider that declares [`Capabilities::read`](ticket_core::Capabilities::read): the
+    /// path a read must reach under the base URL (one `{id}`, as [`route`](Self::route)), and a
+    /// successful answer to a read, in the vendor's JSON, with `{id}` where it names the ticket
+    /// (the suite puts the id read there, JSON-escaped, or another one to see that an answer
+    /// about another ticket is refused).
+    ///
+    /// The ticket it describes is what merge mode and verification are checked against: it must
+    /// show every field the provider's update must carry
+    /// ([`Capabilities::must_carry`](ticket_core::Capabilities::must_carry)), and at least one
+    /// of title, description, priority, kind and tags, with values other than the suite's
+    /// (`cf-…`, priority `high`, kind `incident`). Required with a provider that reads, with
+    /// [`read_preview`](Self::read_preview).
+    #[must_use]
+    pub fn read(mut self, route: &str, answer: Reply) -> Self {
+        self.reading.route = Some(route.to_owned());
+        self.reading.answer = Some(answer);
+        self
+    }
+
+    /// How to preview a read with the provider the factory builds (for a provider on the kit:
+    /// build the client and call
+    /// [`JsonClient::preview_read`](crate::JsonClient::preview_read)). `[read]` compares it
+    /// with the request the read sends.
+    #[must_use]
+    pub fn read_preview<F>(mut self, preview: F) -> Self
+    where
+        F: Fn(&str, HttpOptions, &TicketId) -> Result<RequestPreview, TicketError>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.reading.preview = Some(Arc::new(preview));
+        self
+    }
+
+    /// A credential header a read carries, with its exact value, when reads carry other
+    /// credentials than updates (Feishu reads with a tenant token): state each one. Without
+    /// any, reads must carry exactly the update's [`credential`](Self::credential)s. With
+    /// some, no update credential that is not one of them may reach a read. The values count
+    /// as secrets too, and are never printed.
+    #[must_use]
+    pub fn read_credential(mut self, header: &str, value: &str) -> Self {
+        self.reading
+            .credentials
+            .push((header.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+
+    /// The vendor's answer to a read whose token it refuses, for a provider whose read token
+    /// can be refreshed: `[read-retries]` then checks that it is refreshed once, and the read
+    /// sent once more (twice in all, when the refusals go on).
+    #[must_use]
+    pub fn read_token_refusal(mut self, reply: Reply) -> Self {
+        self.reading.refusal = Some(reply);
+        self
+    }
+
+    /// Another endpoint the provider calls under the same base URL (a token endpoint, a list
+    /// of field definitions), answered with `reply` in every read, merge and verify check,
+    /// whatever else the server is scripted to do, and left out of the requests counted. A
+    /// request is served when its path ends with `path` (so that a gateway prefix is kept).
+    #[must_use]
+    pub fn serve(mut self, path: &str, reply: Reply) -> Self {
+        self.reading.served.push((path.to_owned(), reply));
+        self
+    }
+
     /// Runs every check, in the order of the module's list.
     pub async fn run(&self) {
         self.body_carries_every_field().await;
@@ -163,6 +282,17 @@ impl Suite {
         self.error_kinds_and_no_secrets().await;
         self.business_errors().await;
         self.retries_and_the_servers_wait().await;
+        if self.reads() {
+            self.read_is_the_exact_request().await;
+            self.read_ids().await;
+            self.read_error_kinds().await;
+            self.read_retries_and_refreshes().await;
+            self.merge_reads_then_writes().await;
+            self.verification_reads_back().await;
+            self.no_secrets_in_reads().await;
+        } else {
+            self.unsupported_reads().await;
+        }
     }
 
     /// The provider built by the factory at `url` with `options`.
@@ -194,20 +324,17 @@ impl Suite {
         self.route_template().replace("{id}", encoded)
     }
 
-    /// Every secret the test stated, every credential value, and the token part of each
-    /// credential value (after its scheme: `Basic`, `Bearer`); forms shorter than four
-    /// characters are left out (they would match ordinary words).
+    /// Every secret the test stated, every credential value (of updates and of reads), and
+    /// the token part of each credential value (after its scheme: `Basic`, `Bearer`); forms
+    /// shorter than four characters are left out (they would match ordinary words).
     fn forbidden(&self) -> Vec<String> {
         let mut all = self.secrets.clone();
-        for (_, value) in &self.credentials {
-            all.push(value.clone());
-            all.extend(
-                value
-                    .split_once(' ')
-                    .map(|(_, token)| token.trim().to_owned()),
-            );
+        for (_, value) in self.credentials.iter().chain(&self.reading.credentials) {
+            all.extend(forms(value));
         }
-        all.retain(|s| s.len() >= 4);
+        // Each once, in the order stated (failures name a secret by its number).
+        let mut seen = std::collections::HashSet::new();
+        all.retain(|s| s.len() >= 4 && seen.insert(s.clone()));
         all
     }
 
@@ -269,6 +396,17 @@ pub(crate) fn normal_policy() -> RetryPolicy {
 /// The HTTP options of every check: the defaults, with [`normal_policy`].
 pub(crate) fn normal() -> HttpOptions {
     HttpOptions::default().retry(normal_policy())
+}
+
+/// A credential value and its token part (after its scheme: `Basic`, `Bearer`).
+fn forms(value: &str) -> Vec<String> {
+    let mut forms = vec![value.to_owned()];
+    forms.extend(
+        value
+            .split_once(' ')
+            .map(|(_, token)| token.trim().to_owned()),
+    );
+    forms
 }
 
 /// Whether two recorded requests are the same request (method, target, headers, body).

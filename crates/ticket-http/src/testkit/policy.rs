@@ -3,11 +3,11 @@
 
 use ticket_core::{
     CommentVisibility, Field, FieldSet, NativeStatus, TicketError, TicketId, TicketUpdateBuilder,
-    UnsupportedPolicy,
+    TicketUpdater, UnsupportedPolicy,
 };
 
 use super::updates::{COMMENT, IDS, KEYS, Updates, VALUE_TEXT};
-use super::{Suite, body_text, normal};
+use super::{ScriptedServer, Suite, body_text, normal};
 
 /// One unsupported field to try: the update with it, the same update without it, and the
 /// fields it sets that the provider cannot carry.
@@ -27,101 +27,128 @@ impl Suite {
     pub async fn strict_and_lenient(&self) {
         let server = self.success_server().await;
         let updater = self.provider(server.url(), normal());
-        let name = updater.provider().to_owned();
         let updates = Updates::new(updater.capabilities());
-        let id = TicketId::new("tk-2").expect("valid id");
         for case in cases(&updates) {
-            let label = &case.label;
-            let expected: Vec<Field> = case.unsupported.iter().collect();
-            let strict = self.build(
-                &name,
-                case.with.clone().policy(UnsupportedPolicy::Strict),
-                label,
-            );
-            let before = server.requests().len();
-            for (what, outcome) in [
-                ("update", updater.update(&id, &strict).await.map(|_| ())),
-                ("preview", updater.preview(&id, &strict).map(|_| ())),
-            ] {
-                match outcome {
-                    Err(TicketError::Unsupported { provider, fields }) => {
-                        assert_eq!(
-                            provider, name,
-                            "[strict] {name}: {label}: the provider named"
-                        );
-                        assert_eq!(
-                            fields.iter().copied().collect::<FieldSet>(),
-                            case.unsupported,
-                            "[strict] {name}: {label}: {what} must name exactly {expected:?}, named {fields:?}"
-                        );
-                    }
-                    other => panic!(
-                        "[strict] {name}: {label}: {what} must refuse {expected:?} as unsupported, gave {other:?}"
-                    ),
-                }
-            }
-            assert_eq!(
-                server.requests().len(),
-                before,
-                "[strict] {name}: {label}: a refused update sent a request"
-            );
+            self.strict_refuses(&*updater, &server, &case).await;
+            self.lenient_drops(&*updater, &server, &updates, case).await;
+        }
+    }
 
-            let mut dropped = case.unsupported;
-            if dropped.contains(Field::CommentVisibility) {
-                // An internal note must never be posted publicly: the comment goes with it.
-                dropped = dropped.with(Field::Comment);
+    /// `[strict]`: `update` and `preview` refuse the case's update, naming exactly its
+    /// unsupported fields, and nothing is sent.
+    async fn strict_refuses(
+        &self,
+        updater: &dyn TicketUpdater,
+        server: &ScriptedServer,
+        case: &Case,
+    ) {
+        let name = updater.provider();
+        let label = &case.label;
+        let id = TicketId::new("tk-2").expect("valid id");
+        let expected: Vec<Field> = case.unsupported.iter().collect();
+        let strict = self.build(
+            name,
+            case.with.clone().policy(UnsupportedPolicy::Strict),
+            label,
+        );
+        let before = server.requests().len();
+        for (what, outcome) in [
+            ("update", updater.update(&id, &strict).await.map(|_| ())),
+            ("preview", updater.preview(&id, &strict).map(|_| ())),
+        ] {
+            match outcome {
+                Err(TicketError::Unsupported { provider, fields }) => {
+                    assert_eq!(
+                        provider, name,
+                        "[strict] {name}: {label}: the provider named"
+                    );
+                    assert_eq!(
+                        fields.iter().copied().collect::<FieldSet>(),
+                        case.unsupported,
+                        "[strict] {name}: {label}: {what} must name exactly {expected:?}, named {fields:?}"
+                    );
+                }
+                other => panic!(
+                    "[strict] {name}: {label}: {what} must refuse {expected:?} as unsupported, gave {other:?}"
+                ),
             }
-            let lenient = self.build(&name, case.with.clone().lenient(), label);
-            let preview = updater
-                .preview(&id, &lenient)
-                .unwrap_or_else(|e| panic!("[lenient] {name}: {label}: the preview failed: {e}"));
-            let receipt = updater
-                .update(&id, &lenient)
-                .await
-                .unwrap_or_else(|e| panic!("[lenient] {name}: {label}: the update failed: {e}"));
-            for (what, list) in [("preview", &preview.dropped), ("receipt", &receipt.dropped)] {
-                assert_eq!(
-                    list.iter().copied().collect::<FieldSet>(),
-                    dropped,
-                    "[lenient] {name}: {label}: the {what} must list exactly the dropped fields, listed {list:?}"
-                );
-            }
-            let requests = server.requests();
+        }
+        assert_eq!(
+            server.requests().len(),
+            before,
+            "[strict] {name}: {label}: a refused update sent a request"
+        );
+    }
+
+    /// `[lenient]`: the case's update under the lenient policy lists exactly the dropped
+    /// fields in its preview and receipt, sends the body previewed, without the field's text,
+    /// and that body is the one of the same update without the field.
+    async fn lenient_drops(
+        &self,
+        updater: &dyn TicketUpdater,
+        server: &ScriptedServer,
+        updates: &Updates,
+        case: Case,
+    ) {
+        let name = updater.provider();
+        let label = &case.label;
+        let id = TicketId::new("tk-2").expect("valid id");
+        let mut dropped = case.unsupported;
+        if dropped.contains(Field::CommentVisibility) {
+            // An internal note must never be posted publicly: the comment goes with it.
+            dropped = dropped.with(Field::Comment);
+        }
+        let before = server.requests().len();
+        let lenient = self.build(name, case.with.clone().lenient(), label);
+        let preview = updater
+            .preview(&id, &lenient)
+            .unwrap_or_else(|e| panic!("[lenient] {name}: {label}: the preview failed: {e}"));
+        let receipt = updater
+            .update(&id, &lenient)
+            .await
+            .unwrap_or_else(|e| panic!("[lenient] {name}: {label}: the update failed: {e}"));
+        for (what, list) in [("preview", &preview.dropped), ("receipt", &receipt.dropped)] {
             assert_eq!(
-                requests.len(),
-                before + 1,
-                "[lenient] {name}: {label}: requests sent"
-            );
-            let sent = body_text(&requests[before]);
-            assert_eq!(
-                sent.as_bytes(),
-                preview.body.as_bytes(),
-                "[lenient] {name}: {label}: the body sent is not the body previewed"
-            );
-            for (field, mark) in dropped_marks(&updates, case.unsupported) {
-                assert!(
-                    !sent.contains(mark),
-                    "[lenient] {name}: {label}: the dropped {field} ({mark:?}) reached the body: {}",
-                    self.shown(&sent)
-                );
-            }
-            let without = self.build(&name, case.without, label);
-            let plain = self
-                .send_ok(
-                    "lenient",
-                    &*updater,
-                    &server,
-                    &without,
-                    "the update without the field",
-                )
-                .await;
-            assert!(
-                body_text(&plain) == sent,
-                "[lenient] {name}: {label}: dropped, yet the body differs from the same update without it:\n{}\n{}",
-                self.shown(&sent),
-                self.shown(&body_text(&plain))
+                list.iter().copied().collect::<FieldSet>(),
+                dropped,
+                "[lenient] {name}: {label}: the {what} must list exactly the dropped fields, listed {list:?}"
             );
         }
+        let requests = server.requests();
+        assert_eq!(
+            requests.len(),
+            before + 1,
+            "[lenient] {name}: {label}: requests sent"
+        );
+        let sent = body_text(&requests[before]);
+        assert_eq!(
+            sent.as_bytes(),
+            preview.body.as_bytes(),
+            "[lenient] {name}: {label}: the body sent is not the body previewed"
+        );
+        for (field, mark) in dropped_marks(updates, case.unsupported) {
+            assert!(
+                !sent.contains(mark),
+                "[lenient] {name}: {label}: the dropped {field} ({mark:?}) reached the body: {}",
+                self.shown(&sent)
+            );
+        }
+        let without = self.build(name, case.without, label);
+        let plain = self
+            .send_ok(
+                "lenient",
+                updater,
+                server,
+                &without,
+                "the update without the field",
+            )
+            .await;
+        assert!(
+            body_text(&plain) == sent,
+            "[lenient] {name}: {label}: dropped, yet the body differs from the same update without it:\n{}\n{}",
+            self.shown(&sent),
+            self.shown(&body_text(&plain))
+        );
     }
 }
 

@@ -12,7 +12,7 @@ use super::{RecordedRequest, Suite, normal};
 /// Ticket ids and their one percent-encoded segment (every byte but RFC 3986's unreserved
 /// ones encoded), written out rather than computed, so that the suite does not share the
 /// provider's encoder.
-const IDS: [(&str, &str); 7] = [
+pub(super) const IDS: [(&str, &str); 7] = [
     ("12345", "12345"),
     ("a/b", "a%2Fb"),
     ("../x", "..%2Fx"),
@@ -23,7 +23,7 @@ const IDS: [(&str, &str); 7] = [
 ];
 
 /// A path prefix under the base URL (a gateway), which the provider must keep.
-const GATEWAY: &str = "/gateway/helpdesk";
+pub(super) const GATEWAY: &str = "/gateway/helpdesk";
 
 impl Suite {
     /// `[path]`: an update of every field goes to the stated route, compared in full, under a
@@ -66,10 +66,12 @@ impl Suite {
                 "[path] {name}: the update went to the wrong path (base URL path {prefix:?})"
             );
             self.assert_exact(
+                ("preview", "credentials"),
                 &name,
                 &preview,
                 &requests[0],
                 &format!("{}{path}", server.url()),
+                &self.credentials,
             );
             self.assert_receipt(&name, &receipt, &id);
         }
@@ -111,22 +113,26 @@ impl Suite {
         }
     }
 
-    /// The preview is exactly `sent`, which went to `url`; the credentials are the stated ones.
-    fn assert_exact(
+    /// The preview is exactly `sent`, which went to `url` (failures tagged `tags.0`); the
+    /// headers it redacts are exactly those of `credentials`, each sent with exactly the value
+    /// stated (failures tagged `tags.1`).
+    pub(super) fn assert_exact(
         &self,
+        (tag, credentials_tag): (&str, &str),
         name: &str,
         preview: &RequestPreview,
         sent: &RecordedRequest,
         url: &str,
+        credentials: &[(String, String)],
     ) {
-        assert_eq!(preview.method, sent.method, "[preview] {name}: the method");
+        assert_eq!(preview.method, sent.method, "[{tag}] {name}: the method");
         assert_eq!(
             preview.url, url,
-            "[preview] {name}: the URL previewed is not the URL sent"
+            "[{tag}] {name}: the URL previewed is not the URL sent"
         );
         assert!(
             preview.body.as_bytes() == sent.body,
-            "[preview] {name}: the body previewed is not the body sent:\n{}\n{}",
+            "[{tag}] {name}: the body previewed is not the body sent:\n{}\n{}",
             self.shown(&preview.body),
             self.shown(&sent.body_text())
         );
@@ -139,13 +145,13 @@ impl Suite {
         assert_eq!(
             names(&preview.headers),
             names(&sent.headers),
-            "[preview] {name}: the headers previewed are not the headers sent, in order"
+            "[{tag}] {name}: the headers previewed are not the headers sent, in order"
         );
         for (header, value) in &preview.headers {
             if value != RequestPreview::REDACTED {
                 assert!(
                     sent.header(header) == Some(value.as_str()),
-                    "[preview] {name}: header {header} is previewed as {:?} but sent otherwise",
+                    "[{tag}] {name}: header {header} is previewed as {:?} but sent otherwise",
                     self.shown(value)
                 );
             }
@@ -156,16 +162,16 @@ impl Suite {
             .filter(|(_, v)| v == RequestPreview::REDACTED)
             .map(|(n, _)| n.to_ascii_lowercase())
             .collect();
-        let stated: BTreeSet<String> = self.credentials.iter().map(|(n, _)| n.clone()).collect();
+        let stated: BTreeSet<String> = credentials.iter().map(|(n, _)| n.clone()).collect();
         assert_eq!(
             redacted, stated,
-            "[credentials] {name}: the headers the preview redacts are not the credentials stated"
+            "[{credentials_tag}] {name}: the headers the preview redacts are not the credentials stated"
         );
-        for (header, value) in &self.credentials {
+        for (header, value) in credentials {
             // Compared, never printed.
             assert!(
                 sent.header(header) == Some(value.as_str()),
-                "[credentials] {name}: the {header} header sent is not the credential configured (values not shown)"
+                "[{credentials_tag}] {name}: the {header} header sent is not the credential configured (values not shown)"
             );
         }
     }
