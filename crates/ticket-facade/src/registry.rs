@@ -57,9 +57,9 @@ impl Registry {
     }
 
     /// Adds a provider: its name, the configuration keys its factory reads (beside
-    /// [`HTTP_KEYS`], which every provider accepts), and its factory. The name must match
+    /// [`HTTP_KEYS`](crate::HTTP_KEYS), which every provider accepts), and its factory. The name must match
     /// `[a-z0-9_-]+` and not be taken already (use [`replace`](Self::replace) to register
-    /// again); key names must match `[a-z0-9_]+`, once each, none of them in [`HTTP_KEYS`].
+    /// again); key names must match `[a-z0-9_]+`, once each, none of them in [`HTTP_KEYS`](crate::HTTP_KEYS).
     pub fn register<F>(
         &mut self,
         name: &str,
@@ -98,7 +98,7 @@ impl Registry {
         Ok(self.providers.insert(name.to_owned(), provider).is_some())
     }
 
-    /// The configuration keys of provider `name` (without [`HTTP_KEYS`], which every provider
+    /// The configuration keys of provider `name` (without [`HTTP_KEYS`](crate::HTTP_KEYS), which every provider
     /// accepts), or `None` when it is not registered.
     pub fn keys(&self, name: &str) -> Option<&'static [ConfigKey]> {
         self.providers.get(name).map(|p| p.keys)
@@ -114,7 +114,7 @@ impl Registry {
     /// Fails with a configuration error when: no provider is named (naming where to set
     /// it); the name is unknown (listing the available ones); the provider is built in but
     /// its feature is off (naming the feature); a key is set that is in neither the
-    /// provider's table nor [`HTTP_KEYS`] (naming it and the known ones, before the factory
+    /// provider's table nor [`HTTP_KEYS`](crate::HTTP_KEYS) (naming it and the known ones, before the factory
     /// runs); a value cannot be read as its key's [`ValueKind`](crate::ValueKind); a setting
     /// is missing (naming the variable or key to set); or a key is set that has no effect.
     pub fn connect(&self, config: &Config) -> Result<Arc<dyn TicketUpdater>, TicketError> {
@@ -229,7 +229,7 @@ where
 }
 
 /// The configuration keys of provider `name` in the process-wide registry (without
-/// [`HTTP_KEYS`]), or `None` when it is not registered.
+/// [`HTTP_KEYS`](crate::HTTP_KEYS)), or `None` when it is not registered.
 pub fn provider_keys(name: &str) -> Option<&'static [ConfigKey]> {
     global()
         .read()
