@@ -125,6 +125,8 @@ pub use crate::keys::{ConfigKey, HTTP_KEYS, ValueKind};
 pub use crate::registry::{
     BUILTIN, Factory, Registry, Settings, connect, provider_keys, providers, register, replace,
 };
+/// The spans and (feature `metrics`) metrics of every update: names, fields, labels.
+pub use ticket_http::telemetry;
 pub use ticket_http::{AttemptHook, HttpOptions, RetryPolicy};
 
 pub mod kit;
