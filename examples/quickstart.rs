@@ -11,30 +11,39 @@
 //! request preview (secrets redacted), the receipt, and the ticket as the sandbox now stores it.
 //! It ends with an update the strict policy refuses.
 
-use ticket_facade::{Config, TicketId, TicketStatus, TicketUpdate};
+use std::error::Error;
+use std::sync::Arc;
+
+use ticket_facade::{Config, TicketId, TicketStatus, TicketUpdate, TicketUpdater};
 use ticket_sandbox::Sandbox;
 
 const ENGAGELAB_TICKET: &str = "tk_20251104_789abc";
 const FEISHU_TICKET: &str = "6945345902185807891";
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Box<dyn Error>> {
     let sandbox = Sandbox::builder()
         .seed_engagelab_default(ENGAGELAB_TICKET)
         .seed_feishu_default(FEISHU_TICKET)
         .start()
         .await?;
-    let creds = sandbox.credentials().clone();
     println!("sandbox listening on {}\n", sandbox.base_url());
+    engagelab(&sandbox).await?;
+    let feishu = feishu(&sandbox).await?;
+    refused(&sandbox, feishu.as_ref()).await
+}
 
-    // EngageLab: configuration as an application would load it (here a key-value map).
+/// EngageLab, configured as an application would load it (here a key-value map), sent the
+/// EngageLab document's printer example.
+async fn engagelab(sandbox: &Sandbox) -> Result<(), Box<dyn Error>> {
+    let creds = sandbox.credentials();
     let engagelab = ticket_facade::connect(&Config::from_map([
         ("provider", "engagelab"),
         ("engagelab.api_key", creds.engagelab_api_key.as_str()),
         ("engagelab.api_secret", creds.engagelab_api_secret.as_str()),
         ("engagelab.base_url", sandbox.base_url().as_str()),
     ]))?;
-    // The EngageLab document's printer example; its "priority": "normal" parses as medium.
+    // Its "priority": "normal" parses as medium.
     let printer = TicketUpdate::builder()
         .title("打印機卡紙,無法打印(已更新)")
         .description("客戶反映 A4 紙卡在出紙口,急需處理。\n已派技術員前往。")
@@ -48,21 +57,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .tags(["printer", "hardware", "resolved"])
         .build()?;
     let id = TicketId::new(ENGAGELAB_TICKET)?;
-    println!(
-        "== EngageLab: request preview\n{}\n",
-        engagelab.preview(&id, &printer)?
-    );
-    let receipt = engagelab.update(&id, &printer).await?;
-    println!("== EngageLab: receipt\n{receipt:#?}\n");
-    let stored = sandbox
-        .engagelab_ticket(ENGAGELAB_TICKET)
-        .ok_or("ticket vanished")?;
-    println!(
-        "== EngageLab: stored ticket\n{}\n",
-        serde_json::to_string_pretty(&stored)?
-    );
+    send("EngageLab", engagelab.as_ref(), &id, &printer, || {
+        let stored = sandbox
+            .engagelab_ticket(ENGAGELAB_TICKET)
+            .ok_or("ticket vanished")?;
+        Ok(serde_json::to_string_pretty(&stored)?)
+    })
+    .await
+}
 
-    // Feishu: configuration from TOML, as it might sit in a file.
+/// Feishu, configured from TOML as it might sit in a file, sent the Feishu document's request
+/// example field for field. Returns the client for the refusal that follows.
+async fn feishu(sandbox: &Sandbox) -> Result<Arc<dyn TicketUpdater>, Box<dyn Error>> {
+    let creds = sandbox.credentials();
     let feishu = ticket_facade::connect(&Config::from_toml_str(&format!(
         "provider = \"feishu\"\n[feishu]\nuser_access_token = \"{}\"\nhelpdesk_id = \"{}\"\nhelpdesk_token = \"{}\"\nbase_url = \"{}\"\n",
         creds.feishu_user_access_token,
@@ -70,7 +77,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         creds.feishu_helpdesk_token,
         sandbox.base_url()
     ))?)?;
-    // The Feishu document's request example, field for field.
     let example = TicketUpdate::builder()
         .status(TicketStatus::Open)
         .tags(["abc"])
@@ -81,27 +87,44 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .provider_field("feishu", "channel", 1)
         .build()?;
     let id = TicketId::new(FEISHU_TICKET)?;
-    println!(
-        "== Feishu: request preview\n{}\n",
-        feishu.preview(&id, &example)?
-    );
-    let receipt = feishu.update(&id, &example).await?;
-    println!("== Feishu: receipt\n{receipt:#?}\n");
-    let stored = sandbox
-        .feishu_ticket(FEISHU_TICKET)
-        .ok_or("ticket vanished")?;
-    println!(
-        "== Feishu: stored ticket\n{}\n",
-        serde_json::to_string_pretty(&stored)?
-    );
+    send("Feishu", feishu.as_ref(), &id, &example, || {
+        let stored = sandbox
+            .feishu_ticket(FEISHU_TICKET)
+            .ok_or("ticket vanished")?;
+        Ok(serde_json::to_string_pretty(&stored)?)
+    })
+    .await?;
+    Ok(feishu)
+}
 
-    // A refused update: Feishu cannot carry a title or a priority, and the default (strict)
-    // policy refuses before anything is sent.
+/// Sends `update` to ticket `id` and prints the request preview (secrets redacted), the
+/// receipt, and the ticket as the sandbox then stores it (rendered by `stored`).
+async fn send(
+    name: &str,
+    updater: &dyn TicketUpdater,
+    id: &TicketId,
+    update: &TicketUpdate,
+    stored: impl FnOnce() -> Result<String, Box<dyn Error>>,
+) -> Result<(), Box<dyn Error>> {
+    println!(
+        "== {name}: request preview\n{}\n",
+        updater.preview(id, update)?
+    );
+    let receipt = updater.update(id, update).await?;
+    println!("== {name}: receipt\n{receipt:#?}\n");
+    println!("== {name}: stored ticket\n{}\n", stored()?);
+    Ok(())
+}
+
+/// A refused update: Feishu cannot carry a title or a priority, and the default (strict)
+/// policy refuses before anything is sent.
+async fn refused(sandbox: &Sandbox, feishu: &dyn TicketUpdater) -> Result<(), Box<dyn Error>> {
     let refused = TicketUpdate::builder()
         .title("Printer fixed")
         .priority(ticket_facade::Priority::Low)
         .comment("closing")
         .build()?;
+    let id = TicketId::new(FEISHU_TICKET)?;
     let before = sandbox.stats().feishu_requests;
     match feishu.update(&id, &refused).await {
         Err(err) => println!(

@@ -27,6 +27,14 @@ fn http_values(dir: &std::path::Path) -> Vec<(&'static str, String)> {
         ("ca_file", ca.display().to_string()),
         ("pool_max_idle_per_host", "4".to_owned()),
         ("pool_idle_timeout_ms", "10000".to_owned()),
+        ("rate_limit", "50/s".to_owned()),
+        ("read_rate_limit", "10/s".to_owned()),
+        ("rate_budget", "redis".to_owned()),
+        ("redis_url", "redis://127.0.0.1:1".to_owned()),
+        ("rate_budget_prefix", "test:rate".to_owned()),
+        ("rate_budget_name", "config-keys".to_owned()),
+        ("rate_budget_replicas", "2".to_owned()),
+        ("rate_budget_timeout_ms", "300".to_owned()),
     ];
     let names: Vec<&str> = values.iter().map(|(k, _)| *k).collect();
     let table: Vec<&str> = HTTP_KEYS.iter().map(|k| k.name).collect();

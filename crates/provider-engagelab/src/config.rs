@@ -1,3 +1,6 @@
+//! [`EngageLabConfig`]: how to reach EngageLab LiveDesk (credentials held as secrets, base URL,
+//! HTTP options, where reads go), with a `Debug` that never prints a secret.
+
 use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};

@@ -1,3 +1,7 @@
+//! [`FeishuConfig`]: how to reach a Feishu or Lark helpdesk (token sources, helpdesk id and
+//! token, [`Region`] or base URL, HTTP options, the app credentials reads need), with a `Debug`
+//! that never prints a token or a secret.
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,125 +1,32 @@
 //! Sending one update. The library's retry strategy does every retry (the user's
-//! `max_retries` and `retry_*` keys); the command hooks into it ([`Pacer`], an
-//! [`AttemptHook`]) for what a bulk run needs around each attempt: the shared pause gate, the
-//! shared rate limiter, and the journal's write-ahead record just before the first request of
-//! an update leaves.
+//! `max_retries` and `retry_*` keys) and the library's rate budget does every wait (the pause
+//! gate after a refusal, the update and read rates, the rate a server states; `--rate` and
+//! `--read-rate` configure it, locally or, with `rate_budget = "redis"`, shared with every other
+//! process of the app). The command adds one hook after the budget's ([`WriteAhead`]): the
+//! journal's write-ahead record, just before the first request of an update leaves.
 
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use ticket_facade::kit::{Attempt, RateLimited, async_trait};
+use ticket_facade::kit::{Attempt, async_trait};
 use ticket_facade::{
-    AttemptHook, Sent, TicketError, TicketId, TicketUpdate, TicketUpdater, UpdateReceipt,
+    AttemptHook, RateBudget, Sent, TicketError, TicketId, TicketUpdate, TicketUpdater,
+    UpdateReceipt,
 };
 use tokio::time::Instant;
 
 use crate::Global;
 
-/// When the server says wait, every worker waits here, not each on its own.
-///
-/// The end of the current pause is one atomic (microseconds after the gate was made, 0 for
-/// none), so the check every request makes takes no lock.
-#[derive(Debug)]
-pub(crate) struct Gate {
-    base: Instant,
-    until_micros: AtomicU64,
-}
-
-impl Default for Gate {
-    fn default() -> Self {
-        Self {
-            base: Instant::now(),
-            until_micros: AtomicU64::new(0),
-        }
-    }
-}
-
-impl Gate {
-    /// Waits until no pause is running.
-    pub(crate) async fn wait(&self) {
-        loop {
-            let until = self.until_micros.load(Ordering::Acquire);
-            if until == 0 {
-                return;
-            }
-            let at = self.base + Duration::from_micros(until);
-            if at <= Instant::now() {
-                return;
-            }
-            tokio::time::sleep_until(at).await;
-        }
-    }
-
-    /// Pauses everyone for `wait` from now (a longer pause already running is kept).
-    pub(crate) fn pause(&self, wait: Duration) {
-        let at = (Instant::now() + wait).saturating_duration_since(self.base);
-        let micros = u64::try_from(at.as_micros()).unwrap_or(u64::MAX).max(1);
-        self.until_micros.fetch_max(micros, Ordering::AcqRel);
-    }
-}
-
-/// The pause after a rate-limit answer that states no wait (EngageLab's may not).
-const UNSTATED_WAIT: Duration = Duration::from_secs(1);
-
-/// The command's hook into the library's retries, shared by every worker: before each attempt
-/// it waits at the gate and for the limiter of the attempt's operation (updates: `--rate` or the
-/// adopted rate; reads: `--read-rate` or the provider's documented read rate); on a rate-limit
-/// answer it pauses everyone and adopts the server's stated rate for updates.
-pub(crate) struct Pacer {
-    /// The rate limiter and its rate: `--rate` from the start, or else the first limit a
-    /// server states in a rate-limit answer (Feishu's `x-ogw-ratelimit-limit`).
-    limiter: OnceLock<(u32, DefaultDirectRateLimiter)>,
-    /// Whether the rate was given (`--rate`); then no server statement replaces it.
-    requested: bool,
-    gate: Gate,
-    /// The limiter of reads (`get`), set once the provider's documented read rate is known.
-    reads: OnceLock<DefaultDirectRateLimiter>,
-    /// Rate-limit answers received.
-    rate_limited: AtomicU64,
-}
-
-/// A limiter of `r` requests a second shared by all workers. A small burst (1/20 s of
-/// requests) absorbs timer jitter without overrunning a server bucket that holds a second's
-/// worth.
-fn limiter(r: NonZeroU32) -> DefaultDirectRateLimiter {
-    let burst = NonZeroU32::new((r.get() / 20).max(1)).unwrap_or(NonZeroU32::MIN);
-    RateLimiter::direct(Quota::per_second(r).allow_burst(burst))
-}
-
-impl Pacer {
-    fn new(rate: Option<NonZeroU32>) -> Self {
-        let cell = OnceLock::new();
-        if let Some(r) = rate {
-            let _ = cell.set((r.get(), limiter(r)));
-        }
-        Self {
-            limiter: cell,
-            requested: rate.is_some(),
-            gate: Gate::default(),
-            reads: OnceLock::new(),
-            rate_limited: AtomicU64::new(0),
-        }
-    }
-}
+/// The command's hook, run after the rate budget's waits: before the first request of an
+/// update leaves, the update's own write-ahead (the journal record), found in the task that
+/// sends it.
+struct WriteAhead;
 
 #[async_trait]
-impl AttemptHook for Pacer {
+impl AttemptHook for WriteAhead {
     async fn before_attempt(&self, attempt: &Attempt<'_>) -> Result<(), TicketError> {
-        let limiter = match attempt.operation {
-            "update" => self.limiter.get().map(|(_, limiter)| limiter),
-            "get" => self.reads.get(),
-            // A token fetched for the client (Feishu's tenant token) is not the helpdesk's API.
-            _ => return Ok(()),
-        };
-        self.gate.wait().await;
-        if let Some(limiter) = limiter {
-            limiter.until_ready().await;
-            // A pause may have begun while this worker waited for the limiter.
-            self.gate.wait().await;
-        }
         if attempt.operation != "update" {
             return Ok(());
         }
@@ -127,24 +34,6 @@ impl AttemptHook for Pacer {
         CURRENT
             .try_with(|current| current.starting())
             .unwrap_or(Ok(()))
-    }
-
-    async fn on_rate_limited(
-        &self,
-        _attempt: &Attempt<'_>,
-        refusal: &RateLimited<'_>,
-    ) -> Result<(), TicketError> {
-        // Refused at the gateway: certainly not applied; the library retries it.
-        self.rate_limited.fetch_add(1, Ordering::Relaxed);
-        // Without `--rate`, the first limit a server states becomes every worker's rate.
-        if !self.requested
-            && let Some(rate) = refusal.stated_rate.and_then(NonZeroU32::new)
-        {
-            self.limiter.get_or_init(|| (rate.get(), limiter(rate)));
-        }
-        self.gate
-            .pause(refusal.retry_after.unwrap_or(UNSTATED_WAIT));
-        Ok(())
     }
 }
 
@@ -197,48 +86,67 @@ impl Current {
     }
 }
 
-/// What every worker shares: the client (with the [`Pacer`] as its attempt hook) and the
-/// pacer itself, for the report.
+/// What every worker shares: the client (with the rate budget and [`WriteAhead`] as its
+/// attempt hooks) and the budget, for the report.
 pub(crate) struct Shared {
     pub(crate) updater: Arc<dyn TicketUpdater>,
-    pacer: Arc<Pacer>,
+    budget: Option<Arc<RateBudget>>,
 }
 
+/// The keys the command's flags set (ones of `ticket_facade::HTTP_KEYS`).
+const RATE_KEY: &str = "rate_limit";
+const READ_RATE_KEY: &str = "read_rate_limit";
+const BUDGET_KEY: &str = "rate_budget";
+
 impl Shared {
-    /// Connects with the configuration of `global`, the pacer hooked into the library's retry
-    /// strategy; `max_retries` (`--max-retries`), when given, replaces the configuration's
-    /// `max_retries`. Reads are paced to `read_rate`, else to the provider's documented rate.
+    /// Connects with the configuration of `global`; `max_retries` (`--max-retries`), `rate`
+    /// (`--rate`) and `read_rate` (`--read-rate`), when given, replace the configuration's
+    /// `max_retries`, `rate_limit` and `read_rate_limit`. The rate budget is always on: the
+    /// configuration's (`redis` shares it with every process of the app), else a local one,
+    /// so that a refusal pauses every worker and a stated limit is adopted.
     pub(crate) fn connect(
         global: &Global,
         rate: Option<NonZeroU32>,
         max_retries: Option<u32>,
         read_rate: Option<NonZeroU32>,
     ) -> Result<Self, TicketError> {
-        let pacer = Arc::new(Pacer::new(rate));
-        let mut config = crate::load_config(global)?.with_attempt_hook(pacer.clone());
-        if let (Some(n), Some(provider)) = (max_retries, config.provider()) {
+        let mut config = crate::load_config(global)?.with_attempt_hook(Arc::new(WriteAhead));
+        if let Some(provider) = config.provider() {
             let provider = provider.trim().to_ascii_lowercase();
-            config.set(&provider, crate::RETRIES_KEY, n.to_string());
+            for (key, value) in [
+                (crate::RETRIES_KEY, max_retries.map(|n| n.to_string())),
+                (RATE_KEY, rate.map(|r| format!("{r}/s"))),
+                (READ_RATE_KEY, read_rate.map(|r| format!("{r}/s"))),
+            ] {
+                if let Some(value) = value {
+                    config.set(&provider, key, value);
+                }
+            }
+            let budget = config
+                .provider_entries(&provider)
+                .into_iter()
+                .find(|(key, _, _)| key == BUDGET_KEY)
+                .map(|(_, value, _)| value.trim().to_ascii_lowercase());
+            if budget.is_none_or(|kind| kind == "off") {
+                config.set(&provider, BUDGET_KEY, "local");
+            }
         }
-        let updater = ticket_facade::connect(&config)?;
-        let documented = updater.capabilities().read_rate.and_then(NonZeroU32::new);
-        if let Some(r) = read_rate.or(documented) {
-            let _ = pacer.reads.set(RateLimiter::direct(Quota::per_second(r)));
-        }
-        Ok(Self { updater, pacer })
+        let connected = ticket_facade::connect_budgeted(&config)?;
+        Ok(Self {
+            updater: connected.updater,
+            budget: connected.budget,
+        })
     }
 
     /// Rate-limit answers received.
     pub(crate) fn rate_limited(&self) -> u64 {
-        self.pacer.rate_limited.load(Ordering::Relaxed)
+        self.budget.as_ref().map_or(0, |b| b.status().refusals)
     }
 
-    /// The rate adopted from a server's stated limit (never set when `--rate` was given).
+    /// The update rate adopted from a server's stated limit, when it was below `--rate` (or
+    /// there was none).
     pub(crate) fn adopted_rate(&self) -> Option<u32> {
-        if self.pacer.requested {
-            return None;
-        }
-        self.pacer.limiter.get().map(|(rate, _)| *rate)
+        self.budget.as_ref()?.adopted_rate("update")
     }
 }
 
@@ -291,28 +199,4 @@ pub(crate) async fn send(
         Err(err) => Outcome::Failed(err),
     };
     (outcome, attempts, busy)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn the_gate_holds_everyone_until_the_longest_pause_ends() {
-        let gate = Gate::default();
-        // No pause, or one that is over: no wait.
-        gate.wait().await;
-        gate.pause(Duration::ZERO);
-        gate.wait().await;
-        // An hour's pause is not shortened by a later, shorter one: still closed.
-        gate.pause(Duration::from_secs(3600));
-        gate.pause(Duration::from_secs(1));
-        let closed = tokio::time::timeout(Duration::from_millis(20), gate.wait()).await;
-        assert!(
-            closed.is_err(),
-            "the gate let a worker through during the pause"
-        );
-        let until = Duration::from_micros(gate.until_micros.load(Ordering::Acquire));
-        assert!(until >= Duration::from_secs(3600));
-    }
 }

@@ -4,7 +4,10 @@
 
 use serde_json::Value;
 
-use crate::{Capabilities, Field, FieldSet, Status, TicketSnapshot, TicketStatus, TicketUpdate};
+use crate::{
+    Capabilities, CustomField, Field, FieldSet, NativeStatus, Status, TicketSnapshot, TicketStatus,
+    TicketUpdate,
+};
 
 /// How one field of an update compares with the ticket as read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,66 +96,19 @@ pub fn compare(
                 snapshot.kind.map(|k| k.as_str()),
             )),
             Field::Tags => out.push(sets(field, update.tags(), snapshot.tags.as_deref())),
-            Field::Attachments => {
-                let sent: Option<Vec<String>> = update
-                    .attachments()
-                    .map(|list| list.iter().map(|a| a.file_url().to_owned()).collect());
-                out.push(sets(
-                    field,
-                    sent.as_deref(),
-                    snapshot.attachments.as_deref(),
-                ));
-            }
+            Field::Attachments => out.push(attachments(update, snapshot)),
             Field::CustomFields => custom_fields(update, caps, snapshot, &mut out),
-            Field::Status => {
-                if let Some(status) = update.status() {
-                    out.push(status_check(status, snapshot));
-                }
-            }
-            Field::Solved => {
-                if let Some(solved) = update.solved() {
-                    let check = match snapshot.solved {
-                        None => Check::Unknown,
-                        Some(found) if found == solved => Check::Same,
-                        Some(_) => Check::Differs,
-                    };
-                    out.push(FieldCheck::new(
-                        field.as_str(),
-                        solved.into(),
-                        snapshot.solved.map_or(Value::Null, Value::from),
-                        check,
-                    ));
-                }
-            }
-            Field::Comment => {
-                if let Some(body) = update.comment() {
-                    // Only the latest comment is ever shown: none, and nothing can be said.
-                    let check = match &snapshot.latest_comment {
-                        None => Check::Unknown,
-                        Some(found) if normalize_text(found) == normalize_text(body) => Check::Same,
-                        Some(_) => Check::Differs,
-                    };
-                    out.push(FieldCheck::new(
-                        field.as_str(),
-                        body.into(),
-                        snapshot
-                            .latest_comment
-                            .clone()
-                            .map_or(Value::Null, Value::from),
-                        check,
-                    ));
-                }
-            }
-            Field::CommentVisibility => {
-                if let Some(v) = update.comment_visibility() {
-                    out.push(FieldCheck::new(
-                        field.as_str(),
-                        v.as_str().into(),
-                        Value::Null,
-                        Check::Unknown,
-                    ));
-                }
-            }
+            Field::Status => out.extend(update.status().map(|s| status_check(s, snapshot))),
+            Field::Solved => out.extend(update.solved().map(|s| solved_check(s, snapshot))),
+            Field::Comment => out.extend(update.comment().map(|b| comment_check(b, snapshot))),
+            Field::CommentVisibility => out.extend(update.comment_visibility().map(|v| {
+                FieldCheck::new(
+                    field.as_str(),
+                    v.as_str().into(),
+                    Value::Null,
+                    Check::Unknown,
+                )
+            })),
             // Parts of `custom_fields`, compared with it.
             Field::CustomFieldIds | Field::CustomFieldKeys => {}
         }
@@ -166,6 +122,49 @@ pub fn compare(
         ));
     }
     out
+}
+
+fn attachments(update: &TicketUpdate, snapshot: &TicketSnapshot) -> FieldCheck {
+    let sent: Option<Vec<String>> = update
+        .attachments()
+        .map(|list| list.iter().map(|a| a.file_url().to_owned()).collect());
+    sets(
+        Field::Attachments,
+        sent.as_deref(),
+        snapshot.attachments.as_deref(),
+    )
+}
+
+fn solved_check(solved: bool, snapshot: &TicketSnapshot) -> FieldCheck {
+    let check = match snapshot.solved {
+        None => Check::Unknown,
+        Some(found) if found == solved => Check::Same,
+        Some(_) => Check::Differs,
+    };
+    FieldCheck::new(
+        Field::Solved.as_str(),
+        solved.into(),
+        snapshot.solved.map_or(Value::Null, Value::from),
+        check,
+    )
+}
+
+fn comment_check(body: &str, snapshot: &TicketSnapshot) -> FieldCheck {
+    // Only the latest comment is ever shown: none, and nothing can be said.
+    let check = match &snapshot.latest_comment {
+        None => Check::Unknown,
+        Some(found) if normalize_text(found) == normalize_text(body) => Check::Same,
+        Some(_) => Check::Differs,
+    };
+    FieldCheck::new(
+        Field::Comment.as_str(),
+        body.into(),
+        snapshot
+            .latest_comment
+            .clone()
+            .map_or(Value::Null, Value::from),
+        check,
+    )
 }
 
 fn text(field: Field, sent: Option<&str>, found: Option<&str>) -> FieldCheck {
@@ -210,37 +209,7 @@ fn custom_fields(
     out: &mut Vec<FieldCheck>,
 ) {
     let sent = update.custom_fields().unwrap_or_default();
-    for field in sent {
-        let name = format!(
-            "custom_fields.{}",
-            field_name(field.key(), field.id().map(ToString::to_string))
-        );
-        let Some(items) = &snapshot.custom_fields else {
-            out.push(FieldCheck::new(
-                name,
-                field.value().to_json(),
-                Value::Null,
-                Check::Unknown,
-            ));
-            continue;
-        };
-        let found = items.iter().find(|item| item.names(field));
-        let sent_text = field.value().to_text().map(|t| t.into_owned());
-        let found_text = found.and_then(|f| f.value_text()).filter(|t| !t.is_empty());
-        let same = match (&sent_text, &found_text) {
-            (None, None) => true,
-            (Some(a), Some(b)) => {
-                a == b || found.and_then(|f| f.option.as_deref()) == Some(a.as_str())
-            }
-            _ => false,
-        };
-        out.push(FieldCheck::new(
-            name,
-            field.value().to_json(),
-            found.map_or(Value::Null, |f| f.value.clone()),
-            if same { Check::Same } else { Check::Differs },
-        ));
-    }
+    out.extend(sent.iter().map(|field| custom_field(field, snapshot)));
     // A provider that replaces custom fields whole keeps only those sent.
     if caps.replaces_whole.contains(crate::Field::CustomFields) && update.custom_fields().is_some()
     {
@@ -258,6 +227,31 @@ fn custom_fields(
     }
 }
 
+/// One custom field sent, against the item of the read that names it.
+fn custom_field(field: &CustomField, snapshot: &TicketSnapshot) -> FieldCheck {
+    let name = format!(
+        "custom_fields.{}",
+        field_name(field.key(), field.id().map(ToString::to_string))
+    );
+    let Some(items) = &snapshot.custom_fields else {
+        return FieldCheck::new(name, field.value().to_json(), Value::Null, Check::Unknown);
+    };
+    let found = items.iter().find(|item| item.names(field));
+    let sent_text = field.value().to_text().map(|t| t.into_owned());
+    let found_text = found.and_then(|f| f.value_text()).filter(|t| !t.is_empty());
+    let same = match (&sent_text, &found_text) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a == b || found.and_then(|f| f.option.as_deref()) == Some(a.as_str()),
+        _ => false,
+    };
+    FieldCheck::new(
+        name,
+        field.value().to_json(),
+        found.map_or(Value::Null, |f| f.value.clone()),
+        if same { Check::Same } else { Check::Differs },
+    )
+}
+
 fn field_name(key: Option<&str>, id: Option<String>) -> String {
     match (key, id) {
         (Some(key), _) => key.to_owned(),
@@ -267,10 +261,7 @@ fn field_name(key: Option<&str>, id: Option<String>) -> String {
 }
 
 fn status_check(status: &Status, snapshot: &TicketSnapshot) -> FieldCheck {
-    let found_native = snapshot
-        .native_status
-        .as_ref()
-        .map(|n| format!("{}:{}", n.provider(), n.value()));
+    let found_native = snapshot.native_status.as_ref().map(NativeStatus::qualified);
     match status {
         Status::Unified(wanted) => {
             let solved = *wanted == TicketStatus::Solved && snapshot.solved == Some(true);
@@ -305,7 +296,7 @@ fn status_check(status: &Status, snapshot: &TicketSnapshot) -> FieldCheck {
             };
             FieldCheck::new(
                 "status",
-                format!("{}:{}", wanted.provider(), wanted.value()).into(),
+                wanted.qualified().into(),
                 found_native.map_or(Value::Null, Value::from),
                 check,
             )

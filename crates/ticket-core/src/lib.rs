@@ -120,8 +120,6 @@ mod merge;
 mod receipt;
 #[cfg(feature = "serde")]
 mod serde_form;
-#[cfg(feature = "serde")]
-mod serde_read;
 mod server_error;
 mod snapshot;
 mod types;

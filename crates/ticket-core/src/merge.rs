@@ -76,7 +76,7 @@ impl TicketUpdate {
                 filled.push(field);
             }
         }
-        if !self.add_tags.is_empty() || !self.remove_tags.is_empty() {
+        if self.edits_tags() {
             let mut tags: Vec<String> = shown(current.tags.clone(), Field::Tags)?
                 .into_iter()
                 .filter(|t| !self.remove_tags.contains(t))
@@ -186,11 +186,7 @@ fn whole_custom_fields(
                 ),
             )
         })?;
-        let field = CustomField::new(key, value)?;
-        fields.push(match &item.id {
-            Some(id) => field.with_id(id.clone())?,
-            None => field,
-        });
+        fields.push(CustomField::from_parts(item.id.clone(), Some(key), value)?);
     }
     fields.extend(named.iter().cloned());
     Ok(fields)
@@ -231,47 +227,6 @@ pub(crate) fn refuse_missing(
             format!(
                 "{provider} resets it to a default when an update leaves it out, which would silently change the ticket: set it{merge}"
             ),
-        ));
-    }
-    Ok(())
-}
-
-/// The checks of the relative edits: not beside absolute tags, no blank, repeated or
-/// contradicting item. That they need merge mode is checked by the plan (so that a caller
-/// may add merge mode to an update built without it, as `helpdesk apply --merge` does).
-pub(crate) fn check_relative_edits(update: &TicketUpdate) -> Result<(), TicketError> {
-    let tag_edits = !update.add_tags.is_empty() || !update.remove_tags.is_empty();
-    if tag_edits && update.tags.is_some() {
-        return Err(TicketError::invalid(
-            "tags",
-            "set the tags, or add and remove some, not both",
-        ));
-    }
-    for (field, list) in [
-        ("tags", &update.add_tags),
-        ("tags", &update.remove_tags),
-        ("custom_fields", &update.unset_custom_fields),
-    ] {
-        for (i, item) in list.iter().enumerate() {
-            if item.chars().all(char::is_whitespace) {
-                return Err(TicketError::invalid(field, "must not be blank"));
-            }
-            if list[..i].contains(item) {
-                return Err(TicketError::invalid(
-                    field,
-                    format!("{item:?} is given twice"),
-                ));
-            }
-        }
-    }
-    if let Some(tag) = update
-        .add_tags
-        .iter()
-        .find(|t| update.remove_tags.contains(t))
-    {
-        return Err(TicketError::invalid(
-            "tags",
-            format!("tag {tag:?} is both added and removed"),
         ));
     }
     Ok(())

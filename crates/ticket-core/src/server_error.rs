@@ -19,8 +19,8 @@ pub struct ServerError {
     /// The provider's request id (for example Feishu's `X-Tt-Logid`), when given.
     pub request_id: Option<String>,
     /// The provider's own verdict on retrying, which overrides the default rule of
-    /// [`TicketError::is_retryable`] (for example "409 is retryable here"). `None`: the
-    /// default rule applies.
+    /// [`TicketError::is_retryable`](crate::TicketError::is_retryable) (for example "409 is
+    /// retryable here"). `None`: the default rule applies.
     pub retryable: Option<bool>,
 }
 

@@ -166,7 +166,7 @@ impl SnapshotField {
     /// `"5"` are one id), else by key.
     pub fn names(&self, field: &CustomField) -> bool {
         match (field.id(), &self.id) {
-            (Some(a), Some(b)) => a.to_string() == b.to_string(),
+            (Some(a), Some(b)) => a.is_same(b),
             _ => field.key().is_some() && field.key() == self.key.as_deref(),
         }
     }

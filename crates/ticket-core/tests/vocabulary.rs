@@ -258,6 +258,56 @@ fn repeats_are_found_in_short_and_long_lists_alike() {
     }
 }
 
+/// The relative edits of merge mode (tags added or removed, custom fields unset) find repeats
+/// and blanks with the same finder as the tags: the first fault in order, at every length.
+#[test]
+fn relative_edits_find_the_first_fault_in_short_and_long_lists_alike() {
+    type Edit = fn(ticket_core::TicketUpdateBuilder, String) -> ticket_core::TicketUpdateBuilder;
+    let edits: [(&str, Edit); 3] = [
+        ("tags", |b, item| b.add_tag(item)),
+        ("tags", |b, item| b.remove_tag(item)),
+        ("custom_fields", |b, item| b.unset_custom_field(item)),
+    ];
+    for (field, edit) in edits {
+        for len in [2usize, 3, 16, 17, 40] {
+            let mut items: Vec<String> = (0..len).map(|i| format!("item-{i}")).collect();
+            items.push(format!("item-{}", len / 2));
+            items.push("item-0".to_owned());
+            let repeated = items
+                .iter()
+                .fold(TicketUpdate::builder().merge(), |b, item| {
+                    edit(b, item.clone())
+                });
+            let err = repeated.build().unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("\"item-{}\" is given twice", len / 2)),
+                "{field} {len}: {err}"
+            );
+            assert_eq!(field_of(err), field, "{len}");
+            // A blank item before the repeat is the fault reported.
+            let mut blank_first = items.clone();
+            blank_first.insert(1, " ".to_owned());
+            let err = blank_first
+                .into_iter()
+                .fold(TicketUpdate::builder().merge(), edit)
+                .build()
+                .unwrap_err();
+            assert!(
+                err.to_string().contains("must not be blank"),
+                "{len}: {err}"
+            );
+            // No repeat: fine at every length.
+            let distinct = items[..len]
+                .iter()
+                .fold(TicketUpdate::builder().merge(), |b, item| {
+                    edit(b, item.clone())
+                });
+            assert!(distinct.build().is_ok(), "{field} {len}");
+        }
+    }
+}
+
 /// One predicate says whether a failed update may have landed; `is_retryable` never invites a
 /// repeat of a request that is not idempotent and may have landed.
 #[test]

@@ -32,7 +32,8 @@ mod engagelab {
             ValueKind::Text,
             "required: the API key (the user name of Basic auth)",
         )
-        .secret(),
+        .secret()
+        .names_app(),
         ConfigKey::new("api_secret", ValueKind::Text, "required: the API secret").secret(),
         ConfigKey::new(
             "base_url",
@@ -76,7 +77,7 @@ mod feishu {
     /// token or a refreshing one (`app_id`, `app_secret`, a token store); the app's
     /// credentials again for reads (a tenant token); where Feishu is.
     pub(super) const KEYS: &[ConfigKey] = &[
-        ConfigKey::new("helpdesk_id", ValueKind::Text, "required: the helpdesk id"),
+        ConfigKey::new("helpdesk_id", ValueKind::Text, "required: the helpdesk id").names_app(),
         ConfigKey::new("helpdesk_token", ValueKind::Text, "required: the helpdesk token").secret(),
         ConfigKey::new(
             "user_access_token",
@@ -109,19 +110,13 @@ mod feishu {
         ConfigKey::new(
             "token_store",
             ValueKind::OneOf(&["file", "redis"]),
-            "where rotated tokens are kept: `file` (default) or `redis` (feature `redis`)",
+            "where rotated tokens are kept: `file` (default) or `redis` (feature `redis`; at `redis_url`)",
         ),
         ConfigKey::new(
             "refresh_token_file",
             ValueKind::Path,
             "the file store's path (required with `file`; its directory must exist and be writable)",
         ),
-        ConfigKey::new(
-            "redis_url",
-            ValueKind::Url,
-            "required with `redis`: `redis://[:password@]host[:port][/db]`",
-        )
-        .secret(),
         ConfigKey::new(
             "redis_key",
             ValueKind::Text,

@@ -28,6 +28,8 @@ pub enum ValueKind {
     Count,
     /// One of these words, in any case, surrounding spaces ignored.
     OneOf(&'static [&'static str]),
+    /// A rate: `N/s` or `N/min` (or `N`, a second), `N` a positive whole number.
+    Rate,
 }
 
 impl ValueKind {
@@ -41,6 +43,7 @@ impl ValueKind {
             ValueKind::Millis | ValueKind::Count => {
                 text.parse::<u64>().map(drop).map_err(|e| e.to_string())
             }
+            ValueKind::Rate => text.parse::<ticket_http::Rate>().map(drop),
             ValueKind::OneOf(words) => {
                 if words.iter().any(|w| w.eq_ignore_ascii_case(text)) {
                     Ok(())
@@ -63,6 +66,7 @@ impl fmt::Display for ValueKind {
             ValueKind::Millis => f.write_str("milliseconds"),
             ValueKind::Count => f.write_str("whole number"),
             ValueKind::OneOf(words) => f.write_str(&or_list(words, true)),
+            ValueKind::Rate => f.write_str("rate (`N/s`, `N/min`)"),
         }
     }
 }
@@ -108,6 +112,10 @@ pub struct ConfigKey {
     pub secret: bool,
     /// What it does, in one line (Markdown).
     pub doc: &'static str,
+    /// Whether its value names the app whose rate limit the server counts: the shared rate
+    /// budget's keys name the app by the values of these keys (hashed when one is a secret),
+    /// unless `rate_budget_name` is set.
+    pub names_app: bool,
 }
 
 impl ConfigKey {
@@ -118,6 +126,7 @@ impl ConfigKey {
             value,
             secret: false,
             doc,
+            names_app: false,
         }
     }
 
@@ -125,6 +134,14 @@ impl ConfigKey {
     #[must_use]
     pub const fn secret(mut self) -> Self {
         self.secret = true;
+        self
+    }
+
+    /// The same key, its value naming the app whose rate limit the server counts (see
+    /// [`names_app`](Self::names_app)).
+    #[must_use]
+    pub const fn names_app(mut self) -> Self {
+        self.names_app = true;
         self
     }
 }
@@ -204,6 +221,47 @@ pub const HTTP_KEYS: &[ConfigKey] = &[
         "pool_idle_timeout_ms",
         ValueKind::Millis,
         "how long an idle connection is kept, default 30000",
+    ),
+    ConfigKey::new(
+        "rate_limit",
+        ValueKind::Rate,
+        "the rate budget of updates, for every client of this configuration (and, with `rate_budget = redis`, every replica); turns the budget on; default none",
+    ),
+    ConfigKey::new(
+        "read_rate_limit",
+        ValueKind::Rate,
+        "the rate budget of reads; default the provider's documented read rate (Feishu 10/s) when the budget is on",
+    ),
+    ConfigKey::new(
+        "rate_budget",
+        ValueKind::OneOf(&["off", "local", "redis"]),
+        "`local` (this process; the default when a rate is set), `redis` (shared by every replica, feature `redis`) or `off` (the default without a rate)",
+    ),
+    ConfigKey::new(
+        "redis_url",
+        ValueKind::Url,
+        "the Redis server of `rate_budget = redis` and of Feishu's `token_store = redis`: `redis://[:password@]host[:port][/db]`",
+    )
+    .secret(),
+    ConfigKey::new(
+        "rate_budget_prefix",
+        ValueKind::Text,
+        "with `redis`: the budget's keys are `<prefix>:{<provider>:<app>}:update` (and `:get`, `:replicas`), default `ticket:rate`",
+    ),
+    ConfigKey::new(
+        "rate_budget_name",
+        ValueKind::Text,
+        "with `redis`: the app's name in the budget's keys, default the provider's (Feishu `helpdesk_id`, EngageLab a hash of `api_key`)",
+    ),
+    ConfigKey::new(
+        "rate_budget_replicas",
+        ValueKind::Count,
+        "with `redis`: the fewest replicas the fallback assumes while Redis cannot be reached (each keeps to the rate divided by the replicas last seen, at least this), default 1",
+    ),
+    ConfigKey::new(
+        "rate_budget_timeout_ms",
+        ValueKind::Millis,
+        "with `redis`: the longest a request waits for Redis before it draws from its local share, default 500",
     ),
 ];
 

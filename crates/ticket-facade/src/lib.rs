@@ -41,9 +41,8 @@
 //! | `feishu` | `app_secret` | text | yes | the app secret (required with `app_id`) |
 //! | `feishu` | `user_token` | `static` or `refreshing` | no | `refreshing` (default with `app_id`) or `static` (default without: `user_access_token` as given, `app_id` only for reads) |
 //! | `feishu` | `refresh_token` | text | yes | the seed refresh token, used while the token store holds none |
-//! | `feishu` | `token_store` | `file` or `redis` | no | where rotated tokens are kept: `file` (default) or `redis` (feature `redis`) |
+//! | `feishu` | `token_store` | `file` or `redis` | no | where rotated tokens are kept: `file` (default) or `redis` (feature `redis`; at `redis_url`) |
 //! | `feishu` | `refresh_token_file` | path | no | the file store's path (required with `file`; its directory must exist and be writable) |
-//! | `feishu` | `redis_url` | URL | yes | required with `redis`: `redis://[:password@]host[:port][/db]` |
 //! | `feishu` | `redis_key` | text | no | the Redis key, default `ticket:feishu:<app_id>:token` (the lock is `<key>:lock`) |
 //! | `feishu` | `region` | `feishu` or `lark` | no | `feishu` (default, `open.feishu.cn`) or `lark` (`open.larksuite.com`) |
 //! | `feishu` | `base_url` | URL | no | instead of `region` (`http://` to loopback only) |
@@ -61,6 +60,14 @@
 //! | every provider | `ca_file` | path | no | a PEM file of extra root certificates, trusted beside the platform's |
 //! | every provider | `pool_max_idle_per_host` | whole number | no | idle keep-alive connections kept per host, default 16 |
 //! | every provider | `pool_idle_timeout_ms` | milliseconds | no | how long an idle connection is kept, default 30000 |
+//! | every provider | `rate_limit` | rate (`N/s`, `N/min`) | no | the rate budget of updates, for every client of this configuration (and, with `rate_budget = redis`, every replica); turns the budget on; default none |
+//! | every provider | `read_rate_limit` | rate (`N/s`, `N/min`) | no | the rate budget of reads; default the provider's documented read rate (Feishu 10/s) when the budget is on |
+//! | every provider | `rate_budget` | `off`, `local` or `redis` | no | `local` (this process; the default when a rate is set), `redis` (shared by every replica, feature `redis`) or `off` (the default without a rate) |
+//! | every provider | `redis_url` | URL | yes | the Redis server of `rate_budget = redis` and of Feishu's `token_store = redis`: `redis://[:password@]host[:port][/db]` |
+//! | every provider | `rate_budget_prefix` | text | no | with `redis`: the budget's keys are `<prefix>:{<provider>:<app>}:update` (and `:get`, `:replicas`), default `ticket:rate` |
+//! | every provider | `rate_budget_name` | text | no | with `redis`: the app's name in the budget's keys, default the provider's (Feishu `helpdesk_id`, EngageLab a hash of `api_key`) |
+//! | every provider | `rate_budget_replicas` | whole number | no | with `redis`: the fewest replicas the fallback assumes while Redis cannot be reached (each keeps to the rate divided by the replicas last seen, at least this), default 1 |
+//! | every provider | `rate_budget_timeout_ms` | milliseconds | no | with `redis`: the longest a request waits for Redis before it draws from its local share, default 500 |
 //!
 //! # Adding a provider
 //!
@@ -123,11 +130,14 @@ pub use ticket_core::*;
 pub use crate::config::{Config, ENV_PREFIX, PROVIDER_VAR};
 pub use crate::keys::{ConfigKey, HTTP_KEYS, ValueKind};
 pub use crate::registry::{
-    BUILTIN, Factory, Registry, Settings, connect, provider_keys, providers, register, replace,
+    BUILTIN, Connected, Factory, Registry, Settings, connect, connect_budgeted, provider_keys,
+    providers, register, replace,
 };
 /// The spans and (feature `metrics`) metrics of every update: names, fields, labels.
 pub use ticket_http::telemetry;
-pub use ticket_http::{AttemptHook, HttpOptions, RetryPolicy};
+pub use ticket_http::{
+    AttemptHook, BudgetStatus, Hooks, HttpOptions, Rate, RateBudget, RetryPolicy,
+};
 
 pub mod kit;
 /// The conformance suite every provider runs from its own tests (feature `testkit`):

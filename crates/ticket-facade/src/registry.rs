@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use ticket_core::{TicketError, TicketUpdater};
-use ticket_http::{HttpOptions, RetryPolicy};
+use ticket_http::{HttpOptions, Rate, RateBudget, RetryPolicy};
 
 use crate::Config;
 use crate::keys::{ConfigKey, HTTP_KEYS};
@@ -32,6 +32,8 @@ pub struct Settings {
     read: BTreeSet<String>,
     undeclared: BTreeSet<String>,
     config: Config,
+    /// The rate budget, once built (`None` inside: off).
+    budget: Option<Option<Arc<RateBudget>>>,
 }
 
 impl fmt::Debug for Settings {
@@ -117,7 +119,14 @@ impl Settings {
     /// configuration error naming the key ([`HttpOptions::invalid_setting`]).
     pub fn http_options(&mut self) -> Result<HttpOptions, TicketError> {
         let mut options = HttpOptions::default();
-        options.attempt_hook = self.config.attempt_hook.clone();
+        // The budget first, then the caller's hook: the caller's runs after every wait, just
+        // before the request leaves (a journal's write-ahead).
+        if let Some(budget) = self.rate_budget()? {
+            options.attempt_hook = Some(budget);
+        }
+        if let Some(hook) = self.config.attempt_hook.clone() {
+            options = options.add_attempt_hook(hook);
+        }
         let mut retry = RetryPolicy::default();
         if let Some(n) = self.parse::<u32>("max_retries")? {
             retry = retry.max_retries(n);
@@ -167,6 +176,105 @@ impl Settings {
             return Err(TicketError::config(format!("{} {why}", self.describe(key))));
         }
         Ok(options)
+    }
+
+    /// The rate budget of these settings, built once (so every client the factory builds
+    /// shares it), or `None` when it is off: the keys `rate_limit` (updates),
+    /// `read_rate_limit` (reads), `rate_budget` (`local`, the default when a rate is set;
+    /// `redis`; `off`, the default without), and with `redis`: `redis_url`,
+    /// `rate_budget_prefix`, `rate_budget_name`, `rate_budget_replicas`,
+    /// `rate_budget_timeout_ms`. [`http_options`](Self::http_options) sets it as the client's
+    /// attempt hook.
+    pub fn rate_budget(&mut self) -> Result<Option<Arc<RateBudget>>, TicketError> {
+        if let Some(built) = &self.budget {
+            return Ok(built.clone());
+        }
+        let built = self.build_budget()?.map(Arc::new);
+        self.budget = Some(built.clone());
+        Ok(built)
+    }
+
+    fn build_budget(&mut self) -> Result<Option<RateBudget>, TicketError> {
+        let update = self.parse::<Rate>("rate_limit")?;
+        let read = self.parse::<Rate>("read_rate_limit")?;
+        let kind = self
+            .optional("rate_budget")
+            .map(|k| k.trim().to_ascii_lowercase());
+        let provider = self.provider.clone();
+        match kind.as_deref() {
+            None if update.is_none() && read.is_none() => Ok(None),
+            None | Some("local") => Ok(Some(RateBudget::local(provider, update, read))),
+            Some("off") if update.is_some() || read.is_some() => Err(TicketError::config(format!(
+                "{} = off, but a rate is set ({} or {}): remove it, or choose `local` or `redis`",
+                self.describe("rate_budget"),
+                self.describe("rate_limit"),
+                self.describe("read_rate_limit")
+            ))),
+            Some("off") => Ok(None),
+            Some("redis") => self.redis_budget(update, read).map(Some),
+            Some(other) => Err(TicketError::config(format!(
+                "unknown {} {other:?}; expected off, local or redis",
+                self.describe("rate_budget")
+            ))),
+        }
+    }
+
+    #[cfg(feature = "redis")]
+    fn redis_budget(
+        &mut self,
+        update: Option<Rate>,
+        read: Option<Rate>,
+    ) -> Result<RateBudget, TicketError> {
+        let url = self.required("redis_url")?;
+        let prefix = self
+            .optional("rate_budget_prefix")
+            .unwrap_or_else(|| "ticket:rate".to_owned());
+        let app = match self.optional("rate_budget_name") {
+            Some(name) => name.trim().to_owned(),
+            None => self.app_name(),
+        };
+        let mut shared = ticket_http::RedisBudget::new(&url, prefix.trim(), &self.provider, &app)?;
+        if let Some(n) = self.parse::<u32>("rate_budget_replicas")? {
+            shared = shared.replicas_hint(n);
+        }
+        if let Some(t) = self.millis("rate_budget_timeout_ms")? {
+            shared = shared.timeout(t);
+        }
+        Ok(RateBudget::shared(
+            self.provider.clone(),
+            update,
+            read,
+            shared,
+        ))
+    }
+
+    #[cfg(not(feature = "redis"))]
+    fn redis_budget(
+        &mut self,
+        _update: Option<Rate>,
+        _read: Option<Rate>,
+    ) -> Result<RateBudget, TicketError> {
+        Err(TicketError::config(format!(
+            "{} = redis needs the `redis` feature of ticket-facade",
+            self.describe("rate_budget")
+        )))
+    }
+
+    /// The app's name in the shared budget's keys: the values of the provider's keys that
+    /// name the app ([`ConfigKey::names_app`]), hashed when one is a secret; `default` when
+    /// it marks none.
+    #[cfg(feature = "redis")]
+    fn app_name(&self) -> String {
+        let marked: Vec<&ConfigKey> = self.keys.iter().filter(|k| k.names_app).collect();
+        let values: Vec<&str> = marked
+            .iter()
+            .filter_map(|k| self.values.get(k.name).map(|v| v.trim()))
+            .collect();
+        if values.is_empty() {
+            return "default".to_owned();
+        }
+        let secret = marked.iter().any(|k| k.secret);
+        ticket_http::app_name(&values.join(","), secret)
     }
 
     /// Before the factory runs: every key set is declared, and its value can be read.
@@ -353,6 +461,14 @@ impl Registry {
     /// runs); a value cannot be read as its key's [`ValueKind`](crate::ValueKind); a setting
     /// is missing (naming the variable or key to set); or a key is set that has no effect.
     pub fn connect(&self, config: &Config) -> Result<Arc<dyn TicketUpdater>, TicketError> {
+        self.connect_budgeted(config).map(|c| c.updater)
+    }
+
+    /// [`connect`](Self::connect), also returning the rate budget its clients share, if the
+    /// configuration turns one on (for a caller that reports its state, as `helpdesk` does).
+    /// A budget without a configured read rate takes the provider's documented one
+    /// ([`Capabilities::read_rate`](ticket_core::Capabilities::read_rate)).
+    pub fn connect_budgeted(&self, config: &Config) -> Result<Connected, TicketError> {
         let available = self.names().join(", ");
         // Registered names are lower case: `Feishu` or ` feishu ` select `feishu`.
         let chosen = config.provider().map(|p| p.trim().to_ascii_lowercase());
@@ -383,13 +499,38 @@ impl Registry {
             read: BTreeSet::new(),
             undeclared: BTreeSet::new(),
             config: config.clone(),
+            budget: None,
         };
         settings.check_keys()?;
         let updater = (provider.factory)(&mut settings);
         settings.check_undeclared()?;
         let updater = updater?;
         settings.check_unread()?;
-        Ok(updater)
+        let budget = settings.budget.flatten();
+        if let (Some(budget), Some(rate)) = (&budget, updater.capabilities().read_rate) {
+            budget.default_read_rate(Rate::per_second(rate));
+        }
+        Ok(Connected { updater, budget })
+    }
+}
+
+/// What [`Registry::connect_budgeted`] built: the client, and the rate budget it shares with
+/// every other client of the configuration, if one is on.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Connected {
+    /// The client.
+    pub updater: Arc<dyn TicketUpdater>,
+    /// The rate budget (keys `rate_limit`, `rate_budget`, …), if on.
+    pub budget: Option<Arc<RateBudget>>,
+}
+
+impl fmt::Debug for Connected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connected")
+            .field("provider", &self.updater.provider())
+            .field("budget", &self.budget)
+            .finish()
     }
 }
 
@@ -464,4 +605,12 @@ pub fn connect(config: &Config) -> Result<Arc<dyn TicketUpdater>, TicketError> {
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .connect(config)
+}
+
+/// [`connect`], also returning the rate budget (see [`Registry::connect_budgeted`]).
+pub fn connect_budgeted(config: &Config) -> Result<Connected, TicketError> {
+    global()
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .connect_budgeted(config)
 }

@@ -359,9 +359,37 @@ fn http_options_reads_every_http_key_into_its_option() {
         ("ca_file", "/etc/ssl/extra.pem"),
         ("pool_max_idle_per_host", "9"),
         ("pool_idle_timeout_ms", "1010"),
+        ("rate_limit", "50/s"),
+        ("read_rate_limit", "600/min"),
+        #[cfg(feature = "redis")]
+        ("rate_budget", "redis"),
+        #[cfg(not(feature = "redis"))]
+        ("rate_budget", "local"),
+        #[cfg(feature = "redis")]
+        ("redis_url", "redis://127.0.0.1:9/"),
+        #[cfg(feature = "redis")]
+        ("rate_budget_prefix", "acme:rate"),
+        #[cfg(feature = "redis")]
+        ("rate_budget_name", "acme-app"),
+        #[cfg(feature = "redis")]
+        ("rate_budget_replicas", "3"),
+        #[cfg(feature = "redis")]
+        ("rate_budget_timeout_ms", "250"),
     ];
     let names: Vec<&str> = values.iter().map(|(k, _)| *k).collect();
-    let table: Vec<&str> = HTTP_KEYS.iter().map(|k| k.name).collect();
+    // The Redis budget's keys are only read with the `redis` feature.
+    let redis_only = [
+        "redis_url",
+        "rate_budget_prefix",
+        "rate_budget_name",
+        "rate_budget_replicas",
+        "rate_budget_timeout_ms",
+    ];
+    let table: Vec<&str> = HTTP_KEYS
+        .iter()
+        .map(|k| k.name)
+        .filter(|k| cfg!(feature = "redis") || !redis_only.contains(k))
+        .collect();
     assert_eq!(names, table, "this test sets every key of HTTP_KEYS");
 
     let ms = Duration::from_millis;
@@ -402,8 +430,19 @@ fn http_options_reads_every_http_key_into_its_option() {
     );
     // Connecting proves every key was read (one set but not read is an error) and declared
     // (reading an undeclared one is an error); the options prove where each one landed.
-    registry.connect(&config).unwrap();
-    assert_eq!(seen.lock().unwrap().take(), Some(expected));
+    let connected = registry.connect_budgeted(&config).unwrap();
+    let mut seen = seen.lock().unwrap().take().unwrap();
+    // The budget is the client's attempt hook, and the one `connect_budgeted` returns.
+    let budget = connected.budget.expect("the rate keys turn the budget on");
+    let hook = seen.attempt_hook.take().expect("the budget is the hook");
+    let budget_hook: Arc<dyn ticket_facade::AttemptHook> = budget.clone();
+    assert!(Arc::ptr_eq(&hook, &budget_hook));
+    assert_eq!(seen, expected);
+    assert_eq!(budget.rate("update"), Some(50.0));
+    assert_eq!(budget.rate("get"), Some(10.0));
+    assert_eq!(budget.status().shared, cfg!(feature = "redis"));
+    #[cfg(feature = "redis")]
+    assert!(format!("{budget:?}").contains("acme:rate:{acme:acme-app}"));
 }
 
 #[test]

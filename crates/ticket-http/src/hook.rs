@@ -143,3 +143,70 @@ impl fmt::Debug for dyn AttemptHook {
         f.write_str("AttemptHook")
     }
 }
+
+/// Several hooks as one, each called in the order added: the one way to put more than one
+/// hook on a client (a rate budget and a caller's own hook, such as `helpdesk`'s journal
+/// write-ahead). [`HttpOptions::add_attempt_hook`](crate::HttpOptions::add_attempt_hook)
+/// builds it.
+///
+/// - [`before_attempt`](AttemptHook::before_attempt): each in order; the first error ends the
+///   attempt (the later hooks are not called). A hook added later therefore runs after every
+///   wait of the earlier ones, just before the request leaves.
+/// - [`on_rate_limited`](AttemptHook::on_rate_limited): every hook hears every refusal (one
+///   hook's error does not hide the refusal from the others); the first error is returned.
+#[derive(Clone, Default)]
+pub struct Hooks(Vec<std::sync::Arc<dyn AttemptHook>>);
+
+impl Hooks {
+    /// No hook.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `hook` after the hooks already here.
+    #[must_use]
+    pub fn then(mut self, hook: std::sync::Arc<dyn AttemptHook>) -> Self {
+        self.0.push(hook);
+        self
+    }
+
+    /// How many hooks.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hooks({})", self.0.len())
+    }
+}
+
+#[async_trait]
+impl AttemptHook for Hooks {
+    async fn before_attempt(&self, attempt: &Attempt<'_>) -> Result<(), TicketError> {
+        for hook in &self.0 {
+            hook.before_attempt(attempt).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_rate_limited(
+        &self,
+        attempt: &Attempt<'_>,
+        refusal: &RateLimited<'_>,
+    ) -> Result<(), TicketError> {
+        let mut first = None;
+        for hook in &self.0 {
+            if let Err(err) = hook.on_rate_limited(attempt, refusal).await {
+                first.get_or_insert(err);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+}

@@ -32,7 +32,12 @@
 //! - [`Transport::execute`]: sends, decodes and retries per a [`RetryPolicy`] (backon), honouring
 //!   the server's own wait within a total budget; an [`AttemptHook`] (on [`HttpOptions`]) lets a
 //!   caller wait before each attempt (a shared gate, a rate limiter or budget) and see every
-//!   rate-limit answer, without a retry loop of its own.
+//!   rate-limit answer, without a retry loop of its own. [`Hooks`] composes several.
+//! - [`RateBudget`]: one rate budget for every client of a provider, an [`AttemptHook`]:
+//!   local (GCRA with `governor`), or shared by every replica through Redis (feature
+//!   `redis`: [`RedisBudget`], one Lua script), each operation (update, read) with its own,
+//!   adopting a server's stated limit and wait, falling back to a local share while Redis
+//!   cannot be reached.
 //!
 //! - [`Credential`]: a Basic, Bearer or named-header credential as a sensitive header value,
 //!   registering every form of its secrets with the client's [`Secrets`]; [`TokenSource`]: a
@@ -80,6 +85,7 @@ mod transport;
 
 mod api;
 mod base_url;
+mod budget;
 mod classify;
 mod credential;
 mod hook;
@@ -96,11 +102,14 @@ pub use reqwest::Url;
 
 pub use crate::api::{BoxFuture, ErrorShape, JsonApi, json_error, rfc3339_at};
 pub use crate::base_url::{BaseUrl, Route, encode_segment};
+pub use crate::budget::{BudgetStatus, Rate, RateBudget, UNSTATED_WAIT};
+#[cfg(feature = "redis")]
+pub use crate::budget::{GCRA_SCRIPT, RedisBudget, app_name};
 pub use crate::classify::{MAX_SERVER_WAIT, MAX_STATED_RATE};
 pub use crate::client::{build_client, client_builder, default_headers};
 pub use crate::credential::{Credential, StaticToken, TokenSource, bearer_token};
 pub use crate::execute::Executed;
-pub use crate::hook::{Attempt, AttemptHook, RateLimited};
+pub use crate::hook::{Attempt, AttemptHook, Hooks, RateLimited};
 pub use crate::json_client::{FromConfig, JsonClient, JsonClientBuilder, Reads};
 pub use crate::options::HttpOptions;
 pub use crate::preview::{PreparedRequest, body_capacity, sensitive_header};

@@ -192,10 +192,23 @@ impl HttpOptions {
         self
     }
 
-    /// Sets the hook called around each attempt (see [`AttemptHook`]).
+    /// Sets the hook called around each attempt (see [`AttemptHook`]), replacing any.
     #[must_use]
     pub fn attempt_hook(mut self, hook: Arc<dyn AttemptHook>) -> Self {
         self.attempt_hook = Some(hook);
+        self
+    }
+
+    /// Adds `hook` after the hook already set, if any: both run, the one already set first
+    /// (see [`Hooks`](crate::Hooks), the one way to compose hooks). A rate budget set first
+    /// and a caller's hook added after it: the caller's runs after the budget's waits, just
+    /// before the request leaves.
+    #[must_use]
+    pub fn add_attempt_hook(mut self, hook: Arc<dyn AttemptHook>) -> Self {
+        self.attempt_hook = Some(match self.attempt_hook.take() {
+            None => hook,
+            Some(first) => Arc::new(crate::Hooks::new().then(first).then(hook)),
+        });
         self
     }
 }

@@ -15,12 +15,15 @@
 //! | `ticket.update` | INFO | `ticket.provider`, `ticket.id`, `ticket.attempts`, `ticket.request_id`, `ticket.outcome` (`ok`, `failed`, `unknown`: may have applied), `error.type`, `otel.status_code` (`ERROR` on failure) |
 //! | `ticket.get` | INFO | the same, for a read ([`TicketUpdater::read`](ticket_core::TicketUpdater::read), and the reads of merge mode and verification, inside their update's span) |
 //! | `ticket_http.send` | DEBUG | one per attempt: `otel.kind` (`client`), `otel.name` (`PUT /route/{id}`), `ticket.provider`, `ticket.operation`, `http.request.method`, `server.address`, `server.port`, `url.template`, `url.full`, `http.request.resend_count` (from the second attempt: 1, 2, …), `http.response.status_code`, `ticket.request_id`, `error.type` |
-//! | `ticket.wait` | DEBUG | the time an [`AttemptHook`](crate::AttemptHook) held an attempt (a gate, a rate budget): `ticket.wait.reason` (`attempt_hook`), `ticket.attempt` |
+//! | `ticket.wait` | DEBUG | the time an [`AttemptHook`](crate::AttemptHook) held an attempt (a gate, the [`RateBudget`](crate::RateBudget)): `ticket.wait.reason` (`attempt_hook`), `ticket.attempt` |
 //! | `ticket.token.refresh` | INFO | a token source's refresh (Feishu's user token, tenant token): `ticket.provider`, `ticket.token` (`user`, `tenant`), `ticket.outcome` (`ok`, `reused`: another process had refreshed, `failed`), `error.type` |
 //!
 //! Events inside them: `retrying` (INFO, before each retry: `error.type`, `wait_ms`, the
 //! backoff or the server's wait), `bearer token refreshed after refusal` (INFO), `response
-//! read` and `request failed` (DEBUG, per attempt).
+//! read` and `request failed` (DEBUG, per attempt); from the [`RateBudget`](crate::RateBudget):
+//! `rate budget wait` (DEBUG, inside `ticket.wait`: `ticket.operation`, `wait_ms`, each time it
+//! held a request) and `rate budget paused` (INFO: `ticket.operation`, `wait_ms`, after a
+//! rate-limit answer, which pauses every request of the operation).
 //!
 //! `error.type` is the error's kind ([`ErrorKind::as_str`](ticket_core::ErrorKind::as_str):
 //! `rate_limited`, `timeout`, `not_found`, …), also on attempts, whose errors include what the
@@ -35,9 +38,14 @@
 //! | `ticket.reads` | counter | `provider`, `outcome` |
 //! | `ticket.retries` | counter | `provider`, `operation` |
 //! | `ticket.token.refreshes` | counter | `provider`, `token`, `outcome` |
+//! | `ticket.rate_limit.waits` | counter | `provider`, `operation`: requests the rate budget held |
+//! | `ticket.rate_limit.wait_milliseconds` | counter, whole ms | `provider`, `operation`: their total wait (the facade's counters are integers) |
+//! | `ticket.rate_budget.fallbacks` | counter | `provider`: the shared (Redis) budget fell back to the local share |
 //!
 //! Describe them to the recorder with `describe_metrics` (units and help texts). Prometheus
 //! exporters write the dots as underscores (`ticket_updates`).
+
+use std::time::Duration;
 
 use ticket_core::{TicketError, TicketId};
 use tracing::Span;
@@ -72,6 +80,12 @@ pub const READS: &str = "ticket.reads";
 pub const RETRIES: &str = "ticket.retries";
 /// Counter of token refreshes by token and outcome.
 pub const TOKEN_REFRESHES: &str = "ticket.token.refreshes";
+/// Counter of requests the rate budget held.
+pub const RATE_LIMIT_WAITS: &str = "ticket.rate_limit.waits";
+/// Counter of the time requests waited for the rate budget, in whole milliseconds.
+pub const RATE_LIMIT_WAIT_MILLISECONDS: &str = "ticket.rate_limit.wait_milliseconds";
+/// Counter of the shared rate budget's fallbacks to the local share.
+pub const RATE_BUDGET_FALLBACKS: &str = "ticket.rate_budget.fallbacks";
 
 /// How an update or read ended, as spans and metrics say it (`ticket.outcome`, `outcome`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,22 +287,57 @@ pub(crate) fn wait_span(number: u32) -> Span {
 
 /// Says that an execution retries after `err`, in `wait`: an INFO event, and the count
 /// (`ticket.retries`; feature `metrics`).
-pub(crate) fn retrying(
-    provider: &str,
-    operation: &'static str,
-    err: &TicketError,
-    wait: std::time::Duration,
-) {
+pub(crate) fn retrying(provider: &str, operation: &'static str, err: &TicketError, wait: Duration) {
     tracing::info!(
         ticket.provider = provider,
         ticket.operation = operation,
         error.type = err.kind().as_str(),
         error = %err,
-        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+        wait_ms = millis(wait),
         "retrying"
     );
     #[cfg(feature = "metrics")]
     meters::retried(provider, operation);
+}
+
+/// Says that the rate budget held a request of `operation` for `wait`: a DEBUG event (inside
+/// the `ticket.wait` span of the attempt), and the counts (`ticket.rate_limit.waits`,
+/// `ticket.rate_limit.wait_milliseconds`; feature `metrics`).
+pub(crate) fn budget_waited(provider: &str, operation: &'static str, wait: Duration) {
+    tracing::debug!(
+        ticket.provider = provider,
+        ticket.operation = operation,
+        wait_ms = millis(wait),
+        "rate budget wait"
+    );
+    #[cfg(feature = "metrics")]
+    meters::budget_waited(provider, operation, millis(wait));
+}
+
+/// Says that a rate-limit answer paused every request of `operation` for `wait`: an INFO
+/// event, inside the update that got the answer.
+pub(crate) fn budget_paused(provider: &str, operation: &'static str, wait: Duration) {
+    tracing::info!(
+        ticket.provider = provider,
+        ticket.operation = operation,
+        wait_ms = millis(wait),
+        "rate budget paused"
+    );
+}
+
+/// Counts a fallback of the shared budget to the local share (`ticket.rate_budget.fallbacks`;
+/// feature `metrics`); the budget says why in its warning.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) fn budget_fell_back(provider: &str) {
+    #[cfg(feature = "metrics")]
+    meters::budget_fell_back(provider);
+    #[cfg(not(feature = "metrics"))]
+    let _ = provider;
+}
+
+/// `wait` in whole milliseconds.
+fn millis(wait: Duration) -> u64 {
+    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// One attempt's span and measures: started before the request is sent, ended with what

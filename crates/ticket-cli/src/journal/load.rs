@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::Record;
 
-/// A journal as read by [`load`].
+/// A journal as read by [`load()`].
 #[derive(Debug, Default)]
 pub(crate) struct Loaded {
     /// The last record of each input line.
@@ -31,7 +31,7 @@ pub(crate) struct Torn {
     pub(crate) record: Option<Record>,
 }
 
-/// How [`Journal::open`] makes a torn end whole: cut the file to `keep` bytes, then append
+/// How [`Journal::open`](super::Journal::open) makes a torn end whole: cut the file to `keep` bytes, then append
 /// `records` (the whole and torn records of the last line, each on a line of its own).
 #[derive(Debug)]
 pub(crate) struct Repair {

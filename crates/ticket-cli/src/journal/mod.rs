@@ -87,7 +87,7 @@ pub(crate) struct Failure {
 }
 
 impl Journal {
-    /// Opens (or creates) the journal for appending. `repair`, from [`load`], first makes a
+    /// Opens (or creates) the journal for appending. `repair`, from [`load()`], first makes a
     /// torn end whole; if that fails, the torn end is put back as it was (what it says about
     /// an update that may have been sent must not be lost), and the error returned.
     pub(crate) fn open(path: &Path, repair: Option<&Repair>) -> io::Result<Self> {

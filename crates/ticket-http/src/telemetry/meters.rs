@@ -11,8 +11,8 @@ use reqwest::Method;
 use ticket_core::TicketError;
 
 use super::{
-    Call, Outcome, READS, REQUEST_DURATION, RETRIES, TOKEN_REFRESHES, TokenKind, TokenOutcome,
-    UPDATES,
+    Call, Outcome, RATE_BUDGET_FALLBACKS, RATE_LIMIT_WAIT_MILLISECONDS, RATE_LIMIT_WAITS, READS,
+    REQUEST_DURATION, RETRIES, TOKEN_REFRESHES, TokenKind, TokenOutcome, UPDATES,
 };
 
 /// Describes every metric of this crate to the installed recorder: units and help texts (a
@@ -33,6 +33,21 @@ pub fn describe_metrics() {
     describe_counter!(
         TOKEN_REFRESHES,
         "Token refreshes by token (user, tenant) and outcome (ok, reused, failed)."
+    );
+    describe_counter!(
+        RATE_LIMIT_WAITS,
+        Unit::Count,
+        "Requests the rate budget held (its pause gate, shared budget or limiter)."
+    );
+    describe_counter!(
+        RATE_LIMIT_WAIT_MILLISECONDS,
+        Unit::Milliseconds,
+        "Total time requests waited for the rate budget, in whole milliseconds."
+    );
+    describe_counter!(
+        RATE_BUDGET_FALLBACKS,
+        Unit::Count,
+        "Times the shared (Redis) rate budget fell back to the local share."
     );
 }
 
@@ -109,4 +124,17 @@ pub(super) fn token_refreshed(provider: &'static str, token: TokenKind, outcome:
         "outcome" => outcome.as_str()
     )
     .increment(1);
+}
+
+pub(super) fn budget_waited(provider: &str, operation: &'static str, millis: u64) {
+    let labels = [
+        Label::new("provider", provider.to_owned()),
+        Label::new("operation", operation),
+    ];
+    counter!(RATE_LIMIT_WAITS, labels.iter()).increment(1);
+    counter!(RATE_LIMIT_WAIT_MILLISECONDS, labels.iter()).increment(millis);
+}
+
+pub(super) fn budget_fell_back(provider: &str) {
+    counter!(RATE_BUDGET_FALLBACKS, "provider" => provider.to_owned()).increment(1);
 }

@@ -1,12 +1,10 @@
 //! The JSON form of what reading gives (feature `serde`): a [`TicketSnapshot`] (written only),
 //! and a receipt's [`MergeReport`].
 
+use super::{parse_rfc3339, rfc3339};
+use crate::{Field, MergeReport, NativeStatus, SnapshotField, TicketSnapshot};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-
-use crate::{Field, MergeReport, SnapshotField, TicketSnapshot};
 
 impl Serialize for TicketSnapshot {
     /// `{"provider", "ticket_id", "title", "description", "priority", "kind", "tags",
@@ -14,10 +12,7 @@ impl Serialize for TicketSnapshot {
     /// "updated_at" (RFC 3339), "raw"}`: every key present, `null` where the read does not show
     /// the field; `native_status` as `"provider:value"`.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let updated_at = self
-            .updated_at
-            .map(|t| t.format(&Rfc3339))
-            .transpose()
+        let updated_at = rfc3339(self.updated_at)
             .map_err(serde::ser::Error::custom)?
             .or_else(|| self.updated_at_raw.clone());
         let mut map = serializer.serialize_map(None)?;
@@ -33,10 +28,7 @@ impl Serialize for TicketSnapshot {
         map.serialize_entry("status", &self.status)?;
         map.serialize_entry(
             "native_status",
-            &self
-                .native_status
-                .as_ref()
-                .map(|n| format!("{}:{}", n.provider(), n.value())),
+            &self.native_status.as_ref().map(NativeStatus::qualified),
         )?;
         map.serialize_entry("solved", &self.solved)?;
         map.serialize_entry("latest_comment", &self.latest_comment)?;
@@ -81,21 +73,12 @@ impl MergeForm {
     pub(crate) fn from_report(report: &MergeReport) -> Result<Self, time::error::Format> {
         Ok(Self {
             filled: report.filled.clone(),
-            read_updated_at: report
-                .read_updated_at
-                .map(|t| t.format(&Rfc3339))
-                .transpose()?,
+            read_updated_at: rfc3339(report.read_updated_at)?,
         })
     }
 
     pub(crate) fn into_report(self) -> Result<MergeReport, String> {
-        let read_updated_at = self
-            .read_updated_at
-            .map(|t| {
-                OffsetDateTime::parse(&t, &Rfc3339)
-                    .map_err(|e| format!("read_updated_at {t:?} is not RFC 3339 ({e})"))
-            })
-            .transpose()?;
+        let read_updated_at = parse_rfc3339("read_updated_at", self.read_updated_at)?;
         Ok(MergeReport {
             filled: self.filled,
             read_updated_at,
