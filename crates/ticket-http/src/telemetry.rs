@@ -2,7 +2,7 @@
 //! (feature `metrics`) metrics through the [`metrics`](https://docs.rs/metrics) facade, so that
 //! the application picks the subscriber and the exporter. No field, event or label holds a
 //! secret: ids, names, numbers and kinds only; `url.full` and request ids pass through the
-//! client's [`Secrets`](crate::Secrets) first.
+//! client's [`Secrets`] first.
 //!
 //! # Spans
 //!
