@@ -1,51 +1,30 @@
 //! What an operator sees, over real loopback HTTP: the spans (`ticket.update`, `ticket.get`, one
 //! `ticket_http.send` per attempt under OpenTelemetry's HTTP client names, `ticket.wait`,
 //! `ticket.token.refresh`) of a successful, a retried (503, then 200) and a failed update, a
-//! read, token refreshes and a hook's wait, captured by a small layer; and the metrics of the
-//! same updates, by a debugging recorder installed for each test alone.
+//! read, token refreshes (one refused) and a hook's wait, captured by a small layer; and the
+//! metrics of the same updates, by a debugging recorder installed for each test alone. The rate
+//! budget's are in `telemetry_budget.rs`.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use metrics::Unit;
 use metrics_util::MetricKind;
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshot};
+use metrics_util::debugging::DebugValue;
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use provider_feishu::{FeishuClient, FeishuConfig};
-use support::spans::{SpanRecord, Spans};
+use support::observe::{counter, metric, observe, samples};
+use support::spans::SpanRecord;
 use support::{EL_OK, engagelab, fast, feishu_client, feishu_sandbox, id, in_progress, update_for};
 use ticket_facade::telemetry;
 use ticket_facade::{TicketError, TicketUpdater};
 use ticket_http::test_server::{Reply, ScriptedServer};
-use ticket_http::{Attempt, AttemptHook, Rate, RateBudget};
+use ticket_http::{Attempt, AttemptHook};
 use tracing::Level;
-use tracing_subscriber::layer::SubscriberExt as _;
-
-/// Runs `make()` on a current-thread runtime with a span capture and a metrics recorder of its
-/// own (so that tests running in parallel do not see each other's): its output, the spans and
-/// events, and the metrics.
-fn observe<F: Future>(make: impl FnOnce() -> F) -> (F::Output, Spans, Snapshot) {
-    let spans = Spans::default();
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let subscriber = tracing_subscriber::registry().with(spans.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let out = tracing::subscriber::with_default(subscriber, || {
-        metrics::with_local_recorder(&recorder, || {
-            telemetry::describe_metrics();
-            runtime.block_on(make())
-        })
-    });
-    (out, spans, snapshotter.snapshot())
-}
 
 /// The three updates against one scripted EngageLab: `t-ok` succeeds, `t-flaky` gets a 503
 /// and then succeeds, `t-missing` is not found. Each answer carries a request id.
@@ -158,44 +137,6 @@ fn a_successful_a_retried_and_a_failed_update_have_one_span_each_with_every_fiel
     assert_eq!(retries[0].span, Some(updates[1].0));
     assert_eq!(retries[0].field("error.type"), Some("provider"));
     assert_eq!(retries[0].field("wait_ms"), Some("10"));
-}
-
-/// What a debugging recorder's snapshot holds.
-type Recorded = [(
-    metrics_util::CompositeKey,
-    Option<Unit>,
-    Option<metrics::SharedString>,
-    DebugValue,
-)];
-
-/// The value of the metric of `kind` named `name` with exactly `labels` (in any order).
-fn metric<'a>(
-    snapshot: &'a Recorded,
-    kind: MetricKind,
-    name: &str,
-    labels: &[(&str, &str)],
-) -> Option<(Option<Unit>, &'a DebugValue)> {
-    let mut want: Vec<(String, String)> = labels
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    want.sort();
-    snapshot.iter().find_map(|(key, unit, _, value)| {
-        let mut have: Vec<(String, String)> = key
-            .key()
-            .labels()
-            .map(|l| (l.key().to_owned(), l.value().to_owned()))
-            .collect();
-        have.sort();
-        (key.kind() == kind && key.key().name() == name && have == want).then_some((*unit, value))
-    })
-}
-
-fn samples(value: &DebugValue) -> Vec<f64> {
-    match value {
-        DebugValue::Histogram(values) => values.iter().map(|v| v.into_inner()).collect(),
-        other => panic!("not a histogram: {other:?}"),
-    }
 }
 
 #[test]
@@ -402,153 +343,40 @@ fn a_hooks_wait_is_a_span_inside_the_update() {
     assert_eq!(spans.children(index, telemetry::ATTEMPT_SPAN).len(), 1);
 }
 
-/// An EngageLab client on `server` whose attempts pass through `budget`.
-fn budgeted(server: &ScriptedServer, budget: Arc<RateBudget>, retries: u32) -> EngageLabClient {
-    let config = EngageLabConfig::new(support::EL_KEY, support::EL_SECRET)
-        .unwrap()
-        .with_base_url(server.url())
-        .unwrap()
-        .with_http_options(fast(retries).attempt_hook(budget));
-    EngageLabClient::new(config).unwrap()
-}
-
-/// The value of the counter `name` with `labels`, if it was recorded.
-fn counter(snapshot: &Recorded, name: &str, labels: &[(&str, &str)]) -> Option<u64> {
-    match metric(snapshot, MetricKind::Counter, name, labels) {
-        Some((_, DebugValue::Counter(n))) => Some(*n),
-        _ => None,
-    }
-}
-
-/// The rate budget's hold is an event inside the update it held (in its `ticket.wait` span),
-/// and it is counted with its time. Two updates start together at one a second: the budget
-/// lets one through and holds the other (they draw within one poll, far under a second).
+/// A refused refresh token: the refresh span says `failed` with the error's kind, the update
+/// fails, and the refresh is counted as failed.
 #[test]
-fn a_rate_budget_wait_is_an_event_inside_the_update_and_is_counted() {
-    let (results, spans, metrics) = observe(|| async {
-        let server = ScriptedServer::always(Reply::json(200, EL_OK))
-            .await
-            .unwrap();
-        let budget = RateBudget::local("engagelab", Some(Rate::per_second(1)), None);
-        let client = budgeted(&server, Arc::new(budget), 0);
-        let update = update_for("engagelab");
-        let (a, b) = (id("t-a"), id("t-b"));
-        tokio::join!(client.update(&a, &update), client.update(&b, &update))
-    });
-    results.0.unwrap();
-    results.1.unwrap();
-    let waits: Vec<_> = spans
-        .events()
-        .into_iter()
-        .filter(|e| e.field("message") == Some("rate budget wait"))
-        .collect();
-    assert_eq!(waits.len(), 1, "{waits:#?}");
-    let wait = &waits[0];
-    assert_eq!(wait.level, Level::DEBUG);
-    assert_eq!(wait.field("ticket.provider"), Some("engagelab"));
-    assert_eq!(wait.field("ticket.operation"), Some("update"));
-    assert!(wait.field("wait_ms").is_some(), "{wait:?}");
-    // Inside the held update's `ticket.wait` span.
-    let all = spans.spans();
-    let held = &all[wait.span.expect("the event is inside a span")];
-    assert_eq!(held.name, telemetry::WAIT_SPAN);
-    let update = &all[held.parent.expect("the wait is inside the update")];
-    assert_eq!(update.name, telemetry::UPDATE_SPAN);
-    assert_eq!(update.field("ticket.outcome"), Some("ok"));
-
-    let labels = [("provider", "engagelab"), ("operation", "update")];
-    let metrics = metrics.into_vec();
-    let waits = counter(&metrics, telemetry::RATE_LIMIT_WAITS, &labels);
-    assert_eq!(waits, Some(1));
-    let millis = counter(&metrics, telemetry::RATE_LIMIT_WAIT_MILLISECONDS, &labels);
-    assert!(millis.is_some_and(|ms| ms > 0), "{millis:?}");
-}
-
-/// A rate-limit answer pauses the budget, which says so in an INFO event inside the update
-/// that got the answer, with the server's wait.
-#[test]
-fn a_rate_limit_answer_pauses_the_budget_with_an_event_inside_the_update() {
-    let (result, spans, _) = observe(|| async {
-        let refused = Arc::new(AtomicU32::new(0));
-        let server = ScriptedServer::start(move |_req| {
-            if refused.fetch_add(1, Ordering::SeqCst) == 0 {
-                Reply::json(429, r#"{"code":42900,"message":"slow down"}"#)
-                    .header("retry-after", "1")
-            } else {
-                Reply::json(200, EL_OK)
-            }
-        })
-        .await
-        .unwrap();
-        let budget = RateBudget::local("engagelab", None, None);
-        budgeted(&server, Arc::new(budget), 1)
-            .update(&id("t1"), &update_for("engagelab"))
-            .await
-    });
-    assert_eq!(result.unwrap().attempts, 2);
-    let paused: Vec<_> = spans
-        .events()
-        .into_iter()
-        .filter(|e| e.field("message") == Some("rate budget paused"))
-        .collect();
-    assert_eq!(paused.len(), 1, "{paused:#?}");
-    assert_eq!(paused[0].level, Level::INFO);
-    assert_eq!(paused[0].field("ticket.operation"), Some("update"));
-    assert_eq!(paused[0].field("wait_ms"), Some("1000"));
-    let (index, _) = spans.named(telemetry::UPDATE_SPAN)[0].clone();
-    assert_eq!(paused[0].span, Some(index), "inside the update");
-}
-
-/// A shared budget whose Redis cannot be reached falls back to the local share: counted once
-/// (`ticket.rate_budget.fallbacks`), warned about inside the update that found out, and the
-/// Redis password appears in no span field or event.
-#[test]
-fn a_budget_fallback_is_counted_and_warned_inside_the_update_without_the_password() {
-    const PASSWORD: &str = "redis-pw-7f3a9c";
+fn a_failed_token_refresh_says_so_in_its_span_and_is_counted() {
     let (result, spans, metrics) = observe(|| async {
-        // A port nothing listens on: the connection is refused at once.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let url = format!("redis://:{PASSWORD}@127.0.0.1:{port}");
-        let shared = ticket_http::RedisBudget::new(&url, "test", "engagelab", "app")
-            .unwrap()
-            .timeout(Duration::from_secs(30));
-        let budget = RateBudget::shared("engagelab", Some(Rate::per_second(50)), None, shared);
-        let server = ScriptedServer::always(Reply::json(200, EL_OK))
-            .await
-            .unwrap();
-        budgeted(&server, Arc::new(budget), 0)
-            .update(&id("t1"), &update_for("engagelab"))
+        let sb = feishu_sandbox("1", None).await;
+        let c = sb.credentials();
+        let source = provider_feishu::RefreshingToken::builder(
+            &c.feishu_app_id,
+            &c.feishu_app_secret,
+            "r-not-one-the-sandbox-issued",
+        )
+        .base_url(sb.base_url())
+        .build()
+        .unwrap();
+        feishu_client(&sb, Arc::new(source))
+            .update(&id("1"), &in_progress())
             .await
     });
-    result.unwrap();
+    let err = result.unwrap_err();
+    let kind = err.kind().as_str();
+    let (index, update) = spans.named(telemetry::UPDATE_SPAN)[0].clone();
+    assert_eq!(field(&update, "ticket.outcome"), Some("failed"));
+    assert_eq!(field(&update, "error.type"), Some(kind));
+    let refreshes = spans.children(index, telemetry::TOKEN_REFRESH_SPAN);
+    assert_eq!(refreshes.len(), 1, "{:#?}", spans.spans());
+    assert_eq!(field(&refreshes[0], "ticket.outcome"), Some("failed"));
+    assert_eq!(field(&refreshes[0], "error.type"), Some(kind));
+    let labels = [
+        ("provider", "feishu"),
+        ("token", "user"),
+        ("outcome", "failed"),
+    ];
     let metrics = metrics.into_vec();
-    let fallbacks = counter(
-        &metrics,
-        telemetry::RATE_BUDGET_FALLBACKS,
-        &[("provider", "engagelab")],
-    );
-    assert_eq!(fallbacks, Some(1));
-    let events = spans.events();
-    let warned = events
-        .iter()
-        .find(|e| e.level == Level::WARN && e.field("message").is_some_and(|m| m.contains("Redis")))
-        .unwrap_or_else(|| panic!("{events:#?}"));
-    let all = spans.spans();
-    let mut within = warned.span;
-    while let Some(index) = within.filter(|i| all[*i].name != telemetry::UPDATE_SPAN) {
-        within = all[index].parent;
-    }
-    assert!(
-        within.is_some(),
-        "the warning is inside the update: {warned:?}"
-    );
-    let everything = format!("{all:?}{events:?}{metrics:?}");
-    assert!(
-        !everything.contains(PASSWORD),
-        "the password leaked: {everything}"
-    );
+    let counted = counter(&metrics, telemetry::TOKEN_REFRESHES, &labels);
+    assert_eq!(counted, Some(1));
 }

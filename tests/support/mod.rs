@@ -11,6 +11,7 @@ use provider_feishu::{FeishuClient, FeishuConfig};
 use ticket_facade::{Priority, TicketId, TicketStatus, TicketUpdate, TicketUpdater};
 use ticket_http::{HttpOptions, RetryPolicy};
 
+pub mod observe;
 pub mod spans;
 pub mod tls_server;
 
