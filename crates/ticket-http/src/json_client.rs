@@ -295,10 +295,14 @@ impl<A: JsonApi> TicketUpdater for JsonClient<A> {
     ) -> Result<UpdateReceipt, TicketError> {
         let span = telemetry::call_span(Call::Update, A::PROVIDER, id);
         let attempts = AtomicU32::new(0);
-        let result = self
-            .update_in_span(id, update, &attempts)
-            .instrument(span.clone())
-            .await;
+        // Without a subscriber that takes the span, the update is awaited as it is: wrapping
+        // it would move the whole (large) future a few times more per update.
+        let result = if span.is_disabled() {
+            self.update_in_span(id, update, &attempts).await
+        } else {
+            let inner = self.update_in_span(id, update, &attempts);
+            inner.instrument(span.clone()).await
+        };
         let done = result.as_ref().map(|r| r.request_id.as_deref());
         let attempts = attempts.load(Ordering::Relaxed);
         telemetry::call_done(&span, Call::Update, A::PROVIDER, attempts, done);

@@ -224,10 +224,14 @@ impl<A: JsonApi> JsonClient<A> {
     pub(super) async fn read_ticket(&self, id: &TicketId) -> Result<TicketSnapshot, TicketError> {
         let span = telemetry::call_span(Call::Get, A::PROVIDER, id);
         let attempts = AtomicU32::new(0);
-        let result = self
-            .read_in_span(id, &attempts)
-            .instrument(span.clone())
-            .await;
+        // Not wrapped without a subscriber that takes the span (see `update`).
+        let result = if span.is_disabled() {
+            self.read_in_span(id, &attempts).await
+        } else {
+            self.read_in_span(id, &attempts)
+                .instrument(span.clone())
+                .await
+        };
         let done = match &result {
             Ok((_, request_id)) => Ok(request_id.as_deref()),
             Err(err) => Err(err),
