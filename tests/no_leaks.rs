@@ -1,5 +1,6 @@
 //! No configured secret, token or refresh token appears in TRACE-level logs (ours, reqwest's
-//! and hyper's), nor in errors, during a full update, a failed update and a token refresh.
+//! and hyper's), in any span field (as created or recorded later), in any metric label, nor in
+//! errors, during a full update, a failed update and a token refresh.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -19,6 +20,7 @@ const ACCESS_2: &str = "u-refreshed-2d8b";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_logs_and_errors_hold_no_secret() {
     let capture = trace_logs();
+    metrics_capture();
 
     let mut errors = Vec::new();
     // A full update, and a failed one whose body echoes the credentials.
@@ -83,12 +85,31 @@ async fn trace_logs_and_errors_hold_no_secret() {
     let logs = capture.text();
     assert!(logs.contains("ticket_http.send"), "our spans were captured");
     assert!(logs.contains("TRACE"), "TRACE-level events were captured");
+    // Span fields recorded after creation are in the capture too, and so are the metrics.
+    assert!(
+        logs.contains("RECORD ticket.update") && logs.contains("ticket.outcome=failed"),
+        "the update spans' recorded fields were captured"
+    );
+    assert!(logs.contains("SPAN ticket.token.refresh"), "{logs}");
+    let labels = metric_labels();
+    for metric in [
+        "ticket.updates{provider=engagelab,outcome=ok}",
+        "ticket.updates{provider=engagelab,outcome=failed}",
+        "ticket.token.refreshes{provider=feishu,token=user,outcome=ok}",
+        "http.client.request.duration{provider=feishu,operation=send,http.request.method=POST,http.response.status_code=200}",
+    ] {
+        assert!(labels.contains(metric), "{metric} in {labels}");
+    }
     let mut secrets = secrets();
     secrets.extend([APP_SECRET, REFRESH_1, REFRESH_2, ACCESS_2].map(String::from));
     for secret in &secrets {
         assert!(
             !logs.contains(secret.as_str()),
             "{secret} leaked into the logs"
+        );
+        assert!(
+            !labels.contains(secret.as_str()),
+            "{secret} leaked into a metric label"
         );
         for text in &errors {
             assert!(

@@ -2,7 +2,8 @@
 //! received, in every form (raw, base64, `Basic …`, `Bearer …`), injected into every
 //! server-controlled place (JSON message, raw body, `updated_at`, a string `code`, the request-id
 //! header, every header, the reason phrase, the token endpoint's answer) never appears in an
-//! error's Display or Debug, a receipt, or the TRACE logs (ours, reqwest's and hyper's).
+//! error's Display or Debug, a receipt, the TRACE logs (ours, reqwest's and hyper's), any span
+//! field (as created or recorded later: request ids, URLs, outcomes) or any metric label.
 //! Configuration errors name keys, never values.
 #![allow(clippy::unwrap_used)]
 
@@ -15,7 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use provider_feishu::{FeishuClient, FeishuConfig, RefreshingToken};
-use support::{fast, id, trace_logs, update_for};
+use support::{fast, id, metric_labels, metrics_capture, trace_logs, update_for};
 use ticket_facade::TicketUpdater;
 use ticket_http::test_server::{Reply, ScriptedServer};
 
@@ -315,23 +316,30 @@ proptest! {
         status in prop::sample::select(vec![200u16, 302, 400, 401, 429, 500]),
     ) {
         let capture = trace_logs();
+        metrics_capture();
         let text = inject(&creds, provider, secret, form);
         let start = capture.len();
         let (summary, texts) = run_case(&creds, provider, place, status, &text);
         let logs = capture.text_from(start);
+        let labels = metric_labels();
+        prop_assert!(logs.contains("RECORD ticket.update"), "span fields were captured: {logs}");
+        prop_assert!(labels.contains("ticket.updates{"), "metrics were captured: {labels}");
         for form in creds.forms(provider) {
             for text in &texts {
                 prop_assert!(!text.contains(&form), "{form} leaked ({summary}) into {text}");
             }
             prop_assert!(!logs.contains(&form), "{form} leaked ({summary}) into the logs");
+            prop_assert!(!labels.contains(&form), "{form} leaked ({summary}) into a metric label");
         }
     }
 }
 
 /// The update path was really exercised: a secret echoed in a request-id header of a success
-/// arrives scrubbed on the receipt, and one in an error message is scrubbed in the error.
+/// arrives scrubbed on the receipt and in the spans' `ticket.request_id`, and one in an error
+/// message is scrubbed in the error.
 #[test]
 fn echoed_secrets_arrive_redacted() {
+    let capture = trace_logs();
     let creds = Creds {
         el_key: "k-aaaaaaaaaaaa".into(),
         el_secret: "s-bbbbbbbbbbbb".into(),
@@ -355,6 +363,11 @@ fn echoed_secrets_arrive_redacted() {
         "{}",
         texts[0]
     );
+    let logs = capture.text();
+    for span in ["ticket.update", "ticket_http.send"] {
+        let recorded = format!("RECORD {span} ticket.request_id=id-<redacted>");
+        assert!(logs.contains(&recorded), "{recorded} not in {logs}");
+    }
     let (summary, texts) = run_case(
         &creds,
         Provider::FeishuStatic,

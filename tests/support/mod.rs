@@ -11,6 +11,8 @@ use provider_feishu::{FeishuClient, FeishuConfig};
 use ticket_facade::{Priority, TicketId, TicketStatus, TicketUpdate, TicketUpdater};
 use ticket_http::{HttpOptions, RetryPolicy};
 
+pub mod observe;
+pub mod spans;
 pub mod tls_server;
 
 pub const EL_KEY: &str = "el-key-5d1e0c";
@@ -208,21 +210,52 @@ impl std::io::Write for Capture {
 }
 
 /// The TRACE logs of the whole test binary (ours, and reqwest's and hyper's through the `log`
-/// bridge), captured from the first call on.
+/// bridge), captured from the first call on: the formatted events, and every span field as
+/// created and as recorded later ([`spans::Spans`]).
 pub fn trace_logs() -> &'static Capture {
+    use tracing_subscriber::layer::SubscriberExt as _;
     static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
     CAPTURE.get_or_init(|| {
         let capture = Capture::default();
         let writer = capture.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
+        let subscriber = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || writer.clone()),
+            )
+            .with(spans::Spans::writing_to(capture.clone()));
         tracing::subscriber::set_global_default(subscriber).unwrap();
         tracing_log::LogTracer::init().unwrap();
         capture
     })
+}
+
+/// The metrics of the whole test binary, from the first call on (a global debugging recorder).
+pub fn metrics_capture() -> &'static metrics_util::debugging::Snapshotter {
+    static SNAPSHOTTER: std::sync::OnceLock<metrics_util::debugging::Snapshotter> =
+        std::sync::OnceLock::new();
+    SNAPSHOTTER.get_or_init(|| {
+        let recorder = metrics_util::debugging::DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::set_global_recorder(recorder).unwrap();
+        snapshotter
+    })
+}
+
+/// Every metric recorded so far (see [`metrics_capture`]) as `name{label=value,…}` lines.
+pub fn metric_labels() -> String {
+    let mut out = String::new();
+    for (key, _, _, _) in metrics_capture().snapshot().into_vec() {
+        let key = key.key();
+        out.push_str(key.name());
+        let labels: Vec<String> = key
+            .labels()
+            .map(|l| format!("{}={}", l.key(), l.value()))
+            .collect();
+        out.push_str(&format!("{{{}}}\n", labels.join(",")));
+    }
+    out
 }
 
 // ---- The token-store tests' processes: child processes, the facade's settings, Redis ----------

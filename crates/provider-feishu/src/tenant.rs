@@ -16,12 +16,14 @@ use serde_json::Value;
 use ticket_core::{ErrorKind, TicketError};
 use ticket_http::reqwest::Method;
 use ticket_http::reqwest::header::{self, HeaderMap, HeaderValue};
+use ticket_http::telemetry::{self, TokenKind, TokenOutcome};
 use ticket_http::{
     BaseUrl, HttpOptions, PreparedRequest, RawResponse, Secrets, TokenSource, Transport, Url,
     clean_secret,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::Region;
 use crate::token::{refresh_delay, server_lifetime};
@@ -147,10 +149,14 @@ impl TenantToken {
         let (tx, rx) = watch::channel(None);
         state.inflight = Some(rx.clone());
         let inner = Arc::clone(&self.inner);
+        // A child of the read that needed it (the first one, when several wait).
+        let span = telemetry::token_refresh_span(crate::PROVIDER, TokenKind::Tenant);
         tokio::spawn(async move {
-            let outcome = inner.fetch().await.map_err(Arc::new);
+            let result = inner.fetch().instrument(span.clone()).await;
+            let done = result.as_ref().map(|()| TokenOutcome::Refreshed);
+            telemetry::token_refreshed(&span, crate::PROVIDER, TokenKind::Tenant, done);
             inner.state().inflight = None;
-            tx.send_replace(Some(outcome));
+            tx.send_replace(Some(result.map_err(Arc::new)));
         });
         rx
     }
@@ -208,6 +214,7 @@ impl Inner {
                 headers.clone(),
                 body.clone(),
             )
+            .with_url_template(self.url.path())
         };
         let issued_at = Instant::now();
         let decode = |response: &RawResponse| {

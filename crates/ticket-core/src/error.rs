@@ -46,6 +46,33 @@ pub enum ErrorKind {
     Configuration,
 }
 
+impl ErrorKind {
+    /// The kind as a short, stable `snake_case` name (`"rate_limited"`, `"timeout"`): the
+    /// `error.type` of spans and metrics, a value a dashboard can group by.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "invalid_input",
+            Self::Unsupported => "unsupported",
+            Self::UnsupportedOperation => "unsupported_operation",
+            Self::Unauthenticated => "unauthenticated",
+            Self::PermissionDenied => "permission_denied",
+            Self::NotFound => "not_found",
+            Self::RateLimited => "rate_limited",
+            Self::Provider => "provider",
+            Self::Transport => "transport",
+            Self::Timeout => "timeout",
+            Self::MalformedResponse => "malformed_response",
+            Self::Configuration => "configuration",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a ticket update failed.
 ///
 /// Every kind a caller may want to act on is its own variant; [`TicketError::is_retryable`]

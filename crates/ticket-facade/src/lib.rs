@@ -135,6 +135,8 @@ pub use crate::registry::{
     register, replace,
 };
 pub use crate::settings::Settings;
+/// The spans and (feature `metrics`) metrics of every update: names, fields, labels.
+pub use ticket_http::telemetry;
 pub use ticket_http::{
     AttemptHook, BudgetStatus, Hooks, HttpOptions, Rate, RateBudget, RetryPolicy,
 };

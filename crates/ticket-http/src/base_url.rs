@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use ticket_core::{TicketError, TicketId};
@@ -110,6 +111,7 @@ impl BaseUrl {
         let mut parent = self.parsed.clone();
         parent.set_path(prefix.trim_end_matches('/'));
         Route {
+            template: format!("{prefix}{{id}}").into(),
             parent,
             prefix,
             suffix: String::new(),
@@ -151,6 +153,7 @@ impl BaseUrl {
         }
         let mut route = self.route(head);
         route.suffix = tail.to_owned();
+        route.template = format!("{}{{id}}{tail}", route.prefix).into();
         Ok(route)
     }
 }
@@ -165,9 +168,24 @@ pub struct Route {
     prefix: String,
     /// What follows the id (`.json`); empty for `prefix/{id}` routes.
     suffix: String,
+    /// The whole path as a template (`/gateway/api/v2/tickets/{id}.json`).
+    template: Arc<str>,
 }
 
 impl Route {
+    /// The route's path as a template with `{id}` for the ticket id, the base URL's path
+    /// included (`/open-apis/helpdesk/v1/tickets/{id}`): the `url.template` of its spans.
+    ///
+    /// ```
+    /// use ticket_http::BaseUrl;
+    /// let route = BaseUrl::parse("https://acme.zendesk.com/gw")?.route_template("/api/v2/tickets/{id}.json")?;
+    /// assert_eq!(&**route.template(), "/gw/api/v2/tickets/{id}.json");
+    /// # Ok::<(), ticket_core::TicketError>(())
+    /// ```
+    pub fn template(&self) -> &Arc<str> {
+        &self.template
+    }
+
     /// The full URL for ticket `id`: the route with `id` as exactly one percent-encoded
     /// segment (see [`encode_segment`]).
     pub fn url(&self, id: &TicketId) -> Url {

@@ -1,36 +1,41 @@
 //! [`JsonClient`]: the `TicketUpdater` of a [`JsonApi`], for built-in and downstream providers
 //! alike. The one path of an update: plan → body → request (credentials, constant headers) →
-//! [`Transport::execute`] (retries, scrubbing) → decode → receipt. Reads (and merge mode and
-//! verification, which read) are in [`read`].
+//! [`Transport::execute`] (retries, scrubbing) → decode → receipt, in one `ticket.update`
+//! span ([`telemetry`](crate::telemetry)). By role: the builder is in [`builder`], the bearer
+//! token in [`tokens`], reads (and merge mode and verification, which read) in [`read`].
 
+mod builder;
 mod read;
+mod tokens;
 
 use std::fmt;
-use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{self, HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use ticket_core::{
     Capabilities, Plan, RequestPreview, TicketError, TicketId, TicketSnapshot, TicketUpdate,
     TicketUpdater, UpdateReceipt,
 };
+use tracing::Instrument;
 
+use crate::telemetry::{self, Call};
 use crate::{
-    BaseUrl, Credential, HttpOptions, JsonApi, PreparedRequest, RawResponse, Route, Secrets,
-    TokenSource, Transport, body_capacity, sensitive_header,
+    JsonApi, PreparedRequest, RawResponse, Route, Secrets, Transport, body_capacity,
+    sensitive_header,
 };
 
+pub use self::builder::JsonClientBuilder;
+use self::read::Reading;
 pub use self::read::Reads;
-use self::read::{ReadAuth, Reading};
+use self::tokens::Tokens;
 
 /// A [`TicketUpdater`] for a [`JsonApi`]: one connection pool, the route parsed once, the
 /// constant headers (credentials first) computed once. Build it with
 /// [`builder`](Self::builder), or from the API's configuration ([`FromConfig`]).
 ///
-/// With a [`TokenSource`], each request carries `Authorization: Bearer <token>` (formatted once
+/// With a [`TokenSource`](crate::TokenSource), each request carries `Authorization: Bearer <token>` (formatted once
 /// per token, the token registered with the client's secrets); when the API reads an answer as
 /// a refused token ([`JsonApi::refuses_token`]), the source is asked to refresh once and the
 /// update is sent once more.
@@ -54,12 +59,6 @@ pub trait FromConfig: JsonApi + Sized {
     fn builder(config: Self::Config) -> Result<JsonClientBuilder<Self>, TicketError>;
 }
 
-/// A changing bearer token and the header value of the last one used.
-struct Tokens {
-    source: Arc<dyn TokenSource>,
-    last: Mutex<Option<(SecretString, HeaderValue)>>,
-}
-
 impl<A> fmt::Debug for JsonClient<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JsonClient")
@@ -71,186 +70,7 @@ impl<A> fmt::Debug for JsonClient<A> {
     }
 }
 
-/// Builds a [`JsonClient`].
-#[must_use]
-pub struct JsonClientBuilder<A> {
-    api: A,
-    base_url: BaseUrl,
-    credentials: Vec<Credential>,
-    tokens: Option<Arc<dyn TokenSource>>,
-    read_auth: ReadAuth,
-    http: HttpOptions,
-    client: Option<reqwest::Client>,
-    secrets: Vec<SecretString>,
-}
-
-impl<A> fmt::Debug for JsonClientBuilder<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JsonClientBuilder")
-            .field("base_url", &self.base_url)
-            .field("credentials", &self.credentials)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<A: JsonApi> JsonClientBuilder<A> {
-    /// Sends `credential` on every request, in the order added (after a bearer token).
-    pub fn credential(mut self, credential: Credential) -> Self {
-        self.credentials.push(credential);
-        self
-    }
-
-    /// Sends `Authorization: Bearer <token>` from `source` on every request, first.
-    pub fn token_source(mut self, source: Arc<dyn TokenSource>) -> Self {
-        self.tokens = Some(source);
-        self
-    }
-
-    /// Reads with `Authorization: Bearer <token>` from `source` instead of the update's token
-    /// (Feishu reads with a tenant token, updates with a user token): the update's token is
-    /// never sent on a read. Refreshed once when a read refuses it, as the update's is.
-    pub fn read_token_source(mut self, source: Arc<dyn TokenSource>) -> Self {
-        self.read_auth = ReadAuth::Token(source);
-        self
-    }
-
-    /// This client cannot read although the API can, because something reading needs is not
-    /// configured: every read (and every update in merge mode or with verification) fails
-    /// with a [`TicketError::Configuration`] saying `reason` (name the keys to set). Nothing
-    /// else is sent on a read: no token of the update.
-    pub fn read_unavailable(mut self, reason: impl Into<String>) -> Self {
-        self.read_auth = ReadAuth::Unavailable(reason.into());
-        self
-    }
-
-    /// Timeouts, size cap, proxy, roots, pool and retry policy (default: [`HttpOptions`]'s).
-    pub fn http(mut self, http: HttpOptions) -> Self {
-        self.http = http;
-        self
-    }
-
-    /// Sends through the caller's own `reqwest` client (see [`Transport::with_client`]);
-    /// `None` (the default) builds one from the HTTP options.
-    pub fn client(mut self, client: impl Into<Option<reqwest::Client>>) -> Self {
-        self.client = client.into();
-        self
-    }
-
-    /// Scrubs `secret` too from every error, excerpt and log line (a secret this API puts
-    /// elsewhere than in a credential header).
-    pub fn secret(mut self, secret: impl Into<String>) -> Self {
-        self.secrets.push(SecretString::from(secret.into()));
-        self
-    }
-
-    /// Checks the settings and builds the client.
-    pub fn build(self) -> Result<JsonClient<A>, TicketError> {
-        // A client this crate builds can speak `https://` only with a TLS feature; the
-        // caller's own client is theirs.
-        if self.client.is_none() {
-            self.base_url.require_tls_backend()?;
-        }
-        // One set per client: a token source's, when it scrubs its own requests with one (the
-        // update's first, then the read's).
-        let read_source = match &self.read_auth {
-            ReadAuth::Token(source) => Some(source),
-            _ => None,
-        };
-        let secrets = self
-            .tokens
-            .as_ref()
-            .and_then(|t| t.secrets())
-            .or_else(|| read_source.and_then(|t| t.secrets()))
-            .unwrap_or_default();
-        for credential in &self.credentials {
-            credential.register(&secrets);
-        }
-        for secret in &self.secrets {
-            secrets.add(secret.expose_secret());
-        }
-        let transport = Transport::with_optional_client(
-            A::PROVIDER,
-            self.http,
-            A::REQUEST_ID_HEADERS,
-            self.client,
-        )?
-        .with_secrets(secrets);
-        let mut headers = HeaderMap::with_capacity(self.credentials.len() + A::HEADERS.len() + 2);
-        if self.tokens.is_some() {
-            // A placeholder, replaced in place by each request's token: `Authorization` keeps
-            // its first place on the wire.
-            headers.insert(header::AUTHORIZATION, redacted_bearer());
-        }
-        for credential in &self.credentials {
-            if headers.contains_key(credential.name()) {
-                return Err(TicketError::config(format!(
-                    "{}: two credentials for the header {}",
-                    A::PROVIDER,
-                    credential.name()
-                )));
-            }
-            headers.insert(credential.name().clone(), credential.value().clone());
-        }
-        for (name, value) in A::HEADERS {
-            let bad =
-                || TicketError::config(format!("{}: bad constant header {name}", A::PROVIDER));
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
-            headers.insert(name, HeaderValue::from_str(value).map_err(|_| bad())?);
-        }
-        // Last, where the client would add it: the same wire, without growing each request.
-        if let Some(agent) = transport.own_user_agent() {
-            headers.insert(header::USER_AGENT, agent);
-        }
-        let reading = Reading::new(
-            &self.api,
-            &self.base_url,
-            &self.credentials,
-            self.read_auth,
-            &transport,
-            self.tokens.is_some(),
-        )?;
-        Ok(JsonClient {
-            route: self.base_url.route_template(A::ROUTE)?,
-            api: self.api,
-            transport,
-            headers,
-            tokens: self.tokens.map(Tokens::new),
-            reading,
-        })
-    }
-}
-
-impl Tokens {
-    fn new(source: Arc<dyn TokenSource>) -> Self {
-        Self {
-            source,
-            last: Mutex::new(None),
-        }
-    }
-}
-
-/// The `Authorization` value of a request prepared without a token (a preview).
-fn redacted_bearer() -> HeaderValue {
-    let mut value = HeaderValue::from_static("Bearer <redacted>");
-    value.set_sensitive(true);
-    value
-}
-
 impl<A: JsonApi> JsonClient<A> {
-    /// A builder for `api` at `base_url`.
-    pub fn builder(api: A, base_url: BaseUrl) -> JsonClientBuilder<A> {
-        JsonClientBuilder {
-            api,
-            base_url,
-            credentials: Vec::new(),
-            tokens: None,
-            read_auth: ReadAuth::Update,
-            http: HttpOptions::default(),
-            client: None,
-            secrets: Vec::new(),
-        }
-    }
-
     /// The API description.
     pub fn api(&self) -> &A {
         &self.api
@@ -299,7 +119,8 @@ impl<A: JsonApi> JsonClient<A> {
         if let Some(bearer) = bearer {
             headers.insert(header::AUTHORIZATION, bearer.clone());
         }
-        let mut request = PreparedRequest::new(A::METHOD, self.route.url(id), headers, body);
+        let mut request = PreparedRequest::new(A::METHOD, self.route.url(id), headers, body)
+            .with_url_template(self.route.template().clone());
         // An update carrying a field that is not idempotent (a comment) is retried only when
         // it certainly did not apply.
         if !A::CAPABILITIES.is_idempotent(plan.carried) {
@@ -344,24 +165,6 @@ impl<A: JsonApi> JsonClient<A> {
         }
     }
 
-    /// The bearer header for the current token, and that token. The source's own errors are
-    /// scrubbed here: they did not come through the transport.
-    async fn bearer(&self, tokens: &Tokens) -> Result<(HeaderValue, SecretString), TicketError> {
-        let scrub = |e| self.transport.secrets().scrub_error(e);
-        let token = tokens.source.access_token().await.map_err(scrub)?;
-        let mut last = tokens.last.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((cached, value)) = last.as_ref()
-            && cached.expose_secret() == token.expose_secret()
-        {
-            return Ok((value.clone(), token));
-        }
-        let clean = crate::bearer_token(token.expose_secret(), "the bearer token")?;
-        self.transport.secrets().add_received(&clean);
-        let value = sensitive_header(format!("Bearer {clean}"), "the bearer token")?;
-        *last = Some((token.clone(), value.clone()));
-        Ok((value, token))
-    }
-
     /// One execution of an update, with the transport's retries, under `bearer`.
     async fn execute_update(
         &self,
@@ -382,49 +185,17 @@ impl<A: JsonApi> JsonClient<A> {
             .with_dropped(plan.dropped))
     }
 
-    /// Runs `run` under the current token of `tokens` (with no token when `None`), and once
-    /// more after a refresh when the API reads its error as a refusal of that token: the one
-    /// token handling of updates and reads.
-    async fn with_bearer<T, F, Fut>(
-        &self,
-        tokens: Option<&Tokens>,
-        run: F,
-    ) -> Result<T, TicketError>
-    where
-        F: Fn(Option<HeaderValue>) -> Fut,
-        Fut: Future<Output = Result<T, TicketError>>,
-    {
-        let Some(tokens) = tokens else {
-            return run(None).await;
-        };
-        let (bearer, token) = self.bearer(tokens).await?;
-        match run(Some(bearer)).await {
-            Err(err) if self.api.refuses_token(&err) => {
-                let refresh = tokens.source.refresh(&token).await;
-                if !refresh.map_err(|e| self.transport.secrets().scrub_error(e))? {
-                    return Err(err);
-                }
-                tracing::info!(
-                    provider = A::PROVIDER,
-                    "bearer token refreshed after refusal"
-                );
-                let (bearer, _) = self.bearer(tokens).await?;
-                run(Some(bearer)).await
-            }
-            other => other,
-        }
-    }
-
-    /// An update without reads: under the update's token, refreshed once when refused.
+    /// An update without reads: under the update's token, refreshed once when refused; its
+    /// attempts added to `attempts`.
     async fn update_plain(
         &self,
         id: &TicketId,
         update: &TicketUpdate,
+        attempts: &AtomicU32,
     ) -> Result<UpdateReceipt, TicketError> {
-        let attempts = AtomicU32::new(0);
         let mut receipt = self
             .with_bearer(self.tokens.as_ref(), |bearer| {
-                self.execute_update(id, update, bearer, &attempts)
+                self.execute_update(id, update, bearer, attempts)
             })
             .await?;
         // Text quoted from the answer: scrubbed, and worth a warning when it was not understood.
@@ -439,6 +210,28 @@ impl<A: JsonApi> JsonClient<A> {
             }
         }
         Ok(receipt.with_attempts(attempts.load(Ordering::Relaxed)))
+    }
+
+    /// An update, with the reads it needs first (merge mode) and after (verification).
+    async fn update_in_span(
+        &self,
+        id: &TicketId,
+        update: &TicketUpdate,
+        attempts: &AtomicU32,
+    ) -> Result<UpdateReceipt, TicketError> {
+        if !update.needs_read() {
+            return self.update_plain(id, update, attempts).await;
+        }
+        // Refused before any request: the plan's rules, and a client that cannot read.
+        update.plan(A::PROVIDER, &A::CAPABILITIES, A::MAPPED_KEYS)?;
+        self.read_side()?;
+        ticket_core::update_with_reads(
+            &A::CAPABILITIES,
+            update,
+            || self.read_ticket(id),
+            |merged| async move { self.update_plain(id, &merged, attempts).await },
+        )
+        .await
     }
 
     /// The client's secrets (its transport's).
@@ -493,24 +286,27 @@ impl<A: JsonApi> TicketUpdater for JsonClient<A> {
         Ok(plan)
     }
 
+    /// The update in one `ticket.update` span (see [`telemetry`](crate::telemetry)), with its
+    /// reads (merge mode, verification) inside.
     async fn update(
         &self,
         id: &TicketId,
         update: &TicketUpdate,
     ) -> Result<UpdateReceipt, TicketError> {
-        if !update.needs_read() {
-            return self.update_plain(id, update).await;
-        }
-        // Refused before any request: the plan's rules, and a client that cannot read.
-        update.plan(A::PROVIDER, &A::CAPABILITIES, A::MAPPED_KEYS)?;
-        self.read_side()?;
-        ticket_core::update_with_reads(
-            &A::CAPABILITIES,
-            update,
-            || self.read_ticket(id),
-            |merged| async move { self.update_plain(id, &merged).await },
-        )
-        .await
+        let span = telemetry::call_span(Call::Update, A::PROVIDER, id);
+        let attempts = AtomicU32::new(0);
+        // Without a subscriber that takes the span, the update is awaited as it is: wrapping
+        // it would move the whole (large) future a few times more per update.
+        let result = if span.is_disabled() {
+            self.update_in_span(id, update, &attempts).await
+        } else {
+            let inner = self.update_in_span(id, update, &attempts);
+            inner.instrument(span.clone()).await
+        };
+        let done = result.as_ref().map(|r| r.request_id.as_deref());
+        let attempts = attempts.load(Ordering::Relaxed);
+        telemetry::call_done(&span, Call::Update, A::PROVIDER, attempts, done);
+        result
     }
 
     async fn read(&self, id: &TicketId) -> Result<TicketSnapshot, TicketError> {

@@ -47,6 +47,10 @@
 //!   helpdesk's JSON update API (route, capabilities, body, decoder), and [`JsonClient`] turns it
 //!   into a `TicketUpdater` (plan, request, preview, credentials, token refresh, retries,
 //!   scrubbing, receipt); [`json_error`] and [`rfc3339_at`] help decoders.
+//! - [`telemetry`]: one INFO span per update (`ticket.update`) and read (`ticket.get`), a
+//!   DEBUG span per attempt under OpenTelemetry's HTTP client names, and (feature `metrics`)
+//!   metrics through the `metrics` facade: request durations, updates, reads, retries and
+//!   token refreshes. No secret in any field or label.
 //! - `testkit` (feature `testkit`): the conformance suite every provider runs from its own
 //!   tests, over the loopback server of `test_server` (feature `test-util`).
 //!
@@ -69,6 +73,7 @@
 struct ReadmeDoctests;
 
 mod client;
+mod execute;
 mod network;
 mod options;
 mod preview;
@@ -85,6 +90,7 @@ mod classify;
 mod credential;
 mod hook;
 mod json_client;
+pub mod telemetry;
 #[cfg(feature = "test-util")]
 pub mod test_server;
 #[cfg(feature = "testkit")]
@@ -102,12 +108,13 @@ pub use crate::budget::{GCRA_SCRIPT, RedisBudget, app_name};
 pub use crate::classify::{MAX_SERVER_WAIT, MAX_STATED_RATE};
 pub use crate::client::{build_client, client_builder, default_headers};
 pub use crate::credential::{Credential, StaticToken, TokenSource, bearer_token};
+pub use crate::execute::Executed;
 pub use crate::hook::{Attempt, AttemptHook, Hooks, RateLimited};
 pub use crate::json_client::{FromConfig, JsonClient, JsonClientBuilder, Reads};
 pub use crate::options::HttpOptions;
 pub use crate::preview::{PreparedRequest, body_capacity, sensitive_header};
 pub use crate::response::{RawResponse, excerpt};
-pub use crate::retry::{Executed, RetryPolicy};
+pub use crate::retry::RetryPolicy;
 pub use crate::secrets::{Secrets, clean_secret, strip_scheme};
 #[cfg(feature = "test-util")]
 pub use crate::tls::system_root_reads;

@@ -2,6 +2,8 @@
 //! [`RequestPreview`]; and two helpers for building one ([`sensitive_header`],
 //! [`body_capacity`]).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Url};
@@ -19,6 +21,8 @@ pub struct PreparedRequest {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     pub(crate) idempotent: bool,
+    /// The route template of the URL (`/api/v2/tickets/{id}`), for spans (`url.template`).
+    pub(crate) url_template: Option<Arc<str>>,
 }
 
 impl PreparedRequest {
@@ -31,7 +35,23 @@ impl PreparedRequest {
             headers,
             body: body.into(),
             idempotent: true,
+            url_template: None,
         }
+    }
+
+    /// Names the route template the URL was built from, such as `/api/v2/tickets/{id}`
+    /// ([`Route::template`](crate::Route::template)): the attempt spans carry it as
+    /// `url.template`, a low-cardinality name a tracing backend groups by. Nothing on the wire
+    /// changes.
+    #[must_use]
+    pub fn with_url_template(mut self, template: impl Into<Arc<str>>) -> Self {
+        self.url_template = Some(template.into());
+        self
+    }
+
+    /// The route template given by [`with_url_template`](Self::with_url_template), if any.
+    pub fn url_template(&self) -> Option<&str> {
+        self.url_template.as_deref()
     }
 
     /// Marks the request as not idempotent (sending it twice applies it twice, such as a

@@ -1,7 +1,9 @@
 //! [`Transport`]: sends one provider's requests through one client, each attempt bounded, the
 //! answer read up to the cap with its request id, failures classified and scrubbed; and what
-//! it would send ([`Transport::preview`]). Its retries are in `retry.rs`.
+//! it would send ([`Transport::preview`]). Its retries are in `execute.rs`, each attempt's span
+//! and measures in `telemetry.rs`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -12,6 +14,7 @@ use tracing::Instrument;
 
 use crate::client::{client_for, default_headers};
 use crate::response::excerpt;
+use crate::telemetry::AttemptTrace;
 use crate::{HttpOptions, PreparedRequest, RawResponse, Secrets};
 
 /// Sends [`PreparedRequest`]s for one provider: one client (one connection pool), the limits of
@@ -21,7 +24,8 @@ pub struct Transport {
     client: Client,
     /// What the client adds to requests that lack them, for [`Transport::preview`].
     defaults: HeaderMap,
-    provider: String,
+    /// Shared, so that a metric label takes it without a copy.
+    provider: Arc<str>,
     options: HttpOptions,
     request_id_headers: Vec<HeaderName>,
     secrets: Secrets,
@@ -83,7 +87,7 @@ impl Transport {
         Ok(Self {
             client,
             defaults: default_headers(&options)?,
-            provider: provider.into(),
+            provider: Arc::from(provider.into()),
             options,
             request_id_headers,
             secrets,
@@ -140,6 +144,11 @@ impl Transport {
         &self.provider
     }
 
+    /// The provider name, shared (a metric label, an attempt span).
+    pub(crate) fn provider_shared(&self) -> &Arc<str> {
+        &self.provider
+    }
+
     /// The limits in force.
     pub fn options(&self) -> &HttpOptions {
         &self.options
@@ -168,29 +177,36 @@ impl Transport {
     ///
     /// Errors are [`TicketError::Transport`] (saying whether the request may have been sent),
     /// [`TicketError::Timeout`], or [`TicketError::MalformedResponse`] for a body over the cap.
-    /// The tracing span `ticket_http.send` records provider, method, URL, status and request
-    /// id; never a header value or the body.
+    /// The attempt's DEBUG span `ticket_http.send` (see [`telemetry`](crate::telemetry)) records
+    /// the method, server, URL, status and request id under OpenTelemetry's names; never a
+    /// header value or the body. With the feature `metrics`, its duration is measured as the
+    /// operation `send`.
     pub async fn send(&self, request: &PreparedRequest) -> Result<RawResponse, TicketError> {
         self.send_owned(request.clone()).await
     }
 
     /// [`send`](Self::send) without copying `request` (reqwest consumes what it sends).
     pub async fn send_owned(&self, request: PreparedRequest) -> Result<RawResponse, TicketError> {
-        let span = tracing::debug_span!(
-            "ticket_http.send",
-            provider = %self.provider,
-            method = %request.method,
-            url = %request.url,
-            status = tracing::field::Empty,
-            request_id = tracing::field::Empty,
-        );
-        let attempt = self.send_inner(request).instrument(span.clone());
+        let trace = AttemptTrace::start(&self.provider, &self.secrets, &request, "send", 0);
+        let result = self.send_traced(request, &trace).await;
+        let status = result.as_ref().ok().map(|r| r.status);
+        trace.finish(status, result.as_ref().err());
+        result
+    }
+
+    /// Sends `request` once inside the attempt's span, recording what the answer says.
+    pub(crate) async fn send_traced(
+        &self,
+        request: PreparedRequest,
+        trace: &AttemptTrace,
+    ) -> Result<RawResponse, TicketError> {
+        let attempt = self.send_inner(request).instrument(trace.span.clone());
         let result = match self.attempt_timeout {
             // The whole attempt, body read included, within `request_timeout`.
             Some(limit) => match tokio::time::timeout(limit, attempt).await {
                 Ok(result) => result,
                 Err(_elapsed) => Err(TicketError::Timeout {
-                    provider: self.provider.clone(),
+                    provider: self.provider.to_string(),
                     after: limit,
                     sent: Sent::Maybe,
                     idempotent: true,
@@ -199,15 +215,8 @@ impl Transport {
             None => attempt.await,
         }
         .map_err(|e| self.secrets.scrub_error(e));
-        match &result {
-            Ok(resp) => {
-                span.record("status", resp.status);
-                if let Some(id) = &resp.request_id {
-                    span.record("request_id", id.as_str());
-                }
-                tracing::debug!(parent: &span, status = resp.status, bytes = resp.body.len(), "response read");
-            }
-            Err(err) => tracing::debug!(parent: &span, error = %err, "request failed"),
+        if let Ok(response) = &result {
+            trace.answered(response);
         }
         result
     }
@@ -221,6 +230,7 @@ impl Transport {
             headers,
             body,
             idempotent: _,
+            url_template: _,
         } = request;
         // The last line of defence for a URL no constructor checked (a token endpoint, a
         // downstream transport): refused as the configuration error it is, not sent to fail as
@@ -249,7 +259,7 @@ impl Transport {
         let cap = self.options.max_response_bytes;
         let too_large =
             |excerpt_bytes: &[u8], request_id: &Option<String>| TicketError::MalformedResponse {
-                provider: self.provider.clone(),
+                provider: self.provider.to_string(),
                 status,
                 reason: format!("response body is larger than the {cap}-byte cap"),
                 excerpt: excerpt(excerpt_bytes, &self.secrets),
@@ -304,7 +314,7 @@ impl Transport {
                 self.options.request_timeout
             };
             return TicketError::Timeout {
-                provider: self.provider.clone(),
+                provider: self.provider.to_string(),
                 after,
                 sent,
                 idempotent: true,
@@ -318,7 +328,7 @@ impl Transport {
             "the connection failed before a complete response".to_owned()
         };
         TicketError::Transport {
-            provider: self.provider.clone(),
+            provider: self.provider.to_string(),
             sent,
             message,
             source: Some(std::sync::Arc::new(err.without_url())),

@@ -100,7 +100,8 @@ impl OAuth {
         if let Some(access) = access {
             self.secrets().add_received(access.expose_secret());
         }
-        let request = PreparedRequest::new(Method::POST, self.url.clone(), headers, body);
+        let request = PreparedRequest::new(Method::POST, self.url.clone(), headers, body)
+            .with_url_template(self.url.path());
         let response = self.transport.send(&request).await?;
         // Every token in the answer is registered with the transport's secrets before it is
         // parsed, so that no error about it (a wrongly typed `expires_in`, a missing field) can

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use secrecy::SecretString;
 use ticket_core::TicketError;
+use ticket_http::telemetry::TokenOutcome;
 use tokio::time::Instant;
 
 use super::oauth::{Fresh, refresh_delay, refused_refresh_token};
@@ -23,8 +24,12 @@ fn usable(set: &TokenSet, rejected: Option<&SecretString>, now_ms: u64) -> bool 
 
 impl Inner {
     /// The refresh task: lock, re-read (writing this source's newer set back if the store is
-    /// behind), refresh if still needed, save.
-    pub(super) async fn refresh(&self, rejected: Option<SecretString>) -> Result<(), TicketError> {
+    /// behind), refresh if still needed, save. Whether a new token was fetched, or one found
+    /// in the store (another process had refreshed) is used.
+    pub(super) async fn refresh(
+        &self,
+        rejected: Option<SecretString>,
+    ) -> Result<TokenOutcome, TicketError> {
         let rejected = rejected.as_ref();
         let _lock = self
             .store
@@ -40,7 +45,7 @@ impl Inner {
                 provider = crate::PROVIDER,
                 "reused the access token in the token store"
             );
-            return Ok(());
+            return Ok(TokenOutcome::Reused);
         }
         let (from, access) = self.refresh_from(current.as_ref())?;
         let issued_at = Instant::now();
@@ -51,7 +56,7 @@ impl Inner {
         };
         let set = self.keep(fresh, &from, issued_at, issued_ms);
         self.save(&from, &set).await;
-        Ok(())
+        Ok(TokenOutcome::Refreshed)
     }
 
     /// Takes `set` if its access token can serve; whether it did.
@@ -88,7 +93,7 @@ impl Inner {
         err: TicketError,
         from: &SecretString,
         rejected: Option<&SecretString>,
-    ) -> Result<(), TicketError> {
+    ) -> Result<TokenOutcome, TicketError> {
         if refused_refresh_token(&err) {
             self.forget_refused(from);
         }
@@ -99,7 +104,7 @@ impl Inner {
             && !self.spent(&set.refresh_token)
             && self.take_if_usable(&set, rejected)
         {
-            return Ok(());
+            return Ok(TokenOutcome::Reused);
         }
         if err.may_have_applied() {
             tracing::warn!(

@@ -10,8 +10,10 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use ticket_core::TicketError;
 use ticket_http::Secrets;
+use ticket_http::telemetry::{self, TokenKind};
 use tokio::sync::watch;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::oauth::OAuth;
 use super::store::{TokenSet, TokenStore, same_secret, unavailable, unix_millis_now};
@@ -228,10 +230,14 @@ impl RefreshingToken {
         let (tx, rx) = watch::channel(None);
         cache.inflight = Some(rx.clone());
         let inner = Arc::clone(&self.inner);
+        // A child of the update that needed it (the first one, when several wait).
+        let span = telemetry::token_refresh_span(crate::PROVIDER, TokenKind::User);
         tokio::spawn(async move {
-            let outcome = inner.refresh(rejected).await.map_err(Arc::new);
+            let result = inner.refresh(rejected).instrument(span.clone()).await;
+            let done = result.as_ref().copied();
+            telemetry::token_refreshed(&span, crate::PROVIDER, TokenKind::User, done);
             inner.cache().inflight = None;
-            tx.send_replace(Some(outcome));
+            tx.send_replace(Some(result.map(drop).map_err(Arc::new)));
         });
         rx
     }

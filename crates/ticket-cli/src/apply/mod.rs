@@ -6,6 +6,7 @@
 //! is [`crate::journal`].
 
 mod check;
+mod exporter;
 mod feed;
 mod input;
 mod plan;
@@ -16,6 +17,7 @@ mod signals;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -99,6 +101,11 @@ pub(crate) struct ApplyArgs {
     /// for updates. Default: the provider's documented read rate (Feishu: 10/s), else none.
     #[arg(long, value_name = "R/s", value_parser = parse_rate)]
     read_rate: Option<NonZeroU32>,
+    /// Serve the run's metrics for Prometheus at http://HOST:PORT/metrics while it lasts:
+    /// updates and reads by outcome, retries, request durations, rate-limit waits, token
+    /// refreshes (see the README).
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_addr: Option<SocketAddr>,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
@@ -133,6 +140,14 @@ impl Halt {
 }
 
 pub(crate) async fn run(global: &Global, args: ApplyArgs) -> u8 {
+    // First, so that every request of the run is measured.
+    if let Some(addr) = args.metrics_addr {
+        if let Err(e) = exporter::serve(addr) {
+            eprintln!("helpdesk: {e}");
+            return EXIT_USAGE;
+        }
+        eprintln!("helpdesk: metrics at http://{addr}/metrics");
+    }
     // The library retries; the pacer (gate, limiter, journal's write-ahead) is its hook.
     let shared = match send::Shared::connect(global, args.rate, args.max_retries, args.read_rate) {
         Ok(s) => Arc::new(s),

@@ -4,10 +4,10 @@
 //! budget).
 //!
 //! By role: `local` is the process's own budget (the pause gate and limiters), `shared` the
-//! Redis one and its fallback, `metrics` the counters (feature `metrics`).
+//! Redis one and its fallback. What it does is said through [`telemetry`](crate::telemetry):
+//! an event for each wait and pause, and (feature `metrics`) its counters.
 
 mod local;
-mod metrics;
 #[cfg(feature = "redis")]
 mod shared;
 
@@ -21,6 +21,7 @@ use ticket_core::TicketError;
 use tokio::time::Instant;
 
 use self::local::Lane;
+use crate::telemetry;
 use crate::{Attempt, AttemptHook, RateLimited};
 
 #[cfg(feature = "redis")]
@@ -252,7 +253,7 @@ impl AttemptHook for RateBudget {
         // A pause may have begun while this request waited for its slot.
         waited |= lane.gate.wait().await;
         if waited {
-            metrics::waited(&self.provider, lane.operation, started.elapsed());
+            telemetry::budget_waited(&self.provider, lane.operation, started.elapsed());
         }
         Ok(())
     }
@@ -271,6 +272,7 @@ impl AttemptHook for RateBudget {
             .filter(|w| !w.is_zero())
             .unwrap_or(UNSTATED_WAIT);
         lane.gate.pause(wait);
+        telemetry::budget_paused(&self.provider, lane.operation, wait);
         let adopt = refusal.stated_rate.and_then(|r| lane.lower(r));
         if let Some(rate) = adopt
             && lane.adopt(rate)

@@ -329,7 +329,7 @@ impl RedisBudget {
         );
         if !self.fallen_back.swap(true, Ordering::AcqRel) {
             self.fallbacks.fetch_add(1, Ordering::Relaxed);
-            super::metrics::fell_back(provider);
+            crate::telemetry::budget_fell_back(provider);
             tracing::warn!(
                 provider,
                 keys = %self.base,

@@ -3,12 +3,17 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 use ticket_core::{RequestPreview, TicketError, TicketId, TicketSnapshot};
 
-use super::{JsonClient, Tokens, redacted_bearer};
+use tracing::Instrument;
+
+use super::JsonClient;
+use super::tokens::{Tokens, redacted_bearer};
+use crate::telemetry::{self, Call};
 use crate::{
     BaseUrl, Credential, JsonApi, PreparedRequest, RawResponse, Route, TokenSource, Transport,
 };
@@ -130,13 +135,19 @@ impl Reading {
 }
 
 impl ReadSide {
-    /// A GET of `url` under `bearer` (a preview keeps the redacted placeholder).
-    fn request(&self, url: Url, bearer: Option<&HeaderValue>) -> PreparedRequest {
+    /// A GET of `url` under `bearer` (a preview keeps the redacted placeholder); `routed`: the
+    /// URL is the read route's, whose template the spans carry.
+    fn request(&self, url: Url, bearer: Option<&HeaderValue>, routed: bool) -> PreparedRequest {
         let mut headers = self.headers.clone();
         if let Some(bearer) = bearer {
             headers.insert(header::AUTHORIZATION, bearer.clone());
         }
-        PreparedRequest::new(Method::GET, url, headers, Vec::new())
+        let request = PreparedRequest::new(Method::GET, url, headers, Vec::new());
+        if routed {
+            request.with_url_template(self.route.template().clone())
+        } else {
+            request
+        }
     }
 }
 
@@ -172,19 +183,24 @@ impl<A: JsonApi> Reads<'_, A> {
         }
         let url = Url::parse(&self.side.base.join(path_and_query))
             .map_err(|e| TicketError::config(format!("{}: bad read path ({e})", A::PROVIDER)))?;
-        self.client.get(self.side, url, decode).await
+        let attempts = AtomicU32::new(0);
+        let read = self.client.get(self.side, url, false, decode, &attempts);
+        Ok(read.await?.0)
     }
 }
 
 impl<A: JsonApi> JsonClient<A> {
-    /// Sends a read of `url` and decodes it with `decode`, under the read's token (refreshed
-    /// once when refused), with the transport's retries; errors scrubbed.
+    /// Sends a read of `url` (`routed`: the read route's) and decodes it with `decode`, under
+    /// the read's token (refreshed once when refused), with the transport's retries, adding
+    /// its attempts to `attempts`; errors scrubbed. Returns the value and the request id.
     async fn get<T>(
         &self,
         side: &ReadSide,
         url: Url,
+        routed: bool,
         decode: impl Fn(&RawResponse) -> Result<T, TicketError>,
-    ) -> Result<T, TicketError> {
+        attempts: &AtomicU32,
+    ) -> Result<(T, Option<String>), TicketError> {
         let tokens = match (&side.tokens, side.update_token) {
             (Some(own), _) => Some(own),
             (None, true) => self.tokens.as_ref(),
@@ -194,29 +210,55 @@ impl<A: JsonApi> JsonClient<A> {
         self.with_bearer(tokens, |bearer| {
             let url = url.clone();
             async move {
-                let request = side.request(url.clone(), bearer.as_ref());
-                let rebuild = || Ok(side.request(url.clone(), bearer.as_ref()));
-                let executed = self
-                    .transport
-                    .execute("get", request, rebuild, decode)
-                    .await?;
-                Ok(executed.value)
+                let request = side.request(url.clone(), bearer.as_ref(), routed);
+                let rebuild = || Ok(side.request(url.clone(), bearer.as_ref(), routed));
+                self.transport
+                    .execute_counting("get", request, rebuild, decode, attempts)
+                    .await
             }
         })
         .await
     }
 
-    /// Reads ticket `id`: the read route, decoded by the API, then completed by it.
+    /// Reads ticket `id` in one `ticket.get` span (see [`telemetry`](crate::telemetry)).
     pub(super) async fn read_ticket(&self, id: &TicketId) -> Result<TicketSnapshot, TicketError> {
+        let span = telemetry::call_span(Call::Get, A::PROVIDER, id);
+        let attempts = AtomicU32::new(0);
+        // Not wrapped without a subscriber that takes the span (see `update`).
+        let result = if span.is_disabled() {
+            self.read_in_span(id, &attempts).await
+        } else {
+            self.read_in_span(id, &attempts)
+                .instrument(span.clone())
+                .await
+        };
+        let done = match &result {
+            Ok((_, request_id)) => Ok(request_id.as_deref()),
+            Err(err) => Err(err),
+        };
+        let attempts = attempts.load(Ordering::Relaxed);
+        telemetry::call_done(&span, Call::Get, A::PROVIDER, attempts, done);
+        result.map(|(snapshot, _)| snapshot)
+    }
+
+    /// Reads ticket `id`: the read route, decoded by the API, then completed by it; with the
+    /// request id of the ticket's read.
+    async fn read_in_span(
+        &self,
+        id: &TicketId,
+        attempts: &AtomicU32,
+    ) -> Result<(TicketSnapshot, Option<String>), TicketError> {
         let side = self.read_side()?;
-        let snapshot = self
-            .get(side, side.route.url(id), |r| self.api.decode_read(id, r))
-            .await?;
+        let url = side.route.url(id);
+        let decode = |r: &RawResponse| self.api.decode_read(id, r);
+        let (snapshot, request_id) = self.get(side, url, true, decode, attempts).await?;
         let reads = Reads { client: self, side };
-        self.api
+        let snapshot = self
+            .api
             .complete_read(snapshot, reads)
             .await
-            .map_err(|e| self.secrets().scrub_error(e))
+            .map_err(|e| self.secrets().scrub_error(e))?;
+        Ok((snapshot, request_id))
     }
 
     /// The read side, or the error a read gets: this API cannot read, or this client is not
@@ -231,6 +273,6 @@ impl<A: JsonApi> JsonClient<A> {
         let side = self.read_side()?;
         Ok(self
             .transport
-            .preview(&side.request(side.route.url(id), None)))
+            .preview(&side.request(side.route.url(id), None, true)))
     }
 }

@@ -1,0 +1,334 @@
+//! [`Transport::execute`]: a request sent and decoded, retried as the transport's
+//! [`RetryPolicy`] says (with `backon`), its [`AttemptHook`](crate::AttemptHook) called around
+//! each attempt, each attempt traced and measured ([`telemetry`](crate::telemetry)). The hook's
+//! state is in `hooked.rs`.
+
+mod hooked;
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use backon::Retryable;
+use ticket_core::{ErrorKind, Sent, TicketError};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use self::hooked::Hooked;
+use crate::telemetry::{self, AttemptTrace};
+use crate::{PreparedRequest, RawResponse, RetryPolicy, Transport};
+
+/// A decoded answer, with what the caller reports in its receipt.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Executed<T> {
+    /// What the decoder made of the successful answer.
+    pub value: T,
+    /// The request id of the successful answer.
+    pub request_id: Option<String>,
+    /// How many attempts were made (1 without retries).
+    pub attempts: u32,
+}
+
+impl Transport {
+    /// Sends `request` and decodes each answer with `decode`, retrying per the transport's
+    /// [`RetryPolicy`] and calling its [`AttemptHook`](crate::AttemptHook), if any, around each
+    /// attempt. Decoding is part of each attempt, so that errors a provider reports inside a
+    /// body (Feishu's 99991400 with HTTP 400 or 200) are retried like HTTP ones. `operation`
+    /// names what the request does for the hook, the spans and the metrics (`"update"`,
+    /// `"get"`; see [`Attempt::operation`](crate::Attempt::operation)).
+    ///
+    /// `request` is sent as it is, without a copy (reqwest consumes what it sends); a retry
+    /// sends what `rebuild` returns, which must be the same request (a provider's `prepare`
+    /// again). A `rebuild` error ends the execution with that error.
+    ///
+    /// Each attempt runs in a DEBUG span `ticket_http.send` (its `http.request.resend_count`
+    /// from the second on), a hook's wait in a DEBUG span `ticket.wait`, and each retry is
+    /// announced by an INFO event `retrying`: see [`telemetry`](crate::telemetry).
+    pub async fn execute<T, D, R>(
+        &self,
+        operation: &'static str,
+        request: PreparedRequest,
+        rebuild: R,
+        decode: D,
+    ) -> Result<Executed<T>, TicketError>
+    where
+        R: Fn() -> Result<PreparedRequest, TicketError>,
+        D: Fn(&RawResponse) -> Result<T, TicketError>,
+    {
+        let attempts = AtomicU32::new(0);
+        let (value, request_id) = self
+            .execute_counting(operation, request, rebuild, decode, &attempts)
+            .await?;
+        Ok(Executed {
+            value,
+            request_id,
+            attempts: attempts.load(Ordering::Relaxed),
+        })
+    }
+
+    /// [`execute`](Self::execute), adding each attempt to `attempts` (so that a caller that
+    /// runs several executions, such as a retry after a token refresh, can report the total;
+    /// the hook's [`Attempt::number`](crate::Attempt::number) and the spans'
+    /// `http.request.resend_count` go on counting too). Returns the decoded value and the
+    /// request id.
+    pub async fn execute_counting<T, D, R>(
+        &self,
+        operation: &'static str,
+        request: PreparedRequest,
+        rebuild: R,
+        decode: D,
+        attempts: &AtomicU32,
+    ) -> Result<(T, Option<String>), TicketError>
+    where
+        R: Fn() -> Result<PreparedRequest, TicketError>,
+        D: Fn(&RawResponse) -> Result<T, TicketError>,
+    {
+        let execution = Execution::new(self, operation, request, rebuild, decode, attempts);
+        // Retries that `max_retries` bounds: all but those after a rate limit that stated its
+        // wait, which the budget alone bounds (see `RetryPolicy`).
+        let mut counted = 0u32;
+        (|| execution.attempt())
+            .retry(execution.policy.backoff())
+            .sleep(tokio::time::sleep)
+            .when(|err: &TicketError| execution.retryable(err))
+            .adjust(|err, backoff| execution.next_wait(&mut counted, err, backoff))
+            .notify(|err, wait| telemetry::retrying(self.provider(), operation, err, wait))
+            .await
+    }
+
+    /// For a request that must not be repeated (`guard`): a server's answer that would be
+    /// retried but may have followed the request's application (a 5xx, a garbled 5xx) becomes
+    /// a [`TicketError::Transport`] with [`Sent::Maybe`], the original as its source.
+    fn guard(&self, guard: bool, err: TicketError) -> TicketError {
+        // Transport failures and timeouts say `sent` themselves: they are returned as they are
+        // (and not retried unless `Sent::No`).
+        if !guard || !err.may_have_applied() {
+            return err;
+        }
+        match err {
+            TicketError::Transport {
+                provider,
+                sent,
+                message,
+                source,
+                ..
+            } => TicketError::Transport {
+                provider,
+                sent,
+                message,
+                source,
+                idempotent: false,
+            },
+            TicketError::Timeout {
+                provider,
+                after,
+                sent,
+                ..
+            } => TicketError::Timeout {
+                provider,
+                after,
+                sent,
+                idempotent: false,
+            },
+            // A garbled 2xx is not retried anyway; anything else that may have applied is
+            // reported as a transport failure that may have been sent and must not be repeated.
+            err if !err.is_retryable() => err,
+            err => TicketError::Transport {
+                provider: self.provider().to_owned(),
+                sent: Sent::Maybe,
+                message: format!(
+                    "not retried: the update is not idempotent (it adds a comment or the like, which a retry could apply twice) and may or may not have been applied; the failure was: {err}"
+                ),
+                source: Some(std::sync::Arc::new(err)),
+                idempotent: false,
+            },
+        }
+    }
+}
+
+/// One execution: what its attempts share, and the retry strategy's decisions.
+struct Execution<'a, R, D> {
+    transport: &'a Transport,
+    operation: &'static str,
+    policy: RetryPolicy,
+    rebuild: R,
+    decode: D,
+    /// The attempts of the whole update (a second execution after a token refresh adds up).
+    attempts: &'a AtomicU32,
+    /// Boxed, and only with a hook: without one, an update's future grows by a pointer.
+    hooked: Option<Box<Hooked<'a>>>,
+    /// A request that must not be repeated is retried only when it certainly did not apply.
+    guard: bool,
+    /// The first attempt sends the request given itself; only a retry builds another.
+    first: Mutex<Option<PreparedRequest>>,
+    /// Set by what ends the execution at once, never retried: a hook's error, a rebuild's.
+    stop: AtomicBool,
+    started: Instant,
+}
+
+impl<'a, T, R, D> Execution<'a, R, D>
+where
+    R: Fn() -> Result<PreparedRequest, TicketError>,
+    D: Fn(&RawResponse) -> Result<T, TicketError>,
+{
+    fn new(
+        transport: &'a Transport,
+        operation: &'static str,
+        request: PreparedRequest,
+        rebuild: R,
+        decode: D,
+        attempts: &'a AtomicU32,
+    ) -> Self {
+        let policy = transport.options().retry;
+        let hooked = transport
+            .options()
+            .attempt_hook
+            .as_deref()
+            .map(|hook| Box::new(Hooked::new(hook, operation, &request)));
+        Self {
+            transport,
+            operation,
+            policy,
+            rebuild,
+            decode,
+            attempts,
+            hooked,
+            guard: !request.is_idempotent() && !policy.retry_non_idempotent,
+            first: Mutex::new(Some(request)),
+            stop: AtomicBool::new(false),
+            started: Instant::now(),
+        }
+    }
+
+    /// One attempt: the hook's wait, the request (the first, or a rebuilt one), sending and
+    /// decoding it, and the hook's word on a failure.
+    async fn attempt(&self) -> Result<(T, Option<String>), TicketError> {
+        // This execution's attempts are one after another: the count is this attempt's.
+        let number = self.attempts.load(Ordering::Relaxed) + 1;
+        self.before_attempt(number).await?;
+        let request = self.next_request()?;
+        self.attempts.fetch_add(1, Ordering::Relaxed);
+        let err = match self.send_and_decode(request, number - 1).await {
+            Ok(done) => return Ok(done),
+            Err(err) => self.transport.guard(self.guard, err),
+        };
+        if let Some(hooked) = &self.hooked {
+            hooked
+                .after_failure(self.transport.provider(), number, &err)
+                .await
+                .inspect_err(|_| self.stop.store(true, Ordering::Relaxed))?;
+        }
+        Err(err)
+    }
+
+    /// The hook's say before attempt `number`, in a `ticket.wait` span: it may wait; its
+    /// error ends the execution.
+    async fn before_attempt(&self, number: u32) -> Result<(), TicketError> {
+        let Some(hooked) = &self.hooked else {
+            return Ok(());
+        };
+        let provider = self.transport.provider();
+        let info = hooked.attempt(provider, number);
+        let waiting = Instant::now();
+        let waited = hooked.hook.before_attempt(&info);
+        if let Err(err) = waited.instrument(telemetry::wait_span(number)).await {
+            self.stop.store(true, Ordering::Relaxed);
+            return Err(hooked.failed(provider, err));
+        }
+        if number == 1 {
+            hooked.queued(waiting.elapsed());
+        }
+        Ok(())
+    }
+
+    /// The request to send: the one given, the first time; else a rebuilt one (whose error
+    /// ends the execution).
+    fn next_request(&self) -> Result<PreparedRequest, TicketError> {
+        let ready = self
+            .first
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match ready {
+            Some(request) => Ok(request),
+            None => (self.rebuild)().inspect_err(|_| self.stop.store(true, Ordering::Relaxed)),
+        }
+    }
+
+    /// Sends `request` (its `resend_count`-th resend) in its attempt span and decodes the
+    /// answer: the decoded value and the request id, or the attempt's error, scrubbed.
+    async fn send_and_decode(
+        &self,
+        request: PreparedRequest,
+        resend_count: u32,
+    ) -> Result<(T, Option<String>), TicketError> {
+        let transport = self.transport;
+        let trace = AttemptTrace::start(
+            transport.provider_shared(),
+            transport.secrets(),
+            &request,
+            self.operation,
+            resend_count,
+        );
+        let (status, result) = match transport.send_traced(request, &trace).await {
+            // Whatever the decoder made of the answer passes through the transport's secrets
+            // before it is retried, logged or returned.
+            Ok(response) => (
+                Some(response.status),
+                (self.decode)(&response)
+                    .map(|value| (value, response.request_id))
+                    .map_err(|e| transport.secrets().scrub_error(e)),
+            ),
+            Err(err) => (None, Err(err)),
+        };
+        trace.finish(status, result.as_ref().err());
+        result
+    }
+
+    /// Whether to retry after `err` (the strategy's `when`). A request that must not be
+    /// repeated is retried only when it certainly did not apply (`guard` already made the
+    /// other errors non-retryable). A hook's or a rebuild's error is never retried.
+    fn retryable(&self, err: &TicketError) -> bool {
+        !self.stop.load(Ordering::Relaxed)
+            && self.policy.max_retries > 0
+            && err.is_retryable()
+            && (!self.guard || !err.may_have_applied())
+    }
+
+    /// The wait before retrying after `err` (the strategy's `adjust`), or `None` to give up:
+    /// the server's wait, else `backoff`; out of retries (`counted` of them) or past the
+    /// budget, none.
+    fn next_wait(
+        &self,
+        counted: &mut u32,
+        err: &TicketError,
+        backoff: Option<Duration>,
+    ) -> Option<Duration> {
+        let server_said_when =
+            err.kind() == ErrorKind::RateLimited && err.retry_after().is_some_and(|w| !w.is_zero());
+        if !server_said_when {
+            // Out of retries: give up.
+            if *counted >= self.policy.max_retries {
+                return None;
+            }
+            *counted += 1;
+        }
+        let wait = match err.retry_after() {
+            Some(server_wait) if !server_wait.is_zero() => server_wait,
+            _ => backoff?,
+        };
+        // A wait that would end past the budget: give up now, with the error as is.
+        // Checked: a server's wait is clamped, but an overflow must never panic.
+        let queued = self
+            .hooked
+            .as_ref()
+            .map_or(Duration::ZERO, |h| h.queued_time());
+        let ends = self
+            .started
+            .elapsed()
+            .saturating_sub(queued)
+            .checked_add(wait)?;
+        (ends <= self.policy.budget).then_some(wait)
+    }
+}
