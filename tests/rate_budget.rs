@@ -21,9 +21,10 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write as _};
 use std::process::{Child, ChildStdin};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use support::{id, in_progress, poll_until, spawn_child, start_redis, start_redis_with};
 use ticket_facade::{Config, RateBudget, TicketUpdater};
 use ticket_sandbox::{Provider, Sandbox};
@@ -50,6 +51,10 @@ fn child() {
         .with_max_level(tracing::Level::INFO)
         .with_ansi(false)
         .init();
+    // The budget's counters, as an application's exporter would receive them.
+    let recorder = DebuggingRecorder::new();
+    RECORDER.set(recorder.snapshotter()).ok().unwrap();
+    recorder.install().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -68,6 +73,28 @@ fn child() {
     });
 }
 
+/// What the replica's metrics recorder was told.
+static RECORDER: OnceLock<Snapshotter> = OnceLock::new();
+/// The counter `ticket.rate_budget.fallbacks {provider="feishu"}` so far (a snapshot takes
+/// what was counted since the last one).
+static FALLBACK_METRIC: AtomicU64 = AtomicU64::new(0);
+
+fn fallback_metric() -> u64 {
+    for (key, _, _, value) in RECORDER.get().unwrap().snapshot().into_vec() {
+        let key = key.key();
+        let feishu = key
+            .labels()
+            .any(|l| l.key() == "provider" && l.value() == "feishu");
+        if key.name() == "ticket.rate_budget.fallbacks"
+            && feishu
+            && let DebugValue::Counter(n) = value
+        {
+            FALLBACK_METRIC.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+    FALLBACK_METRIC.load(Ordering::Relaxed)
+}
+
 /// What a replica has done, shared by its tasks.
 #[derive(Default)]
 struct Tally {
@@ -79,11 +106,12 @@ struct Tally {
 fn report(tally: &Tally, budget: &RateBudget) -> String {
     let status = budget.status();
     format!(
-        "ok={} failed={} shared={} fallbacks={} refusals={} replicas={} rate={}",
+        "ok={} failed={} shared={} fallbacks={} metric_fallbacks={} refusals={} replicas={} rate={}",
         tally.ok.load(Ordering::Relaxed),
         tally.failed.load(Ordering::Relaxed),
         status.shared,
         status.fallbacks,
+        fallback_metric(),
         status.refusals,
         status.replicas,
         budget.rate("update").map_or(0.0, f64::round),
@@ -323,6 +351,7 @@ async fn four_processes_on_one_redis_budget_are_never_refused() {
         assert_eq!(done["refusals"], "0", "a replica was refused:\n{text}");
         assert_eq!(done["shared"], "true", "{text}");
         assert_eq!(done["fallbacks"], "0", "{text}");
+        assert_eq!(done["metric_fallbacks"], "0", "{text}");
         ok += done["ok"].parse::<u64>().unwrap();
     }
     assert_eq!(ok, total);
@@ -338,7 +367,8 @@ async fn four_processes_on_one_redis_budget_are_never_refused() {
 }
 
 /// Redis stopped under four replicas: each falls back to its share of the rate (a quarter:
-/// the replicas it last saw), says so once in a warning and its fallback counter, and keeps
+/// the replicas it last saw), says so once in a warning, its status and the metric
+/// `ticket.rate_budget.fallbacks` (an installed `metrics` recorder), and keeps
 /// updating; no update fails and the server (limited to R) refuses none, which it would if a
 /// replica took the whole rate. Redis restarted on the same port (empty): every replica draws
 /// from it again. The Redis password appears in no line of theirs.
@@ -375,6 +405,11 @@ async fn redis_stopped_under_four_replicas_costs_no_update_and_no_refusal() {
     for r in &replicas {
         assert!(r.says("shared", "false"), "{}", r.text());
     }
+    let stats = sb.stats();
+    assert_eq!(
+        stats.rate_limited, 0,
+        "refused while Redis was away: {stats:?}"
+    );
 
     redis.restart();
     until_each(
@@ -395,6 +430,7 @@ async fn redis_stopped_under_four_replicas_costs_no_update_and_no_refusal() {
         let (done, text) = replica.finish().await;
         assert_eq!(done["failed"], "0", "{text}");
         assert_eq!(done["fallbacks"], "1", "{text}");
+        assert_eq!(done["metric_fallbacks"], "1", "{text}");
         assert_eq!(done["shared"], "true", "{text}");
         let warnings = text
             .lines()
@@ -457,3 +493,4 @@ async fn a_lower_stated_limit_is_adopted_by_every_replica() {
         "refused after every replica had adopted the stated rate"
     );
 }
+
