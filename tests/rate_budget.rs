@@ -494,3 +494,72 @@ async fn a_lower_stated_limit_is_adopted_by_every_replica() {
     );
 }
 
+/// A Redis that comes back empty counts the replicas afresh, one heartbeat at a time: a replica
+/// back on it must not take the whole rate for its share meanwhile (it keeps to the share of
+/// the four it saw before the outage while the others may still be on theirs). In process:
+/// three other replicas are entered in the shared budget's set by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_back_empty_keeps_the_share_of_the_replicas_seen_before() {
+    let Some(mut redis) = start_redis() else {
+        return;
+    };
+    let sb = limited_sandbox(1000).await;
+    let c = sb.credentials();
+    let config = Config::from_map([
+        ("feishu.base_url", sb.base_url()),
+        ("feishu.helpdesk_id", c.feishu_helpdesk_id.clone()),
+        ("feishu.helpdesk_token", c.feishu_helpdesk_token.clone()),
+        (
+            "feishu.user_access_token",
+            c.feishu_user_access_token.clone(),
+        ),
+        ("feishu.rate_limit", format!("{R}/s")),
+        ("feishu.rate_budget", "redis".to_owned()),
+        ("feishu.redis_url", redis.url.clone()),
+        // A grace after the return (a second and this) that no loaded machine outlasts.
+        ("feishu.rate_budget_timeout_ms", "20000".to_owned()),
+    ])
+    .with_provider("feishu");
+    let connected = ticket_facade::connect_budgeted(&config).unwrap();
+    let (updater, budget) = (connected.updater, connected.budget.unwrap());
+    let update = async || updater.update(&id("t0"), &in_progress()).await.unwrap();
+    update().await;
+    let key = redis.cli(&["--scan", "--pattern", "ticket:rate:{feishu:*}:replicas"]);
+    let enter_others = || {
+        // The script's scores are Redis's own clock, in µs.
+        let time = redis.cli(&["TIME"]);
+        let mut parts = time.lines().map(|p| p.trim().parse::<u64>().unwrap());
+        let now = parts.next().unwrap() * 1_000_000 + parts.next().unwrap();
+        let now = now.to_string();
+        redis.cli(&[
+            "ZADD", &key, &now, "other-1", &now, "other-2", &now, "other-3",
+        ]);
+    };
+    enter_others();
+    poll_until("the budget to count four replicas", async || {
+        update().await;
+        budget.status().replicas == 4
+    })
+    .await;
+
+    redis.kill();
+    update().await;
+    assert!(!budget.status().shared, "{:?}", budget.status());
+    redis.restart();
+    poll_until("the budget to draw from Redis again", async || {
+        update().await;
+        budget.status().shared
+    })
+    .await;
+    // Its first heartbeat since the return has entered it in the (empty) set.
+    poll_until("a heartbeat in the new set", async || {
+        update().await;
+        redis.cli(&["ZCARD", &key]) == "1"
+    })
+    .await;
+    assert_eq!(
+        budget.status().replicas,
+        4,
+        "the share grew to the whole rate while the other replicas may still spend theirs"
+    );
+}
