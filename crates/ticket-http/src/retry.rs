@@ -268,14 +268,18 @@ impl Transport {
             if let Some(hooked) = &hooked {
                 let number = attempts.load(Ordering::Relaxed) + 1;
                 let info = hooked.attempt(self.provider(), number);
-                let waiting = Instant::now();
-                if let Err(err) = hooked.hook.before_attempt(&info).await {
-                    stop.store(true, Ordering::Relaxed);
-                    return Err(hooked.failed(self.provider(), err));
-                }
-                if number == 1 {
-                    let waited = u64::try_from(waiting.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    hooked.queued_nanos.fetch_add(waited, Ordering::Relaxed);
+                // Nothing to wait for (a budget with room): no future, no clock.
+                if !hooked.hook.ready_now(&info) {
+                    let waiting = Instant::now();
+                    if let Err(err) = hooked.hook.before_attempt(&info).await {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(hooked.failed(self.provider(), err));
+                    }
+                    if number == 1 {
+                        let waited =
+                            u64::try_from(waiting.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                        hooked.queued_nanos.fetch_add(waited, Ordering::Relaxed);
+                    }
                 }
             }
             let ready = first
