@@ -392,79 +392,32 @@ pub async fn loop_child() {
     assert!(failed.is_empty());
 }
 
-/// A `redis-server` on a loopback port, killed when dropped.
+/// A `redis-server` on a loopback port, killed when dropped ([`ticket_sandbox::RedisServer`],
+/// with the data directory of a persistent one).
 pub struct Redis {
-    child: Option<Child>,
+    server: ticket_sandbox::RedisServer,
     /// `redis://[:password@]127.0.0.1:PORT/`.
     pub url: String,
     /// The port, kept across [`Redis::restart`].
     pub port: u16,
-    args: Vec<String>,
     /// The data directory of a persistent server.
     _dir: Option<tempfile::TempDir>,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 impl Redis {
     /// SIGKILL, as a crash would (a persistent server keeps what it had written).
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.server.kill();
     }
 
     /// Starts the server again on the same port with the same settings; waits until it listens.
     pub fn restart(&mut self) {
-        self.kill();
-        let child = Command::new("redis-server")
-            .args(&self.args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        if let Err(why) = self.wait_listening() {
-            panic!(
-                "redis-server did not come back on port {}: {why}",
-                self.port
-            );
-        }
+        self.server.restart().unwrap();
     }
 
     /// Runs `redis-cli` against this server (as in `redis-cli SET key value`).
     pub fn cli(&self, args: &[&str]) -> String {
-        let mut command = Command::new("redis-cli");
-        command.args(["-p", &self.port.to_string()]);
-        if let Some(password) = self.password() {
-            command.env("REDISCLI_AUTH", password);
-        }
-        let out = command.args(args).output().unwrap();
-        assert!(out.status.success(), "redis-cli {args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    fn password(&self) -> Option<&str> {
-        let i = self.args.iter().position(|a| a == "--requirepass")?;
-        self.args.get(i + 1).map(String::as_str)
-    }
-
-    /// Waits until the server accepts connections (or exits, e.g. a port taken meanwhile).
-    fn wait_listening(&mut self) -> Result<(), String> {
-        loop {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return Ok(());
-            }
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-                return Err(format!("redis-server exited: {status}"));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.server.cli(args).unwrap()
     }
 }
 
@@ -480,69 +433,23 @@ pub fn start_redis() -> Option<Redis> {
 /// clients. Where `CI` is not set, `None` (skip) when it cannot start; where it is set at
 /// all, a panic.
 pub fn start_redis_with(persistent: bool, password: Option<&str>) -> Option<Redis> {
-    let unavailable = |why: String| {
+    let dir = persistent.then(|| tempfile::tempdir().unwrap());
+    match ticket_sandbox::RedisServer::start(dir.as_ref().map(|d| d.path()), password) {
+        Ok(server) => Some(Redis {
+            url: server.url().to_owned(),
+            port: server.port(),
+            server,
+            _dir: dir,
+        }),
         // Whatever its value (`true`, `1`, `yes`): a CI that has set it at all runs the test.
-        if std::env::var_os("CI").is_some() {
-            panic!("CI is set and redis-server cannot start: {why}");
+        Err(why) if std::env::var_os("CI").is_some() => {
+            panic!("CI is set and redis-server cannot start: {why}")
         }
-        eprintln!(
-            "skipping: redis-server cannot start ({why}); install redis-server to run this test"
-        );
-        None
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut args: Vec<String> = ["--port", &port.to_string(), "--bind", "127.0.0.1"]
-        .map(str::to_owned)
-        .to_vec();
-    let dir = if persistent {
-        let dir = tempfile::tempdir().unwrap();
-        args.extend(
-            [
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-                "--dir",
-                dir.path().to_str().unwrap(),
-            ]
-            .map(str::to_owned),
-        );
-        Some(dir)
-    } else {
-        args.extend(["--save", "", "--appendonly", "no"].map(str::to_owned));
-        None
-    };
-    if let Some(password) = password {
-        args.extend(["--requirepass".to_owned(), password.to_owned()]);
-    }
-    let child = match Command::new("redis-server")
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) => return unavailable(e.to_string()),
-    };
-    let url = match password {
-        Some(password) => format!("redis://:{password}@127.0.0.1:{port}/"),
-        None => format!("redis://127.0.0.1:{port}/"),
-    };
-    let mut redis = Redis {
-        child: Some(child),
-        url,
-        port,
-        args,
-        _dir: dir,
-    };
-    match redis.wait_listening() {
-        Ok(()) => Some(redis),
-        Err(why) => unavailable(why),
+        Err(why) => {
+            eprintln!(
+                "skipping: redis-server cannot start ({why}); install redis-server to run this test"
+            );
+            None
+        }
     }
 }

@@ -18,6 +18,12 @@
 //! `VARIANT`: `raw` (hand-written reqwest PUT, body and headers built once), `provider` (the
 //! provider client) or `facade` (`Arc<dyn TicketUpdater>` from a `Config`). `PROVIDER`:
 //! `engagelab` or `feishu`. Without `N` (as under `cargo test --benches`) it sends 10.
+//!
+//! `BUDGET` (facade only): `none` (default), `local` or `redis`: the facade with a rate budget
+//! that always has room (`rate_limit = 1000000/s`), local or shared through a `redis-server`
+//! this binary starts on a loopback port (a process of its own, so callgrind counts only the
+//! client's side of each Redis call). The difference from `none` is the budget's cost per
+//! update when it does not wait.
 
 use std::sync::Arc;
 
@@ -73,8 +79,10 @@ fn provider(
     }
 }
 
-fn facade(name: &str, base: &str) -> Arc<dyn TicketUpdater> {
-    let entries: Vec<(String, String)> = if name == "engagelab" {
+/// The facade's client and its rate budget; `budget`: the keys of one (without the provider's
+/// prefix).
+fn facade(name: &str, base: &str, budget: &[(&str, String)]) -> ticket_facade::Connected {
+    let mut entries: Vec<(String, String)> = if name == "engagelab" {
         vec![
             ("engagelab.api_key".into(), KEY.into()),
             ("engagelab.api_secret".into(), SECRET.into()),
@@ -88,7 +96,13 @@ fn facade(name: &str, base: &str) -> Arc<dyn TicketUpdater> {
             ("feishu.base_url".into(), base.into()),
         ]
     };
-    ticket_facade::connect(&Config::from_map(entries).with_provider(name)).expect("a facade")
+    entries.extend(
+        budget
+            .iter()
+            .map(|(k, v)| (format!("{name}.{k}"), v.clone())),
+    );
+    ticket_facade::connect_budgeted(&Config::from_map(entries).with_provider(name))
+        .expect("a facade")
 }
 
 fn main() {
@@ -96,6 +110,28 @@ fn main() {
     let name = env("PROVIDER", "engagelab");
     let per_call = env("BUILD", "call") == "call";
     let n: usize = env("N", "10").parse().expect("N is a number");
+    let budget_kind = env("BUDGET", "none");
+    // A budget that always has room: it checks, and never waits.
+    let mut budget = vec![("rate_limit", "1000000/s".to_owned())];
+    let redis = match budget_kind.as_str() {
+        "none" => {
+            budget.clear();
+            None
+        }
+        "local" => None,
+        "redis" => {
+            let redis = ticket_sandbox::RedisServer::start(None, None)
+                .unwrap_or_else(|why| panic!("BUDGET=redis needs redis-server: {why}"));
+            budget.extend([
+                ("rate_budget", "redis".to_owned()),
+                ("redis_url", redis.url().to_owned()),
+                // Never fall back because callgrind slows this process down.
+                ("rate_budget_timeout_ms", "60000".to_owned()),
+            ]);
+            Some(redis)
+        }
+        other => panic!("BUDGET must be none, local or redis, not {other}"),
+    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -106,10 +142,11 @@ fn main() {
             .expect("a server");
         let base = server.base_url();
         let (client, id, update, request) = provider(&name, &base);
-        let client = if variant == "facade" {
-            facade(&name, &base)
+        let (client, rate_budget) = if variant == "facade" {
+            let connected = facade(&name, &base, &budget);
+            (connected.updater, connected.budget)
         } else {
-            client
+            (client, None)
         };
         // The floor and the hand-written contestant use a bare client: reqwest's defaults
         // plus the same security settings, and no default headers of ours. Every header
@@ -153,8 +190,15 @@ fn main() {
             }
         }
         println!(
-            "{variant} {name}: {n} updates, server answered {}",
+            "{variant} {name} (budget {budget_kind}): {n} updates, server answered {}",
             server.requests()
         );
+        if let Some(b) = rate_budget {
+            // Every update drew from the budget as configured: never the fallback.
+            let status = b.status();
+            assert_eq!(status.shared, redis.is_some(), "{status:?}");
+            assert_eq!(status.fallbacks, 0, "{status:?}");
+        }
     });
+    drop(redis);
 }

@@ -230,6 +230,10 @@ where
         };
         let provider = self.transport.provider();
         let info = hooked.attempt(provider, number);
+        // Nothing to wait for (a budget with room): no future, no clock, no span.
+        if hooked.hook.ready_now(&info) {
+            return Ok(());
+        }
         let waiting = Instant::now();
         let waited = hooked.hook.before_attempt(&info);
         if let Err(err) = waited.instrument(telemetry::wait_span(number)).await {

@@ -126,6 +126,15 @@ pub trait AttemptHook: Send + Sync {
     /// with it (see the trait's documentation), and nothing more is sent.
     async fn before_attempt(&self, attempt: &Attempt<'_>) -> Result<(), TicketError>;
 
+    /// The fast path of [`before_attempt`](Self::before_attempt), without a future: true when
+    /// `attempt` may start at once and the hook has done all it would do before it (a rate
+    /// budget with room took its slot); `before_attempt` is then not called. False (the
+    /// default) calls `before_attempt`.
+    fn ready_now(&self, attempt: &Attempt<'_>) -> bool {
+        let _ = attempt;
+        false
+    }
+
     /// Runs when the server refused `attempt` as rate limited, before the strategy decides
     /// whether to retry. Default: nothing.
     async fn on_rate_limited(

@@ -23,6 +23,9 @@
 //!
 //! The server runs on the current Tokio runtime and stops when the [`Sandbox`] is dropped.
 //!
+//! Redis is not emulated: [`RedisServer`] starts a real `redis-server` on a free loopback port
+//! for the tests and benchmarks that share state through it.
+//!
 //! # Example
 //!
 //! ```
@@ -63,6 +66,7 @@ mod fault;
 mod feishu;
 mod model;
 mod ratelimit;
+mod redis_server;
 mod sandbox;
 mod server;
 mod state;
@@ -78,6 +82,7 @@ pub use model::{
     RecordedRequest, Stats,
 };
 pub use ratelimit::Provider;
+pub use redis_server::RedisServer;
 pub use sandbox::Sandbox;
 
 /// The default Feishu access token lifetime, user and tenant: two hours.

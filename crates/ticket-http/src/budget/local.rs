@@ -32,6 +32,12 @@ impl Default for Gate {
 }
 
 impl Gate {
+    /// Whether no pause was set since the last one ended (one atomic load, no clock read): the
+    /// budget's fast path.
+    pub(crate) fn is_open(&self) -> bool {
+        self.until_micros.load(Ordering::Acquire) == 0
+    }
+
     /// Waits until no pause is running; true if it waited.
     pub(crate) async fn wait(&self) -> bool {
         let mut waited = false;
@@ -42,6 +48,14 @@ impl Gate {
             }
             let at = self.base + Duration::from_micros(until);
             if at <= Instant::now() {
+                // Over: open the gate again (unless a new pause began meanwhile), so that the
+                // next request takes the fast path.
+                let _ = self.until_micros.compare_exchange(
+                    until,
+                    0,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                );
                 return waited;
             }
             tokio::time::sleep_until(at).await;
@@ -205,6 +219,15 @@ impl Lane {
         rates.adopted = Some(rates.adopted.map_or(rate, |r| r.min(rate)));
         rates.rebuild();
         true
+    }
+
+    /// Takes a slot of the process's cap if one is free now, without waiting (true then, and
+    /// when there is no cap).
+    pub(crate) fn try_cap(&self) -> bool {
+        self.read()
+            .cap
+            .as_ref()
+            .is_none_or(|cap| cap.limiter.check().is_ok())
     }
 
     /// Waits for the process's cap (the effective rate); true if it waited.

@@ -226,6 +226,27 @@ impl RateBudget {
         }
     }
 
+    /// Waits at `lane`'s gate, for its slot (shared budget or share, then the cap), and at the
+    /// gate again; counts the wait.
+    async fn wait_for_room(&self, lane: &Lane) {
+        let started = Instant::now();
+        let mut waited = lane.gate.wait().await;
+        waited |= self.draw(lane).await;
+        // A pause may have begun while this request waited for its slot.
+        waited |= lane.gate.wait().await;
+        if waited {
+            telemetry::budget_waited(&self.provider, lane.operation, started.elapsed());
+        }
+    }
+
+    /// Whether requests draw from a shared budget (or its fallback) first.
+    fn is_shared(&self) -> bool {
+        #[cfg(feature = "redis")]
+        return self.shared.is_some();
+        #[cfg(not(feature = "redis"))]
+        false
+    }
+
     /// Draws one slot of `lane`: the shared budget (or its fallback share), then the cap.
     /// True if it waited.
     async fn draw(&self, lane: &Lane) -> bool {
@@ -244,18 +265,24 @@ impl RateBudget {
 #[async_trait]
 impl AttemptHook for RateBudget {
     async fn before_attempt(&self, attempt: &Attempt<'_>) -> Result<(), TicketError> {
+        if self.ready_now(attempt) {
+            return Ok(());
+        }
         let Some(lane) = self.lane(attempt.operation) else {
             return Ok(());
         };
-        let started = Instant::now();
-        let mut waited = lane.gate.wait().await;
-        waited |= self.draw(lane).await;
-        // A pause may have begun while this request waited for its slot.
-        waited |= lane.gate.wait().await;
-        if waited {
-            telemetry::budget_waited(&self.provider, lane.operation, started.elapsed());
-        }
+        // Boxed apart: the waits' state (timers, the Redis call) is kilobytes, and in the
+        // hook's own boxed future every request, waiting or not, would allocate and copy it.
+        Box::pin(self.wait_for_room(lane)).await;
         Ok(())
+    }
+
+    /// The fast path, when the budget has room: no pause, no shared budget, a free slot of
+    /// the cap (taken). One atomic load and the limiter's own check: no other clock read, no
+    /// future.
+    fn ready_now(&self, attempt: &Attempt<'_>) -> bool {
+        self.lane(attempt.operation)
+            .is_none_or(|lane| lane.gate.is_open() && !self.is_shared() && lane.try_cap())
     }
 
     async fn on_rate_limited(
@@ -295,6 +322,41 @@ impl AttemptHook for RateBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn attempt<'a>(operation: &'static str, method: &'a reqwest::Method) -> Attempt<'a> {
+        Attempt {
+            provider: "p",
+            operation,
+            method,
+            number: 1,
+            idempotent: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_fast_path_takes_a_free_slot_and_leaves_every_wait_to_before_attempt() {
+        let put = reqwest::Method::PUT;
+        let update = attempt("update", &put);
+        let budget = RateBudget::local("p", Some(Rate::per_minute(1)), None);
+        assert!(budget.ready_now(&update), "the one slot is free");
+        assert!(
+            !budget.ready_now(&update),
+            "no slot left: before_attempt waits"
+        );
+        assert!(
+            budget.ready_now(&attempt("token", &put)),
+            "no budget for it"
+        );
+        // A pause closes the fast path until a request has waited it out.
+        let budget = RateBudget::local("p", Some(Rate::per_second(1000)), None);
+        budget.lanes[0].gate.pause(Duration::from_millis(1));
+        assert!(!budget.ready_now(&update));
+        budget
+            .before_attempt(&update)
+            .await
+            .expect("a local budget never fails");
+        assert!(budget.ready_now(&update), "the gate opened again");
+    }
 
     #[test]
     fn rates_read_per_second_and_per_minute() {

@@ -41,8 +41,11 @@ const IDLE_MS: u64 = 60_000;
 /// That is the rate each replica had while Redis worked, so the replicas together stay near
 /// the rate, and one process never exceeds it (the cap). It says so once in a
 /// `tracing::warn!` and the counter `ticket.rate_budget.fallbacks` (feature `metrics`). Once a
-/// second one request tries Redis again; when it answers, every request draws from it again.
-/// No request ever waits for Redis longer than the timeout.
+/// second one request tries Redis again; when it answers, every request draws from it again,
+/// and for one second more and the timeout (the longest the other replicas take to try
+/// Redis again) also keeps to the local share: until they are back, the shared budget sees only
+/// the replicas drawing from it and would hand one the whole rate while the others still
+/// spend their shares. No request ever waits for Redis longer than the timeout.
 pub struct RedisBudget {
     client: redis::Client,
     connection: OnceCell<ConnectionManager>,
@@ -57,6 +60,8 @@ pub struct RedisBudget {
     next_heartbeat: AtomicU64,
     fallen_back: AtomicBool,
     next_probe: AtomicU64,
+    /// After a recovery, until when (µs since `epoch`) requests keep to the local share too.
+    share_until: AtomicU64,
     fallbacks: AtomicU64,
 }
 
@@ -118,6 +123,7 @@ impl RedisBudget {
             next_heartbeat: AtomicU64::new(0),
             fallen_back: AtomicBool::new(false),
             next_probe: AtomicU64::new(0),
+            share_until: AtomicU64::new(0),
             fallbacks: AtomicU64::new(0),
         })
     }
@@ -279,13 +285,23 @@ impl RedisBudget {
             if took.adopted > 0 {
                 lane.adopt(took.adopted);
             }
+            let grace = self.micros_since_epoch() < self.share_until.load(Ordering::Acquire);
             if took.replicas > 0 {
-                self.replicas.store(took.replicas, Ordering::Relaxed);
+                // A Redis that came back empty counts the replicas afresh, one heartbeat at a
+                // time: during the grace the share stays the one of the replicas seen before.
+                if grace {
+                    self.replicas.fetch_max(took.replicas, Ordering::Relaxed);
+                } else {
+                    self.replicas.store(took.replicas, Ordering::Relaxed);
+                }
             }
             if took.taken {
                 if !took.wait.is_zero() {
                     tokio::time::sleep(took.wait).await;
                     waited = true;
+                }
+                if grace {
+                    waited |= lane.share(self.divisor()).await;
                 }
                 return waited;
             }
@@ -342,6 +358,11 @@ impl RedisBudget {
 
     fn recovered(&self, provider: &str) {
         if self.fallen_back.swap(false, Ordering::AcqRel) {
+            // Every other replica that fell back tries Redis within `PROBE_EVERY` and has its
+            // answer within the timeout; until then this one keeps to its share as well.
+            let grace = micros(PROBE_EVERY + self.timeout);
+            self.share_until
+                .store(self.micros_since_epoch() + grace, Ordering::Release);
             tracing::info!(provider, keys = %self.base, "rate budget: back on the shared budget in Redis");
         }
     }
