@@ -1,5 +1,6 @@
-//! What the workspace's benchmarks share: the update fixtures ([`fixtures`]), the
-//! hand-written reqwest + serde contestant and the bare client ([`hand`]), a minimal
+//! What the workspace's benchmarks share: the update fixtures ([`fixtures`]), the floor
+//! ([`floor`]), the hand-written reqwest + serde contestant and the bare client ([`hand`]),
+//! a minimal
 //! fixed-response HTTP server ([`server`]), and latency statistics and RSS readings
 //! ([`stats`]).
 //!
@@ -14,6 +15,7 @@
 //! Nothing here asserts on time: the figures are printed, and recorded in `BENCHMARKS.md`.
 
 pub mod fixtures;
+pub mod floor;
 pub mod hand;
 pub mod server;
 pub mod stats;
