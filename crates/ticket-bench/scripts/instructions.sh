@@ -14,8 +14,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 PAIRS=${PAIRS:-"300:900 500:1500 700:2100"}
-cargo bench -p ticket-bench --bench instructions --no-run 2>/dev/null
-BIN=$(ls -t target/release/deps/instructions-* | grep -v '\.d$' | head -1)
+# This tree's binary, as cargo names it (not the newest file: another checkout may share target/).
+BIN=$(cargo bench -q -p ticket-bench --bench instructions --no-run --message-format=json 2>/dev/null |
+    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 count() { # VARIANT PROVIDER BUILD FLOOR_HEADERS N
     VARIANT=$1 PROVIDER=$2 BUILD=$3 FLOOR_HEADERS=$4 N=$5 valgrind --tool=callgrind \
         --callgrind-out-file=/dev/null "$BIN" 2>&1 | sed -n 's/.*Collected : //p'
