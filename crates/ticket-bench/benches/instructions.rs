@@ -15,9 +15,13 @@
 //! done; done
 //! ```
 //!
-//! `VARIANT`: `raw` (hand-written reqwest PUT, body and headers built once), `provider` (the
-//! provider client) or `facade` (`Arc<dyn TicketUpdater>` from a `Config`). `PROVIDER`:
-//! `engagelab` or `feishu`. Without `N` (as under `cargo test --benches`) it sends 10.
+//! `VARIANT`: `raw` (the floor, `ticket_bench::floor`: the library's prepared request sent
+//! with reqwest, everything built once; `FLOOR_HEADERS` = `move` (default), `calls` or
+//! `clone` says how its headers reach reqwest), `hand` (reqwest + serde by hand,
+//! `ticket_bench::hand`), `provider` (the provider client) or `facade`
+//! (`Arc<dyn TicketUpdater>` from a `Config`). `PROVIDER`: `engagelab` or `feishu`. All of
+//! them send the same bytes (`tests/same_request.rs`). Without `N` (as under
+//! `cargo test --benches`) it sends 10.
 //!
 //! `BUDGET` (facade only): `none` (default), `local` or `redis`: the facade with a rate budget
 //! that always has room (`rate_limit = 1000000/s`), local or shared through a `redis-server`
@@ -27,56 +31,13 @@
 
 use std::sync::Arc;
 
-use provider_engagelab::{EngageLabClient, EngageLabConfig};
-use provider_feishu::{FeishuClient, FeishuConfig};
-use secrecy::SecretString;
-use ticket_bench::{fixtures, hand, server::FixedServer};
-use ticket_core::{TicketId, TicketUpdate, TicketUpdater};
+use ticket_bench::floor::{self, Floor, HeaderWay};
+use ticket_bench::{fixtures, hand::Hand, server::FixedServer};
+use ticket_core::TicketUpdater;
 use ticket_facade::Config;
-use ticket_http::reqwest::Method;
-use ticket_http::reqwest::header::{self, HeaderValue};
-use ticket_http::{HttpOptions, PreparedRequest};
-
-const KEY: &str = "sandbox-engagelab-key";
-const SECRET: &str = "sandbox-engagelab-secret";
-const TOKEN: &str = "u-sandbox-feishu-user-token";
-const HELPDESK_ID: &str = "sandbox-helpdesk-id";
-const HELPDESK_TOKEN: &str = "sandbox-helpdesk-token";
 
 fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
-/// The provider client, its ticket, its update, and the request it prepares for them.
-fn provider(
-    name: &str,
-    base: &str,
-) -> (
-    Arc<dyn TicketUpdater>,
-    TicketId,
-    TicketUpdate,
-    PreparedRequest,
-) {
-    if name == "engagelab" {
-        let config = EngageLabConfig::new(KEY, SECRET)
-            .and_then(|c| c.with_base_url(base))
-            .expect("a config");
-        let client = EngageLabClient::new(config).expect("a client");
-        let (id, update) = (fixtures::engagelab_id(), fixtures::engagelab_small());
-        let (request, _) = client.prepare(&id, &update).expect("prepare");
-        (Arc::new(client), id, update, request)
-    } else {
-        let config = FeishuConfig::with_static_token(TOKEN, HELPDESK_ID, HELPDESK_TOKEN)
-            .and_then(|c| c.with_base_url(base))
-            .expect("a config");
-        let client = FeishuClient::new(config).expect("a client");
-        let (id, update) = (fixtures::feishu_id(), fixtures::feishu_small());
-        let token = SecretString::from(TOKEN);
-        let (request, _) = client
-            .prepare_with_token(&id, &update, &token)
-            .expect("prepare");
-        (Arc::new(client), id, update, request)
-    }
 }
 
 /// The facade's client and its rate budget; `budget`: the keys of one (without the provider's
@@ -84,15 +45,27 @@ fn provider(
 fn facade(name: &str, base: &str, budget: &[(&str, String)]) -> ticket_facade::Connected {
     let mut entries: Vec<(String, String)> = if name == "engagelab" {
         vec![
-            ("engagelab.api_key".into(), KEY.into()),
-            ("engagelab.api_secret".into(), SECRET.into()),
+            ("engagelab.api_key".into(), floor::ENGAGELAB_KEY.into()),
+            (
+                "engagelab.api_secret".into(),
+                floor::ENGAGELAB_SECRET.into(),
+            ),
             ("engagelab.base_url".into(), base.into()),
         ]
     } else {
         vec![
-            ("feishu.user_access_token".into(), TOKEN.into()),
-            ("feishu.helpdesk_id".into(), HELPDESK_ID.into()),
-            ("feishu.helpdesk_token".into(), HELPDESK_TOKEN.into()),
+            (
+                "feishu.user_access_token".into(),
+                floor::FEISHU_TOKEN.into(),
+            ),
+            (
+                "feishu.helpdesk_id".into(),
+                floor::FEISHU_HELPDESK_ID.into(),
+            ),
+            (
+                "feishu.helpdesk_token".into(),
+                floor::FEISHU_HELPDESK_TOKEN.into(),
+            ),
             ("feishu.base_url".into(), base.into()),
         ]
     };
@@ -110,6 +83,7 @@ fn main() {
     let name = env("PROVIDER", "engagelab");
     let per_call = env("BUILD", "call") == "call";
     let n: usize = env("N", "10").parse().expect("N is a number");
+    let way = HeaderWay::parse(&env("FLOOR_HEADERS", "move")).expect("move, calls or clone");
     let budget_kind = env("BUDGET", "none");
     // A budget that always has room: it checks, and never waits.
     let mut budget = vec![("rate_limit", "1000000/s".to_owned())];
@@ -141,45 +115,38 @@ fn main() {
             .await
             .expect("a server");
         let base = server.base_url();
-        let (client, id, update, request) = provider(&name, &base);
-        let (client, rate_budget) = if variant == "facade" {
-            let connected = facade(&name, &base, &budget);
-            (connected.updater, connected.budget)
-        } else {
-            (client, None)
-        };
-        // The floor and the hand-written contestant use a bare client: reqwest's defaults
-        // plus the same security settings, and no default headers of ours. Every header
-        // (`user-agent` included) is in the request, so the bytes on the wire are the
-        // library's own (checked below).
-        let bare = hand::bare_client();
-        let user_agent = HeaderValue::from_str(&HttpOptions::default().user_agent).expect("text");
-        let mut floor_headers = request.headers().clone();
-        floor_headers.insert(header::USER_AGENT, user_agent.clone());
-        let url = ticket_http::Url::parse(request.url()).expect("a URL");
-        let auth = request.headers()[header::AUTHORIZATION].clone();
-        assert_eq!(hand::body(&name), request.body().as_ref(), "the same body");
-        let fixture = if name == "engagelab" {
-            fixtures::engagelab_small
-        } else {
-            fixtures::feishu_small
-        };
+        let (id, update, fixture): (_, _, fn() -> ticket_core::TicketUpdate) =
+            if name == "engagelab" {
+                (
+                    fixtures::engagelab_id(),
+                    fixtures::engagelab_small(),
+                    fixtures::engagelab_small,
+                )
+            } else {
+                (
+                    fixtures::feishu_id(),
+                    fixtures::feishu_small(),
+                    fixtures::feishu_small,
+                )
+            };
+        let (client, rate_budget): (Arc<dyn TicketUpdater>, _) =
+            match (variant.as_str(), name.as_str()) {
+                ("facade", _) => {
+                    let connected = facade(&name, &base, &budget);
+                    (connected.updater, connected.budget)
+                }
+                (_, "engagelab") => (Arc::new(floor::engagelab_client(&base)), None),
+                _ => (Arc::new(floor::feishu_client(&base)), None),
+            };
+        // The floor and the hand-written contestant send the library's request, headers and
+        // all, on a bare client (tests/same_request.rs compares the bytes).
+        let request = floor::library_request(&name, &base);
+        let raw = Floor::new(&request, way);
+        let hand = Hand::new(&name, &base, &request);
         for _ in 0..n {
             match variant.as_str() {
-                "raw" => {
-                    let response = bare
-                        .request(Method::PUT, url.clone())
-                        .headers(floor_headers.clone())
-                        .body(request.body().clone())
-                        .send()
-                        .await
-                        .expect("an answer");
-                    assert!(response.status().is_success());
-                    response.bytes().await.expect("a body");
-                }
-                "hand" => {
-                    hand::update(&bare, &name, &base, id.as_str(), &auth, &user_agent).await;
-                }
+                "raw" => raw.send().await.expect("an answer"),
+                "hand" => hand.update(id.as_str()).await.expect("an answer"),
                 _ if per_call => {
                     let update = fixture();
                     client.update(&id, &update).await.expect("an update");

@@ -26,11 +26,10 @@
 //!   100k sequential updates through one facade client, per provider.
 //! - `overhead`: against one minimal hyper server ([`FixedServer`]: hyper 1 + hyper-util,
 //!   HTTP/1.1, the provider's success body for any request), per provider:
-//!   (a) `raw reqwest`, the floor: a hand-written `reqwest` PUT whose URL (a parsed `Url`),
-//!   headers and body are built once (taken from the provider's own `prepare`, so the bytes
-//!   on the wire are the same, `user-agent` included), on a bare reqwest client
-//!   (`ticket_bench::hand::bare_client`: no default headers of ours, no timeout); it checks
-//!   the status and reads the body;
+//!   (a) `raw reqwest`, the floor (`ticket_bench::floor`): the library's prepared request
+//!   (URL, headers and body built once by the provider's own `prepare`), sent the cheapest
+//!   way with reqwest on a bare client (`ticket_bench::hand::bare_client`: no default headers
+//!   of ours, no timeout, no proxies); it checks the status and reads the body;
 //!   (b) `provider`: `TicketUpdater::update` on the concrete provider client;
 //!   (c) `facade`: `TicketUpdater::update` on the `Arc<dyn TicketUpdater>` that
 //!   `ticket_facade::connect` builds from a `Config`;
@@ -54,15 +53,14 @@ use std::time::{Duration, Instant};
 
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use provider_feishu::{FeishuClient, FeishuConfig};
-use secrecy::SecretString;
+use ticket_bench::fixtures;
+use ticket_bench::floor::{self, Floor, HeaderWay};
+use ticket_bench::hand::Hand;
 use ticket_bench::server::FixedServer;
 use ticket_bench::stats::{self, CpuClock, LoadProbe, RunStats};
-use ticket_bench::{fixtures, hand};
 use ticket_core::{TicketId, TicketUpdate, TicketUpdater};
 use ticket_facade::Config;
-use ticket_http::reqwest::header::{HeaderMap, HeaderValue};
-use ticket_http::reqwest::{self, Method, Url};
-use ticket_http::{Bytes, HttpOptions, RetryPolicy};
+use ticket_http::{HttpOptions, RetryPolicy};
 use ticket_sandbox::Sandbox;
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
@@ -141,13 +139,8 @@ fn options() -> HttpOptions {
 
 /// What one measured request is.
 enum Caller {
-    /// (a) the floor: a hand-written `reqwest` PUT, everything built once.
-    Raw {
-        client: reqwest::Client,
-        url: Url,
-        headers: HeaderMap,
-        body: Bytes,
-    },
+    /// (a) the floor: the library's request sent with reqwest, everything built once.
+    Raw(Floor),
     /// (b) the EngageLab client, called directly.
     EngageLab(EngageLabClient, TicketId, TicketUpdate),
     /// (b) the Feishu client, called directly.
@@ -155,38 +148,13 @@ enum Caller {
     /// (c) the facade's `Arc<dyn TicketUpdater>`.
     Facade(Arc<dyn TicketUpdater>, TicketId, TicketUpdate),
     /// (d) reqwest + serde by hand, on the bare client.
-    Hand {
-        client: reqwest::Client,
-        provider: &'static str,
-        base: String,
-        id: TicketId,
-        auth: HeaderValue,
-        user_agent: HeaderValue,
-    },
+    Hand(Hand, TicketId),
 }
 
 impl Caller {
     async fn call(&self) -> Result<(), String> {
         match self {
-            Caller::Raw {
-                client,
-                url,
-                headers,
-                body,
-            } => {
-                let response = client
-                    .request(Method::PUT, url.clone())
-                    .headers(headers.clone())
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if !response.status().is_success() {
-                    return Err(format!("status {}", response.status()));
-                }
-                response.bytes().await.map_err(|e| e.to_string())?;
-                Ok(())
-            }
+            Caller::Raw(floor) => floor.send().await,
             Caller::EngageLab(client, id, update) => client
                 .update(id, update)
                 .await
@@ -202,17 +170,7 @@ impl Caller {
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string()),
-            Caller::Hand {
-                client,
-                provider,
-                base,
-                id,
-                auth,
-                user_agent,
-            } => {
-                hand::update(client, provider, base, id.as_str(), auth, user_agent).await;
-                Ok(())
-            }
+            Caller::Hand(hand, id) => hand.update(id.as_str()).await,
         }
     }
 }
@@ -266,50 +224,24 @@ fn facade(
     ticket_facade::connect(&config).expect("a facade client")
 }
 
-/// The floor for `provider`: the very request the provider client sends (URL, headers and
-/// body taken from its `prepare`), built once and sent with a plain `reqwest` client.
+/// The floor for `provider` (`ticket_bench::floor`): the very request the provider client
+/// sends, built once and sent with a bare `reqwest` client.
 fn raw(provider: &str, base_url: &str) -> Caller {
-    let (request, _) = match provider {
-        "engagelab" => engagelab_client(base_url)
-            .prepare(&fixtures::engagelab_id(), &fixtures::engagelab_small())
-            .expect("prepare"),
-        _ => feishu_client(base_url)
-            .prepare_with_token(
-                &fixtures::feishu_id(),
-                &fixtures::feishu_small(),
-                &SecretString::from("u-sandbox-feishu-user-token"),
-            )
-            .expect("prepare"),
-    };
-    Caller::Raw {
-        client: hand::bare_client(),
-        url: Url::parse(request.url()).expect("a URL"),
-        headers: request.headers().clone(),
-        body: request.body().clone(),
-    }
+    Caller::Raw(Floor::new(
+        &floor::library_request(provider, base_url),
+        HeaderWay::CHEAPEST,
+    ))
 }
 
-/// The hand-written contestant for `provider`: the credentials' header value from the
+/// The hand-written contestant for `provider`: the credentials' header values from the
 /// provider's own `prepare` (computed once, as a hand-written client would).
 fn hand_written(provider: &str, base_url: &str) -> Caller {
-    let Caller::Raw { headers, .. } = raw(provider, base_url) else {
-        unreachable!("raw builds a Raw caller")
+    let id = match provider {
+        "engagelab" => fixtures::engagelab_id(),
+        _ => fixtures::feishu_id(),
     };
-    Caller::Hand {
-        client: hand::bare_client(),
-        provider: if provider == "engagelab" {
-            "engagelab"
-        } else {
-            "feishu"
-        },
-        base: base_url.to_owned(),
-        id: match provider {
-            "engagelab" => fixtures::engagelab_id(),
-            _ => fixtures::feishu_id(),
-        },
-        auth: headers[reqwest::header::AUTHORIZATION].clone(),
-        user_agent: headers[reqwest::header::USER_AGENT].clone(),
-    }
+    let request = floor::library_request(provider, base_url);
+    Caller::Hand(Hand::new(provider, base_url, &request), id)
 }
 
 /// Labelled callers.

@@ -1,15 +1,13 @@
 //! `helpdesk apply` against the sandbox: at a server's rate limit (with `--rate`, without, and a
-//! naive library loop), throughput against an unlimited sandbox beside the library's own loop,
-//! and peak RSS as the file grows.
+//! naive library loop), and peak RSS as the file grows.
 //!
 //! ```sh
 //! cargo bench -p helpdesk-ticket-cli --bench apply -- --updates 10000 --rate 200 --rss-lines 10000,1000000
 //! ```
 //!
-//! `--repeats K` runs the unlimited comparison K times (the median ratio and its range are
-//! printed); `--unlimited-updates N` gives it its own size. A round during which the host
-//! stole more than `--max-steal P` percent of the CPU time (default 5; read from /proc/stat) is
-//! printed, left out of the medians and run again, up to 3K rounds in all.
+//! Throughput against the library's own loop is `crates/ticket-bench/scripts/apply.sh`: both
+//! as processes of their own against one sandbox process (a loop sharing this process's
+//! runtime with the sandbox would be a contestant slowed by its server).
 //!
 //! Every figure of one run comes from that run; it prints Markdown rows for BENCHMARKS.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -32,13 +30,6 @@ struct Opts {
     updates: usize,
     rate: u32,
     rss_lines: Vec<usize>,
-    /// Rounds of the unlimited comparison (the library loop and `helpdesk` alternate).
-    repeats: usize,
-    /// Updates of the unlimited comparison (default: `updates`).
-    unlimited: Option<usize>,
-    /// A round during which the host stole more than this share of the CPU time (percent) is
-    /// printed but left out of the medians and run again, up to 3 × `repeats` rounds in all.
-    max_steal: f64,
 }
 
 fn opts() -> Opts {
@@ -46,9 +37,6 @@ fn opts() -> Opts {
         updates: 1000,
         rate: 200,
         rss_lines: vec![2000, 20_000],
-        repeats: 1,
-        unlimited: None,
-        max_steal: 5.0,
     };
     let args: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -57,11 +45,6 @@ fn opts() -> Opts {
         match args[i].as_str() {
             "--updates" => o.updates = next.parse().expect("--updates N"),
             "--rate" => o.rate = next.parse().expect("--rate R"),
-            "--repeats" => o.repeats = next.parse().expect("--repeats K"),
-            "--max-steal" => o.max_steal = next.parse().expect("--max-steal PERCENT"),
-            "--unlimited-updates" => {
-                o.unlimited = Some(next.parse().expect("--unlimited-updates N"))
-            }
             "--rss-lines" => {
                 o.rss_lines = next
                     .split(',')
@@ -114,21 +97,6 @@ fn envs(sb: &Sandbox) -> Vec<(&'static str, String)> {
             c.feishu_user_access_token.clone(),
         ),
     ]
-}
-
-/// CPU time the host took from this virtual machine ("steal", `/proc/stat`), in seconds summed
-/// over all CPUs; `None` off Linux. Counted in USER_HZ ticks, 100 a second in the kernel ABI.
-fn steal_secs() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let ticks: u64 = stat
-        .lines()
-        .next()?
-        .strip_prefix("cpu ")?
-        .split_whitespace()
-        .nth(7)?
-        .parse()
-        .ok()?;
-    Some(ticks as f64 / 100.0)
 }
 
 /// Peak resident set of a running process, from /proc (Linux), in KiB.
@@ -234,39 +202,7 @@ async fn library_loop_with(mut config: Config, n: usize) -> (f64, u64) {
     )
 }
 
-/// `--child-library-loop BASE_URL N`: the library loop in its own process (this benchmark
-/// re-runs itself), so that it pays for a process of its own as `helpdesk` does.
-fn child_library_loop() -> bool {
-    let args: Vec<String> = std::env::args().collect();
-    let Some(pos) = args.iter().position(|a| a == "--child-library-loop") else {
-        return false;
-    };
-    let base = args[pos + 1].clone();
-    let n: usize = args[pos + 2].parse().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let c = ticket_sandbox::Credentials::default();
-    let config = Config::from_map([
-        ("provider", "feishu".to_owned()),
-        ("feishu.base_url", base),
-        ("feishu.helpdesk_id", c.feishu_helpdesk_id.clone()),
-        ("feishu.helpdesk_token", c.feishu_helpdesk_token.clone()),
-        (
-            "feishu.user_access_token",
-            c.feishu_user_access_token.clone(),
-        ),
-    ]);
-    let (secs, failed) = rt.block_on(library_loop_with(config, n));
-    println!("{secs} {failed}");
-    true
-}
-
 fn main() {
-    if child_library_loop() {
-        return;
-    }
     let o = opts();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -320,98 +256,7 @@ fn main() {
         );
     }
 
-    let un = o.unlimited.unwrap_or(o.updates);
-    let un_file = if un == o.updates {
-        file.clone()
-    } else {
-        let p = dir.path().join("unlimited.jsonl");
-        write_lines(&p, un);
-        p
-    };
-    let n = un as f64;
-    println!(
-        "\n## Unlimited sandbox: {un} updates, concurrency {CONCURRENCY}, {} round(s)\n",
-        o.repeats
-    );
-    println!(
-        "| round | library loop (s) | `helpdesk apply`, whole process (s) | its send pass (s) | library loop in its own process, whole / loop (s) | `helpdesk` / library loop | both whole processes | host steal |"
-    );
-    println!("|---|---|---|---|---|---|---|---|");
-    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) as f64;
     let sb = rt.block_on(builder().start()).unwrap();
-    // Per round: (helpdesk ÷ in-process loop, ÷ loop in its own process, kept).
-    let mut rounds: Vec<(f64, f64, bool)> = Vec::new();
-    let kept = |rounds: &[(f64, f64, bool)]| rounds.iter().filter(|r| r.2).count();
-    while kept(&rounds) < o.repeats && rounds.len() < 3 * o.repeats {
-        let round = rounds.len() + 1;
-        let (round_start, steal_start) = (Instant::now(), steal_secs());
-        let (lib_secs, lib_failed) = rt.block_on(library_loop(&sb, un));
-        assert_eq!(lib_failed, 0);
-        let cli = run_cli(&sb, &un_file, &[]);
-        assert_eq!(cli.report["applied"], un);
-        // The same loop in a process of its own, started and timed like `helpdesk`.
-        let start = Instant::now();
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args(["--child-library-loop", &sb.base_url(), &un.to_string()])
-            .output()
-            .unwrap();
-        let proc_secs = start.elapsed().as_secs_f64();
-        let text = String::from_utf8_lossy(&out.stdout);
-        let mut parts = text.split_whitespace();
-        let loop_secs: f64 = parts.next().unwrap().parse().unwrap();
-        assert_eq!(
-            parts.next(),
-            Some("0"),
-            "the library loop failed some updates"
-        );
-        let send_secs = cli.report["elapsed_ms"].as_f64().unwrap() / 1000.0;
-        // The share of the machine's CPU time the host took during the round. A round that
-        // lost much of it measures the host: two processes talking over loopback (helpdesk
-        // and the sandbox) stall on it far more than the in-process loop does.
-        let steal = match (steal_start, steal_secs()) {
-            (Some(a), Some(b)) => {
-                Some(100.0 * (b - a) / (round_start.elapsed().as_secs_f64() * cpus))
-            }
-            _ => None,
-        };
-        let keep = steal.is_none_or(|p| p <= o.max_steal);
-        rounds.push((lib_secs / cli.secs, proc_secs / cli.secs, keep));
-        let steal = match steal {
-            Some(p) if keep => format!("{p:.1} %"),
-            Some(p) => format!("{p:.1} % (left out)"),
-            None => "n/a".to_owned(),
-        };
-        println!(
-            "| {round} | {lib_secs:.2} ({:.0}/s) | {:.2} ({:.0}/s) | {send_secs:.2} | {proc_secs:.2} / {loop_secs:.2} | {:.2} | {:.2} | {steal} |",
-            n / lib_secs,
-            cli.secs,
-            n / cli.secs,
-            lib_secs / cli.secs,
-            proc_secs / cli.secs,
-        );
-    }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        (v[v.len() / 2], v[0], v[v.len() - 1])
-    };
-    let (total, kept) = (rounds.len(), kept(&rounds));
-    let which = if kept == 0 {
-        // Every round lost more than `max_steal`: say so, and give the medians of them all.
-        rounds.iter_mut().for_each(|r| r.2 = true);
-        format!("all {total} rounds, none under {}% host steal", o.max_steal)
-    } else {
-        format!(
-            "{kept} round(s) under {}% host steal, of {total}",
-            o.max_steal
-        )
-    };
-    let used = rounds.iter().filter(|r| r.2);
-    let (m, lo, hi) = median(used.clone().map(|r| r.0).collect());
-    let (pm, plo, phi) = median(used.map(|r| r.1).collect());
-    println!(
-        "\n`helpdesk apply` / library loop throughput ({which}): median {m:.2} (range {lo:.2}–{hi:.2}); both whole processes: median {pm:.2} (range {plo:.2}–{phi:.2})"
-    );
-
     println!("\n## Peak RSS of `helpdesk apply` (unlimited sandbox)\n");
     println!("| lines | seconds | peak RSS (MiB) |");
     println!("|---|---|---|");

@@ -4,8 +4,8 @@
 #   send       `helpdesk apply` of N valid lines (check pass, then N updates)
 #   check      the same N lines plus one invalid line at the end: the check pass alone (the
 #              command stops with exit 2 before sending anything)
-#   loop       the library loop of crates/ticket-cli/benches/apply.rs in a process of its own
-#              (8 tasks, the update built per call), the same N updates
+#   loop       the library loop in a process of its own (crates/ticket-bench/benches/apply_loop.rs:
+#              8 tasks, the update built per call), the same N updates
 #   send2, check2  the same with another build of `helpdesk` (OTHER=/path/to/helpdesk)
 # Runs are interleaved, ROUNDS of each; each line is one run. A median per kind ends it.
 #   crates/ticket-cli/scripts/apply-cpu.sh                  # N=30000 ROUNDS=5
@@ -18,7 +18,7 @@ ROUNDS=${ROUNDS:-5}
 PORT=${PORT:-18099}
 cd "$ROOT"
 cargo build --release -q -p helpdesk-ticket-cli -p helpdesk-ticket-sandbox
-LOOP=$(cargo bench -q -p helpdesk-ticket-cli --bench apply --no-run --message-format=json 2>/dev/null |
+LOOP=$(cargo bench -q -p ticket-bench --bench apply_loop --no-run --message-format=json 2>/dev/null |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 HELPDESK=$ROOT/target/release/helpdesk
 OTHER=${OTHER:-}
@@ -52,7 +52,7 @@ for round in $(seq "$ROUNDS"); do
         check) out=$(stat "$HELPDESK" apply "$WORK/check.jsonl" --output json || true) ;;
         send2) out=$(stat "$OTHER" apply "$WORK/send.jsonl" --output json) ;;
         check2) out=$(stat "$OTHER" apply "$WORK/check.jsonl" --output json || true) ;;
-        loop) out=$(stat "$LOOP" --child-library-loop "$TICKET_FEISHU_BASE_URL" "$N") ;;
+        loop) out=$(stat "$LOOP" --base-url "$TICKET_FEISHU_BASE_URL" --updates "$N") ;;
         esac
         printf 'round %d  %-6s %s %6d ms wall\n' "$round" "$what" "$out" \
             "$((($(date +%s%N) - start) / 1000000))"

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# `helpdesk apply` against the library's own loop, both as processes of their own, against one
+# `ticket-sandbox` process (Feishu, t0…t999 seeded, request log off), the same N updates:
+#   helpdesk   target/release/helpdesk apply FILE --concurrency 8 --output json (N lines)
+#   loop       benches/apply_loop.rs: 8 tasks, one facade client, the update built per call
+# Per round, interleaved: instructions of each whole process under callgrind (the sandbox is
+# not counted), then the wall time of each whole process (start to exit, no callgrind).
+# Every round is kept: no round is dropped for host steal or anything else.
+# Prints one line per round and, per figure, median (min–max) and the ratio loop ÷ helpdesk
+# (≥ 0.9 is the goal: helpdesk does at least 0.9 of the loop's work per instruction / second).
+#   crates/ticket-bench/scripts/apply.sh                 # N=10000 ROUNDS=5
+#   N=200 ROUNDS=1 crates/ticket-bench/scripts/apply.sh  # quick
+# Needs valgrind.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+N=${N:-10000}
+ROUNDS=${ROUNDS:-5}
+PORT=${PORT:-18098}
+cd "$ROOT"
+cargo build --release -q -p helpdesk-ticket-cli -p helpdesk-ticket-sandbox
+LOOP=$(cargo bench -q -p ticket-bench --bench apply_loop --no-run --message-format=json 2>/dev/null |
+    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+HELPDESK=$ROOT/target/release/helpdesk
+WORK=$(mktemp -d)
+SEEDS=()
+for i in $(seq 0 999); do SEEDS+=(--seed-feishu "t$i"); done
+"$ROOT/target/release/ticket-sandbox" --port "$PORT" --request-log-max-bytes 0 "${SEEDS[@]}" \
+    >"$WORK/banner" 2>&1 &
+SANDBOX=$!
+trap 'kill $SANDBOX 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do grep -q listening "$WORK/banner" 2>/dev/null && break; sleep 0.1; done
+field() { awk -v k="$1" '$1 == k { print $2; exit }' "$WORK/banner"; }
+BASE="http://127.0.0.1:$PORT"
+export TICKET_PROVIDER=feishu TICKET_FEISHU_BASE_URL="$BASE"
+TICKET_FEISHU_HELPDESK_ID=$(field helpdesk_id)
+TICKET_FEISHU_HELPDESK_TOKEN=$(field helpdesk_token)
+TICKET_FEISHU_USER_ACCESS_TOKEN=$(field user_access_token)
+export TICKET_FEISHU_HELPDESK_ID TICKET_FEISHU_HELPDESK_TOKEN TICKET_FEISHU_USER_ACCESS_TOKEN
+# The lines of ticket_bench::apply_loop::line: the updates the loop sends.
+for i in $(seq 0 $((N - 1))); do
+    echo "{\"ticket_id\":\"t$((i % 1000))\",\"status\":\"in_progress\",\"tags\":[\"bulk\"]}"
+done >"$WORK/updates.jsonl"
+run() { # helpdesk | loop
+    case $1 in
+    helpdesk) "$HELPDESK" apply "$WORK/updates.jsonl" --concurrency 8 --output json >"$WORK/out" ;;
+    loop) "$LOOP" --base-url "$BASE" --updates "$N" >"$WORK/out" ;;
+    esac
+}
+check() { # what ran must have sent every update
+    case $1 in
+    helpdesk) grep -q "\"applied\": *$N" "$WORK/out" && grep -q '"failed": *0' "$WORK/out" ;;
+    loop) grep -q ' 0$' "$WORK/out" ;;
+    esac || { echo "$1 did not apply all $N updates:" >&2; cat "$WORK/out" >&2; exit 1; }
+}
+instructions() { # helpdesk | loop
+    local cmd
+    case $1 in
+    helpdesk) cmd=("$HELPDESK" apply "$WORK/updates.jsonl" --concurrency 8 --output json) ;;
+    loop) cmd=("$LOOP" --base-url "$BASE" --updates "$N") ;;
+    esac
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "${cmd[@]}" 2>"$WORK/cg" >"$WORK/out"
+    check "$1"
+    sed -n 's/.*Collected : //p' "$WORK/cg"
+}
+wall_ms() { local t0; t0=$(date +%s%N); run "$1"; check "$1"; echo $((($(date +%s%N) - t0) / 1000000)); }
+run helpdesk; run loop # warm-up: the sandbox's tickets and page cache, not counted
+echo "N=$N updates, concurrency 8, $ROUNDS rounds, every round kept"
+for r in $(seq "$ROUNDS"); do
+    hi=$(instructions helpdesk); li=$(instructions loop)
+    hw=$(wall_ms helpdesk); lw=$(wall_ms loop)
+    echo "round $r  helpdesk $hi instr $hw ms  loop $li instr $lw ms" | tee -a "$WORK/rounds"
+done
+awk '{ hi[NR] = $4; hw[NR] = $6; li[NR] = $9; lw[NR] = $11; ri[NR] = $9 / $4; rw[NR] = $11 / $6 }
+    function sort(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } }
+    function med(a, n) { sort(a, n); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    function line(name, a, n, fmt) { sort(a, n); printf "%-40s median " fmt " (min " fmt ", max ", name, med(a, n), a[1]; printf fmt ")\n", a[n] }
+    END { n = NR
+        line("helpdesk apply, instructions", hi, n, "%d"); line("library loop, instructions", li, n, "%d")
+        line("loop ÷ helpdesk, instructions", ri, n, "%.3f")
+        line("helpdesk apply, wall ms", hw, n, "%d"); line("library loop, wall ms", lw, n, "%d")
+        line("loop ÷ helpdesk, wall", rw, n, "%.3f") }' "$WORK/rounds"
