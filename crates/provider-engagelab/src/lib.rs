@@ -140,17 +140,23 @@ impl JsonApi for EngageLab {
     const CAPABILITIES: Capabilities = CAPABILITIES;
     const MAPPED_KEYS: &'static [&'static str] = wire::MAPPED_KEYS;
     const ROUTE: &'static str = ROUTE;
-    const HEADERS: &'static [(&'static str, &'static str)] = &[
-        ("content-type", "application/json"),
-        ("accept", "application/json"),
-    ];
+    fn headers(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ]
+    }
     /// EngageLab documents none; these are the common names.
-    const REQUEST_ID_HEADERS: &'static [&'static str] = &["x-request-id", "x-trace-id"];
+    fn request_id_headers(&self) -> &'static [&'static str] {
+        &["x-request-id", "x-trace-id"]
+    }
     /// The vendor's curl example of the read sends both.
-    const READ_HEADERS: &'static [(&'static str, &'static str)] = &[
-        ("content-type", "application/json"),
-        ("accept", "application/json"),
-    ];
+    fn read_headers(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ]
+    }
 
     type Body<'a> = wire::UpdateTicketBody<'a>;
 

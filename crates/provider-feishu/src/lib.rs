@@ -207,11 +207,15 @@ impl JsonApi for Feishu {
     const CAPABILITIES: Capabilities = CAPABILITIES;
     const MAPPED_KEYS: &'static [&'static str] = wire::MAPPED_KEYS;
     const ROUTE: &'static str = ROUTE;
-    const HEADERS: &'static [(&'static str, &'static str)] = &[
-        ("content-type", "application/json; charset=utf-8"),
-        ("accept", "application/json"),
-    ];
-    const REQUEST_ID_HEADERS: &'static [&'static str] = &["x-tt-logid"];
+    fn headers(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("content-type", "application/json; charset=utf-8"),
+            ("accept", "application/json"),
+        ]
+    }
+    fn request_id_headers(&self) -> &'static [&'static str] {
+        &["x-tt-logid"]
+    }
 
     type Body<'a> = wire::UpdateTicketBody<'a>;
 

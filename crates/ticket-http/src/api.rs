@@ -36,14 +36,25 @@ pub trait JsonApi: Send + Sync + 'static {
     /// [`BaseUrl::route_template`](crate::BaseUrl::route_template)), such as
     /// `/api/v2/tickets/{id}.json`.
     const ROUTE: &'static str;
+    // Methods rather than associated constants with defaults: rustdoc shows a default constant
+    // as `= _`, a default method with the default its documentation states.
+
     /// The HTTP method of an update. Default: `PUT`.
-    const METHOD: Method = Method::PUT;
+    fn method(&self) -> Method {
+        Method::PUT
+    }
+
     /// Constant headers, in the order they go on the wire after the credentials. Default:
-    /// `content-type: application/json`.
-    const HEADERS: &'static [(&'static str, &'static str)] =
-        &[("content-type", "application/json")];
-    /// Response headers that may carry a request id, first match wins.
-    const REQUEST_ID_HEADERS: &'static [&'static str] = &["x-request-id"];
+    /// `content-type: application/json`. Read once, when the client is built.
+    fn headers(&self) -> &'static [(&'static str, &'static str)] {
+        &[("content-type", "application/json")]
+    }
+
+    /// Response headers that may carry a request id, first match wins. Default:
+    /// `x-request-id`. Read once, when the client is built.
+    fn request_id_headers(&self) -> &'static [&'static str] {
+        &["x-request-id"]
+    }
 
     /// The request body's type: a wire struct borrowing from the update, or a
     /// `serde_json::Value`.
@@ -79,8 +90,10 @@ pub trait JsonApi: Send + Sync + 'static {
     }
 
     /// Constant headers of a read, in the order they go on the wire after the credentials.
-    /// Default: `accept: application/json`.
-    const READ_HEADERS: &'static [(&'static str, &'static str)] = &[("accept", "application/json")];
+    /// Default: `accept: application/json`. Read once, when the client is built.
+    fn read_headers(&self) -> &'static [(&'static str, &'static str)] {
+        &[("accept", "application/json")]
+    }
 
     /// The read route (`GET`), with one `{id}` placeholder as [`ROUTE`](Self::ROUTE) has, such
     /// as `/api/v2/tickets/{id}.json`; `None` (the default) when the API cannot read. An API

@@ -119,8 +119,9 @@ impl<A: JsonApi> JsonClient<A> {
         if let Some(bearer) = bearer {
             headers.insert(header::AUTHORIZATION, bearer.clone());
         }
-        let mut request = PreparedRequest::new(A::METHOD, self.route.url(id), headers, body)
-            .with_url_template(self.route.template().clone());
+        let mut request =
+            PreparedRequest::new(self.api.method(), self.route.url(id), headers, body)
+                .with_url_template(self.route.template().clone());
         // An update carrying a field that is not idempotent (a comment) is retried only when
         // it certainly did not apply.
         if !A::CAPABILITIES.is_idempotent(plan.carried) {

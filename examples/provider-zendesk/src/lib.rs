@@ -81,7 +81,9 @@ impl JsonApi for Zendesk {
         "comment",
     ];
     const ROUTE: &'static str = "/api/v2/tickets/{id}.json";
-    const REQUEST_ID_HEADERS: &'static [&'static str] = &["x-request-id", "x-zendesk-request-id"];
+    fn request_id_headers(&self) -> &'static [&'static str] {
+        &["x-request-id", "x-zendesk-request-id"]
+    }
 
     type Body<'a> = Value;
 

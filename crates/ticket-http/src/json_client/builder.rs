@@ -113,11 +113,12 @@ impl<A: JsonApi> JsonClientBuilder<A> {
         let transport = Transport::with_optional_client(
             A::PROVIDER,
             self.http,
-            A::REQUEST_ID_HEADERS,
+            self.api.request_id_headers(),
             self.client,
         )?
         .with_secrets(secrets);
-        let mut headers = HeaderMap::with_capacity(self.credentials.len() + A::HEADERS.len() + 2);
+        let mut headers =
+            HeaderMap::with_capacity(self.credentials.len() + self.api.headers().len() + 2);
         if self.tokens.is_some() {
             // A placeholder, replaced in place by each request's token: `Authorization` keeps
             // its first place on the wire.
@@ -133,7 +134,7 @@ impl<A: JsonApi> JsonClientBuilder<A> {
             }
             headers.insert(credential.name().clone(), credential.value().clone());
         }
-        for (name, value) in A::HEADERS {
+        for (name, value) in self.api.headers() {
             let bad =
                 || TicketError::config(format!("{}: bad constant header {name}", A::PROVIDER));
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;

@@ -97,7 +97,8 @@ impl Reading {
             ReadAuth::Update => (None, update_token),
             ReadAuth::Token(source) => (Some(Tokens::new(source)), false),
         };
-        let mut headers = HeaderMap::with_capacity(credentials.len() + A::READ_HEADERS.len() + 2);
+        let mut headers =
+            HeaderMap::with_capacity(credentials.len() + api.read_headers().len() + 2);
         if tokens.is_some() || update_token {
             // A placeholder, replaced in place by each read's token: first on the wire, as on
             // an update.
@@ -106,7 +107,7 @@ impl Reading {
         for credential in credentials {
             headers.insert(credential.name().clone(), credential.value().clone());
         }
-        for (name, value) in A::READ_HEADERS {
+        for (name, value) in api.read_headers() {
             let bad = || TicketError::config(format!("{}: bad read header {name}", A::PROVIDER));
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
             headers.insert(name, HeaderValue::from_str(value).map_err(|_| bad())?);
