@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use ticket_facade::{Config, TicketId, TicketStatus, TicketUpdate};
+use helpdesk::{Config, TicketId, TicketStatus, TicketUpdate};
 
 /// Updates in flight, as `helpdesk apply --concurrency 8` has them.
 pub const CONCURRENCY: usize = 8;
@@ -45,7 +45,7 @@ pub fn sandbox_config(base: &str) -> Config {
 /// Sends `n` updates through the facade client of `config`, [`CONCURRENCY`] at a time.
 /// Returns the time the sending took (the client built before it starts) and how many failed.
 pub async fn run(config: &Config, n: usize) -> (Duration, u64) {
-    let updater = ticket_facade::connect(config).expect("a facade client");
+    let updater = helpdesk::connect(config).expect("a facade client");
     let next = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(AtomicU64::new(0));
     let start = Instant::now();

@@ -2,14 +2,14 @@
 //! the domain types of an update, and [`TicketError`].
 //!
 //! This crate does no I/O. Providers (`provider-engagelab`, `provider-feishu`, or your own)
-//! implement [`TicketUpdater`]; applications usually depend on `ticket-facade`, which
+//! implement [`TicketUpdater`]; applications usually depend on `helpdesk`, which
 //! re-exports everything here.
 //!
 //! # Implementing a provider
 //!
 //! ```
 //! use async_trait::async_trait;
-//! use ticket_core::{
+//! use helpdesk_ticket_core::{
 //!     Capabilities, Field, FieldSet, RequestPreview, TicketError, TicketId, TicketUpdate,
 //!     TicketUpdater, UpdateReceipt,
 //! };

@@ -29,7 +29,7 @@
 //! # Example
 //!
 //! ```
-//! use ticket_sandbox::{Fault, Sandbox, Scope};
+//! use helpdesk_ticket_sandbox::{Fault, Sandbox, Scope};
 //!
 //! #[tokio::main(flavor = "current_thread")]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
