@@ -17,12 +17,12 @@ OUT=${OUT:-$ROOT/target/adoption}
 mkdir -p "$OUT"
 FACADE_MAIN='fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let config = ticket_facade::Config::from_env();
-    let id = ticket_facade::TicketId::new(std::env::args().nth(1).unwrap_or_default());
+    let config = helpdesk::Config::from_env();
+    let id = helpdesk::TicketId::new(std::env::args().nth(1).unwrap_or_default());
     rt.block_on(async {
-        match (ticket_facade::connect(&config), id) {
+        match (helpdesk::connect(&config), id) {
             (Ok(client), Ok(id)) => {
-                let update = ticket_facade::TicketUpdate::builder().title("Printer jammed").build().unwrap();
+                let update = helpdesk::TicketUpdate::builder().title("Printer jammed").build().unwrap();
                 println!("{}", client.update(&id, &update).await.is_ok());
             }
             (client, id) => println!("{:?} {:?}", client.err(), id.err()),

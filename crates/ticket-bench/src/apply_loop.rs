@@ -2,7 +2,7 @@
 //! `CONCURRENCY` tasks on a multi-thread runtime with the default worker count (as
 //! `helpdesk` has), taking the next update from a shared counter, each update built per call
 //! (as `helpdesk` parses each line) and sent through one facade client with its default retry
-//! policy. The updates are those of [`line`], the lines `helpdesk apply` is given.
+//! policy. The updates are those of [`line()`], the lines `helpdesk apply` is given.
 //!
 //! `benches/apply_loop.rs` runs it as a process of its own against a sandbox process, and
 //! `scripts/apply.sh` runs that beside `helpdesk apply` against the same sandbox.
