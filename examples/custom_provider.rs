@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use ticket_facade::{
+use helpdesk::{
     Capabilities, Config, ConfigKey, Field, FieldSet, RequestPreview, Settings, TicketError,
     TicketId, TicketUpdate, TicketUpdater, UpdateReceipt, ValueKind,
 };
@@ -72,11 +72,11 @@ fn build_logbook(settings: &mut Settings) -> Result<Arc<dyn TicketUpdater>, Tick
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    ticket_facade::register("logbook", LOGBOOK_KEYS, build_logbook)?;
-    println!("providers: {}", ticket_facade::providers().join(", "));
+    helpdesk::register("logbook", LOGBOOK_KEYS, build_logbook)?;
+    println!("providers: {}", helpdesk::providers().join(", "));
 
     let config = Config::from_map([("provider", "logbook"), ("logbook.owner", "ops")]);
-    let updater = ticket_facade::connect(&config)?;
+    let updater = helpdesk::connect(&config)?;
     let update = TicketUpdate::builder()
         .title("Printer jammed")
         .comment("Technician dispatched")

@@ -7,7 +7,7 @@
 //!
 //! Without those variables it names the missing ones and exits with status 2.
 
-use ticket_facade::{Config, Priority, TicketId, TicketKind, TicketUpdate};
+use helpdesk::{Config, Priority, TicketId, TicketKind, TicketUpdate};
 
 const REQUIRED: &[&str] = &[
     "TICKET_ENGAGELAB_API_KEY",
@@ -30,7 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         std::process::exit(2);
     }
-    let updater = ticket_facade::connect(&Config::from_env().with_provider("engagelab"))?;
+    let updater = helpdesk::connect(&Config::from_env().with_provider("engagelab"))?;
     let id = TicketId::new(std::env::var("EXAMPLE_TICKET_ID")?)?;
     let update = TicketUpdate::builder()
         .title("Printer jammed (updated)")

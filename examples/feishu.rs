@@ -9,7 +9,7 @@
 //! Set `TICKET_FEISHU_REGION=lark` for Lark. Without the variables it names the missing ones
 //! and exits with status 2.
 
-use ticket_facade::{Config, TicketId, TicketStatus, TicketUpdate};
+use helpdesk::{Config, TicketId, TicketStatus, TicketUpdate};
 
 const REQUIRED: &[&str] = &[
     "TICKET_FEISHU_USER_ACCESS_TOKEN",
@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         std::process::exit(2);
     }
-    let updater = ticket_facade::connect(&Config::from_env().with_provider("feishu"))?;
+    let updater = helpdesk::connect(&Config::from_env().with_provider("feishu"))?;
     let id = TicketId::new(std::env::var("EXAMPLE_TICKET_ID")?)?;
     let update = TicketUpdate::builder()
         .status(TicketStatus::InProgress)

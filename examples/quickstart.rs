@@ -14,7 +14,7 @@
 use std::error::Error;
 use std::sync::Arc;
 
-use ticket_facade::{Config, TicketId, TicketStatus, TicketUpdate, TicketUpdater};
+use helpdesk::{Config, TicketId, TicketStatus, TicketUpdate, TicketUpdater};
 use ticket_sandbox::Sandbox;
 
 const ENGAGELAB_TICKET: &str = "tk_20251104_789abc";
@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 /// EngageLab document's printer example.
 async fn engagelab(sandbox: &Sandbox) -> Result<(), Box<dyn Error>> {
     let creds = sandbox.credentials();
-    let engagelab = ticket_facade::connect(&Config::from_map([
+    let engagelab = helpdesk::connect(&Config::from_map([
         ("provider", "engagelab"),
         ("engagelab.api_key", creds.engagelab_api_key.as_str()),
         ("engagelab.api_secret", creds.engagelab_api_secret.as_str()),
@@ -70,7 +70,7 @@ async fn engagelab(sandbox: &Sandbox) -> Result<(), Box<dyn Error>> {
 /// example field for field. Returns the client for the refusal that follows.
 async fn feishu(sandbox: &Sandbox) -> Result<Arc<dyn TicketUpdater>, Box<dyn Error>> {
     let creds = sandbox.credentials();
-    let feishu = ticket_facade::connect(&Config::from_toml_str(&format!(
+    let feishu = helpdesk::connect(&Config::from_toml_str(&format!(
         "provider = \"feishu\"\n[feishu]\nuser_access_token = \"{}\"\nhelpdesk_id = \"{}\"\nhelpdesk_token = \"{}\"\nbase_url = \"{}\"\n",
         creds.feishu_user_access_token,
         creds.feishu_helpdesk_id,
@@ -121,7 +121,7 @@ async fn send(
 async fn refused(sandbox: &Sandbox, feishu: &dyn TicketUpdater) -> Result<(), Box<dyn Error>> {
     let refused = TicketUpdate::builder()
         .title("Printer fixed")
-        .priority(ticket_facade::Priority::Low)
+        .priority(helpdesk::Priority::Low)
         .comment("closing")
         .build()?;
     let id = TicketId::new(FEISHU_TICKET)?;

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use helpdesk::{Config, ErrorKind, TicketError, TicketUpdate};
 use support::*;
-use ticket_facade::{Config, ErrorKind, TicketError, TicketUpdate};
 use ticket_http::test_server::{RecordedRequest, Reply, ScriptedServer};
 use ticket_http::{Attempt, AttemptHook, HttpOptions, RateLimited, RetryPolicy};
 
@@ -40,7 +40,7 @@ struct Recorder {
     fail_at: Option<u32>,
 }
 
-#[ticket_facade::kit::async_trait]
+#[helpdesk::kit::async_trait]
 impl AttemptHook for Recorder {
     async fn before_attempt(&self, attempt: &Attempt<'_>) -> Result<(), TicketError> {
         self.seen.lock().unwrap().push(Seen::Before {
@@ -308,7 +308,7 @@ async fn connect_hands_the_configured_hook_to_the_client() {
         ("engagelab.retry_initial_backoff_ms", "1"),
     ])
     .with_attempt_hook(hook.clone());
-    let updater = ticket_facade::connect(&config).unwrap();
+    let updater = helpdesk::connect(&config).unwrap();
     let receipt = updater
         .update(&id("t1"), &update_for("engagelab"))
         .await

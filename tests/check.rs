@@ -7,12 +7,12 @@ mod support;
 
 use std::sync::Arc;
 
-use support::*;
-use ticket_facade::kit::SecretString;
-use ticket_facade::testkit::{Reply, ScriptedServer};
-use ticket_facade::{
+use helpdesk::kit::SecretString;
+use helpdesk::testkit::{Reply, ScriptedServer};
+use helpdesk::{
     Field, FieldSet, NativeStatus, Priority, TicketStatus, TicketUpdate, TicketUpdater,
 };
+use support::*;
 
 /// For each update: `check` is called first and must send nothing; then `update` is sent.
 /// Both refuse it with the same error, or both accept it with the same plan (and `preview`
@@ -140,7 +140,7 @@ async fn feishu_check_refuses_what_update_refuses_including_the_wire_checks() {
             .build()
             .unwrap(),
         TicketUpdate::builder()
-            .custom_field_with_id("6981", "vip", ticket_facade::CustomValue::Null)
+            .custom_field_with_id("6981", "vip", helpdesk::CustomValue::Null)
             .build()
             .unwrap(),
         TicketUpdate::builder()

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use ticket_facade::{Config, ErrorKind, HTTP_KEYS};
+use helpdesk::{Config, ErrorKind, HTTP_KEYS};
 
 /// Every key of `HTTP_KEYS`, with a value that works (`ca_file` a real PEM file).
 fn http_values(dir: &std::path::Path) -> Vec<(&'static str, String)> {
@@ -56,7 +56,7 @@ fn config(provider: &str, entries: &[(&str, String)]) -> Config {
 fn connect_all(provider: &str, configs: &[Vec<(&str, String)>]) -> BTreeSet<String> {
     let mut set = BTreeSet::new();
     for entries in configs {
-        if let Err(e) = ticket_facade::connect(&config(provider, entries)) {
+        if let Err(e) = helpdesk::connect(&config(provider, entries)) {
             let keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
             panic!("{provider} with {keys:?}: {e}");
         }
@@ -67,7 +67,7 @@ fn connect_all(provider: &str, configs: &[Vec<(&str, String)>]) -> BTreeSet<Stri
 
 /// The provider's table and `HTTP_KEYS`, by name.
 fn table(provider: &str) -> BTreeSet<String> {
-    ticket_facade::provider_keys(provider)
+    helpdesk::provider_keys(provider)
         .unwrap()
         .iter()
         .chain(HTTP_KEYS)
@@ -79,7 +79,7 @@ fn table(provider: &str) -> BTreeSet<String> {
 fn assert_extra_key_is_unknown(provider: &str, entries: &[(&str, String)]) {
     let mut entries = entries.to_vec();
     entries.push(("not_a_key", "1".to_owned()));
-    let err = ticket_facade::connect(&config(provider, &entries)).unwrap_err();
+    let err = helpdesk::connect(&config(provider, &entries)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
     assert!(
         err.to_string().contains(&format!(
@@ -93,7 +93,7 @@ fn assert_extra_key_is_unknown(provider: &str, entries: &[(&str, String)]) {
 /// words, but never calls one of them unknown.
 fn assert_no_table_key_is_unknown(provider: &str, http: &[(&str, String)]) {
     let mut entries = http.to_vec();
-    for key in ticket_facade::provider_keys(provider).unwrap() {
+    for key in helpdesk::provider_keys(provider).unwrap() {
         let value = match key.name {
             "base_url" => "http://127.0.0.1:9",
             "region" => "lark",
@@ -102,7 +102,7 @@ fn assert_no_table_key_is_unknown(provider: &str, http: &[(&str, String)]) {
         };
         entries.push((key.name, value.to_owned()));
     }
-    if let Err(e) = ticket_facade::connect(&config(provider, &entries)) {
+    if let Err(e) = helpdesk::connect(&config(provider, &entries)) {
         assert!(!e.to_string().contains("unknown configuration"), "{e}");
     }
 }
@@ -199,7 +199,7 @@ fn a_key_of_another_path_has_no_effect_and_is_named() {
         ("user_access_token", "u-1".to_owned()),
         ("app_secret", "as-secret-1".to_owned()),
     ];
-    let err = ticket_facade::connect(&config("feishu", &entries)).unwrap_err();
+    let err = helpdesk::connect(&config("feishu", &entries)).unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("set but not used by provider `feishu`")

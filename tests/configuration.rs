@@ -4,12 +4,12 @@
 
 mod support;
 
+use helpdesk::{Config, ErrorKind};
 use support::*;
-use ticket_facade::{Config, ErrorKind};
 use ticket_http::test_server::{Reply, ScriptedServer};
 use ticket_http::{HttpOptions, Transport};
 
-fn connect_with(key: &str, value: &str) -> ticket_facade::TicketError {
+fn connect_with(key: &str, value: &str) -> helpdesk::TicketError {
     let config = Config::from_map([
         ("provider", "engagelab"),
         ("engagelab.api_key", "k"),
@@ -17,7 +17,7 @@ fn connect_with(key: &str, value: &str) -> ticket_facade::TicketError {
         ("engagelab.base_url", "http://127.0.0.1:9"),
         (key, value),
     ]);
-    match ticket_facade::connect(&config) {
+    match helpdesk::connect(&config) {
         Ok(_) => panic!("{key} = {value} was accepted"),
         Err(err) => err,
     }
@@ -70,7 +70,7 @@ fn limits_that_cannot_work_are_refused_at_connect_naming_the_key() {
         ("engagelab.retry_budget_ms", "100"),
         ("engagelab.max_retries", "0"),
     ]);
-    ticket_facade::connect(&config).unwrap();
+    helpdesk::connect(&config).unwrap();
     // The same check guards programmatic options.
     let err = Transport::new("x", HttpOptions::default().max_response_bytes(0), &[]).unwrap_err();
     assert!(err.to_string().contains("`max_response_bytes`"), "{err}");

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ticket_facade::{
+use helpdesk::{
     Capabilities, Config, ConfigKey, ErrorKind, Field, FieldSet, RequestPreview, Settings,
     TicketError, TicketId, TicketUpdate, TicketUpdater, UpdateReceipt, ValueKind,
 };
@@ -95,8 +95,8 @@ fn build_acme(settings: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketE
 
 #[tokio::test]
 async fn a_downstream_provider_registers_and_is_used_by_name() {
-    ticket_facade::register("acme", ACME_KEYS, build_acme).unwrap();
-    assert!(ticket_facade::providers().contains(&"acme".to_owned()));
+    helpdesk::register("acme", ACME_KEYS, build_acme).unwrap();
+    assert!(helpdesk::providers().contains(&"acme".to_owned()));
 
     let server = ScriptedServer::start(|req| {
         if req.header("authorization") == Some("Bearer acme-secret-1") {
@@ -112,12 +112,12 @@ async fn a_downstream_provider_registers_and_is_used_by_name() {
         ("TICKET_ACME_API_TOKEN", "acme-secret-1"),
         ("TICKET_ACME_BASE_URL", server.url()),
     ]);
-    let updater = ticket_facade::connect(&config).unwrap();
+    let updater = helpdesk::connect(&config).unwrap();
     assert_eq!(updater.provider(), "acme");
 
     let update = TicketUpdate::builder()
         .comment("rebooted")
-        .priority(ticket_facade::Priority::High)
+        .priority(helpdesk::Priority::High)
         .lenient()
         .build()
         .unwrap();
@@ -136,7 +136,7 @@ async fn a_downstream_provider_registers_and_is_used_by_name() {
     received.sort_unstable();
     assert_eq!(previewed, received);
     for (name, value) in &preview.headers {
-        if value != ticket_facade::RequestPreview::REDACTED {
+        if value != helpdesk::RequestPreview::REDACTED {
             assert_eq!(req.header(name), Some(value.as_str()), "{name}");
         }
     }
@@ -153,11 +153,11 @@ async fn a_downstream_provider_registers_and_is_used_by_name() {
         ("acme.base_url", server.url()),
         ("acme.api_tokne", "t"),
     ]);
-    let err = ticket_facade::connect(&typo).unwrap_err();
+    let err = helpdesk::connect(&typo).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
     assert!(err.to_string().contains("`acme.api_tokne`"), "{err}");
     let missing =
-        ticket_facade::connect(&Config::from_env_vars([("TICKET_PROVIDER", "acme")])).unwrap_err();
+        helpdesk::connect(&Config::from_env_vars([("TICKET_PROVIDER", "acme")])).unwrap_err();
     assert!(
         missing.to_string().contains("set TICKET_ACME_API_TOKEN"),
         "{missing}"

@@ -9,11 +9,11 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::id;
-use ticket_facade::{
+use helpdesk::{
     Config, ErrorKind, Field, Priority, TicketError, TicketKind, TicketStatus, TicketUpdate,
     TicketUpdater,
 };
+use support::id;
 use ticket_sandbox::{Fault, Sandbox, Scope};
 
 /// A timeout no loaded machine reaches on loopback (an answer must never be cut short into a
@@ -49,7 +49,7 @@ fn engagelab_timing_out(sb: &Sandbox, retries: u32, timeout_ms: u64) -> Arc<dyn 
             .into_iter()
             .map(|(k, v)| (format!("engagelab.{k}"), v)),
     );
-    ticket_facade::connect(&Config::from_map(entries)).unwrap()
+    helpdesk::connect(&Config::from_map(entries)).unwrap()
 }
 
 fn feishu_with(sb: &Sandbox, retries: u32, helpdesk_token: &str) -> Arc<dyn TicketUpdater> {
@@ -78,7 +78,7 @@ fn feishu_timing_out(
             .into_iter()
             .map(|(k, v)| (format!("feishu.{k}"), v)),
     );
-    ticket_facade::connect(&Config::from_map(entries)).unwrap()
+    helpdesk::connect(&Config::from_map(entries)).unwrap()
 }
 
 fn feishu(sb: &Sandbox, retries: u32) -> Arc<dyn TicketUpdater> {
@@ -316,7 +316,7 @@ async fn every_error_kind_from_the_sandbox() {
     }
     // Wrong credentials, and valid credentials without access to the helpdesk.
     let c = sb.credentials();
-    let wrong = ticket_facade::connect(&Config::from_map([
+    let wrong = helpdesk::connect(&Config::from_map([
         ("provider", "engagelab"),
         ("engagelab.api_key", "someone-else"),
         ("engagelab.api_secret", c.engagelab_api_secret.as_str()),
@@ -338,7 +338,7 @@ async fn every_error_kind_from_the_sandbox() {
     );
     // Unsupported and configuration errors never reach the server.
     expect(&fs, "1", &el_update(), ErrorKind::Unsupported).await;
-    let err = ticket_facade::connect(&Config::from_map([
+    let err = helpdesk::connect(&Config::from_map([
         ("provider", "feishu"),
         ("feishu.user_access_token", "u"),
         ("feishu.helpdesk_id", "1"),

@@ -6,8 +6,8 @@ mod support;
 
 use std::sync::Arc;
 
+use helpdesk::{ErrorKind, Sent, TicketError, TicketUpdater};
 use support::*;
-use ticket_facade::{ErrorKind, Sent, TicketError, TicketUpdater};
 use ticket_http::HttpOptions;
 use ticket_http::test_server::{Reply, ScriptedServer};
 

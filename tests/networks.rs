@@ -7,9 +7,9 @@ mod support;
 
 use std::sync::Arc;
 
+use helpdesk::{ErrorKind, TicketUpdater};
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use support::*;
-use ticket_facade::{ErrorKind, TicketUpdater};
 use ticket_http::test_server::{Reply, ScriptedServer};
 
 #[tokio::test]
@@ -60,13 +60,13 @@ async fn loopback_is_never_proxied_but_other_hosts_are() {
 
 #[test]
 fn unsupported_proxy_schemes_are_refused_at_connect() {
-    let config = ticket_facade::Config::from_map([
+    let config = helpdesk::Config::from_map([
         ("provider", "engagelab"),
         ("engagelab.api_key", "k"),
         ("engagelab.api_secret", "s"),
         ("engagelab.proxy", "socks5://user:pw-9f1@127.0.0.1:1080"),
     ]);
-    let err = ticket_facade::connect(&config).err().unwrap();
+    let err = helpdesk::connect(&config).err().unwrap();
     assert_eq!(err.kind(), ErrorKind::Configuration);
     let text = err.to_string();
     assert!(

@@ -8,8 +8,8 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use helpdesk::{ErrorKind, Sent, TicketError, TicketStatus, TicketUpdate};
 use support::*;
-use ticket_facade::{ErrorKind, Sent, TicketError, TicketStatus, TicketUpdate};
 use ticket_http::test_server::{Reply, ScriptedServer};
 
 /// A server whose first answer is `first`, then success.

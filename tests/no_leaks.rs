@@ -7,9 +7,9 @@ mod support;
 
 use std::sync::Arc;
 
+use helpdesk::TicketUpdater;
 use provider_feishu::{FeishuClient, FeishuConfig, RefreshingToken};
 use support::*;
-use ticket_facade::TicketUpdater;
 use ticket_http::test_server::{Reply, ScriptedServer};
 
 const APP_SECRET: &str = "app-secret-7b1d";

@@ -6,14 +6,14 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use helpdesk::{
+    Field, Priority, TicketError, TicketKind, TicketStatus, TicketUpdate, TicketUpdater,
+};
 use proptest::prelude::*;
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use provider_feishu::{FeishuClient, FeishuConfig};
 use serde_json::Value;
 use support::*;
-use ticket_facade::{
-    Field, Priority, TicketError, TicketKind, TicketStatus, TicketUpdate, TicketUpdater,
-};
 use ticket_http::RawResponse;
 use ticket_http::reqwest::header::{HeaderMap, HeaderValue};
 
@@ -104,9 +104,9 @@ fn arb_update() -> impl Strategy<Value = TicketUpdate> {
             proptest::option::of(prop::collection::btree_map(
                 "[a-z]{1,6}",
                 prop_oneof![
-                    "[ -~]{0,8}".prop_map(ticket_facade::CustomValue::from),
-                    any::<i64>().prop_map(ticket_facade::CustomValue::from),
-                    any::<bool>().prop_map(ticket_facade::CustomValue::from),
+                    "[ -~]{0,8}".prop_map(helpdesk::CustomValue::from),
+                    any::<i64>().prop_map(helpdesk::CustomValue::from),
+                    any::<bool>().prop_map(helpdesk::CustomValue::from),
                 ],
                 1..4,
             )),

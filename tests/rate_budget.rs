@@ -24,9 +24,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use helpdesk::{Config, RateBudget, TicketUpdater};
 use metrics_util::debugging::DebugValue;
 use support::{id, in_progress, poll_until, spawn_child, start_redis, start_redis_with};
-use ticket_facade::{Config, RateBudget, TicketUpdater};
 use ticket_sandbox::{Provider, Sandbox};
 
 /// The shared rate of the first two tests, requests a second.
@@ -59,7 +59,7 @@ fn child() {
         .build()
         .unwrap();
     runtime.block_on(async move {
-        let connected = ticket_facade::connect_budgeted(&Config::from_env()).unwrap();
+        let connected = helpdesk::connect_budgeted(&Config::from_env()).unwrap();
         let budget = connected
             .budget
             .expect("the configuration turns the budget on");
@@ -516,7 +516,7 @@ async fn a_redis_back_empty_keeps_the_share_of_the_replicas_seen_before() {
         ("feishu.rate_budget_timeout_ms", "20000".to_owned()),
     ])
     .with_provider("feishu");
-    let connected = ticket_facade::connect_budgeted(&config).unwrap();
+    let connected = helpdesk::connect_budgeted(&config).unwrap();
     let (updater, budget) = (connected.updater, connected.budget.unwrap());
     let update = async || updater.update(&id("t0"), &in_progress()).await.unwrap();
     update().await;

@@ -9,13 +9,13 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use provider_engagelab::{EngageLabClient, EngageLabConfig, ReadPath};
-use provider_feishu::{FeishuClient, FeishuConfig, Region, StaticToken, TenantToken};
-use support::{id, trace_logs};
-use ticket_facade::{
+use helpdesk::{
     Config, ErrorKind, Field, Priority, TicketError, TicketKind, TicketStatus, TicketUpdate,
     TicketUpdater,
 };
+use provider_engagelab::{EngageLabClient, EngageLabConfig, ReadPath};
+use provider_feishu::{FeishuClient, FeishuConfig, Region, StaticToken, TenantToken};
+use support::{id, trace_logs};
 use ticket_http::test_server::{Reply, ScriptedServer};
 use ticket_http::{HttpOptions, RetryPolicy, TokenSource};
 use ticket_sandbox::{
@@ -589,7 +589,7 @@ async fn without_app_credentials_reading_is_a_configuration_error_naming_the_key
         ("feishu.helpdesk_token", c.feishu_helpdesk_token.clone()),
         ("feishu.base_url", sb.base_url()),
     ]);
-    let updater = ticket_facade::connect(&config).unwrap();
+    let updater = helpdesk::connect(&config).unwrap();
     let err = updater.read(&id("7002")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
     // With them (a static user token kept static), it reads.
@@ -606,7 +606,7 @@ async fn without_app_credentials_reading_is_a_configuration_error_naming_the_key
         ("feishu.helpdesk_token", c.feishu_helpdesk_token.clone()),
         ("feishu.base_url", sb.base_url()),
     ]);
-    let updater = ticket_facade::connect(&config).unwrap();
+    let updater = helpdesk::connect(&config).unwrap();
     updater.read(&id("7002")).await.unwrap();
     assert_eq!(sb.stats().feishu_gets_tenant_token, 1);
 }

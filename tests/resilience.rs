@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use helpdesk::{ErrorKind, TicketUpdater};
 use support::*;
-use ticket_facade::{ErrorKind, TicketUpdater};
 use ticket_http::test_server::{Reply, ScriptedServer};
 
 /// Fails the first `failures` requests with `failure`, then answers `ok`.
@@ -169,7 +169,7 @@ async fn a_silent_server_times_out_per_attempt() {
         .update(&id("t1"), &update_for("engagelab"))
         .await
         .unwrap_err();
-    let ticket_facade::TicketError::Timeout { after, .. } = &err else {
+    let helpdesk::TicketError::Timeout { after, .. } = &err else {
         panic!("expected Timeout, got {err:?}");
     };
     assert_eq!(*after, SILENCE_TIMEOUT);

@@ -13,11 +13,11 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use helpdesk::TicketUpdater;
 use proptest::prelude::*;
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use provider_feishu::{FeishuClient, FeishuConfig, RefreshingToken};
 use support::{fast, id, metric_labels, metrics_capture, trace_logs, update_for};
-use ticket_facade::TicketUpdater;
 use ticket_http::test_server::{Reply, ScriptedServer};
 
 const HELPDESK_ID: &str = "7012345678";
@@ -405,7 +405,7 @@ fn configuration_errors_name_keys_never_values() {
         err.contains("credentials") && !err.contains("hunter2secret") && !err.contains("user:"),
         "{err}"
     );
-    let err = ticket_facade::Config::from_toml_str(
+    let err = helpdesk::Config::from_toml_str(
         "provider = \"engagelab\"\n[engagelab]\napi_key = \"k\"\napi_secret = \"hunter2secret\n",
     )
     .unwrap_err()

@@ -6,9 +6,9 @@ mod support;
 
 use std::time::Duration;
 
+use helpdesk::{ErrorKind, TicketUpdater};
 use provider_feishu::{FeishuClient, FeishuConfig, RefreshingToken, UserTokenSource};
 use support::{fast, id, update_for};
-use ticket_facade::{ErrorKind, TicketUpdater};
 use ticket_http::MAX_SERVER_WAIT;
 use ticket_http::test_server::{Reply, ScriptedServer};
 

@@ -17,13 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use helpdesk::{Config, ErrorKind, HttpOptions, Sent, TicketError, TicketUpdater};
 use provider_feishu::{FileTokenStore, RedisTokenStore, RefreshLock, TokenSet, TokenStore};
 use secrecy::{ExposeSecret, SecretString};
 use support::{
     child_lines, feishu_client, feishu_env, feishu_sandbox, id, in_progress, loop_child,
     poll_until, refreshing, spawn_child, start_redis, start_redis_with, update_loop,
 };
-use ticket_facade::{Config, ErrorKind, HttpOptions, Sent, TicketError, TicketUpdater};
 use ticket_sandbox::Sandbox;
 
 /// The Redis password of the outage tests: no message may show it.
@@ -140,7 +140,7 @@ async fn redis_outage(persistent: bool) {
             ("redis_key", KEY.to_owned()),
         ],
     );
-    let updater = ticket_facade::connect(&Config::from_env_vars(vars.clone())).unwrap();
+    let updater = helpdesk::connect(&Config::from_env_vars(vars.clone())).unwrap();
     update_until(&updater, "two refreshes through Redis", || {
         sb.stats().token_refresh_requests >= 2
     })
@@ -305,7 +305,7 @@ async fn a_token_directory_unwritable_during_one_refresh_breaks_no_chain() {
     let file = dir.path().join("feishu-token.json");
     let file_name = file.to_str().unwrap().to_owned();
     let vars = feishu_env(&sb, &[("refresh_token_file", file_name.clone())]);
-    let updater = ticket_facade::connect(&Config::from_env_vars(vars.clone())).unwrap();
+    let updater = helpdesk::connect(&Config::from_env_vars(vars.clone())).unwrap();
     update_until(&updater, "two refreshes through the file", || {
         sb.stats().token_refresh_requests >= 2
     })
@@ -525,7 +525,7 @@ async fn garbage_in_the_token_file_is_a_configuration_error_and_nothing_is_sent(
     for (case, contents) in cases {
         std::fs::write(&file, &contents).unwrap();
         // At connect.
-        let err = ticket_facade::connect(&Config::from_env_vars(vars.clone()))
+        let err = helpdesk::connect(&Config::from_env_vars(vars.clone()))
             .err()
             .unwrap_or_else(|| panic!("{case}: connect accepted it"));
         assert_garbage_error(&err, &file_name, case);

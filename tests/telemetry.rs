@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use helpdesk::telemetry;
+use helpdesk::{TicketError, TicketUpdater};
 use metrics::Unit;
 use metrics_util::MetricKind;
 use metrics_util::debugging::DebugValue;
@@ -20,8 +22,6 @@ use provider_feishu::{FeishuClient, FeishuConfig};
 use support::observe::{counter, metric, observe, samples};
 use support::spans::SpanRecord;
 use support::{EL_OK, engagelab, fast, feishu_client, feishu_sandbox, id, in_progress, update_for};
-use ticket_facade::telemetry;
-use ticket_facade::{TicketError, TicketUpdater};
 use ticket_http::test_server::{Reply, ScriptedServer};
 use ticket_http::{Attempt, AttemptHook};
 use tracing::Level;

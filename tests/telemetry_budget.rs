@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use helpdesk::TicketUpdater;
+use helpdesk::telemetry;
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use support::observe::{counter, observe};
 use support::{EL_OK, fast, id, update_for};
-use ticket_facade::TicketUpdater;
-use ticket_facade::telemetry;
 use ticket_http::test_server::{Reply, ScriptedServer};
 use ticket_http::{Rate, RateBudget};
 use tracing::Level;

@@ -7,10 +7,10 @@ mod support;
 
 use std::sync::atomic::Ordering;
 
+use helpdesk::ErrorKind;
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use support::tls_server::tls_server;
 use support::*;
-use ticket_facade::ErrorKind;
 
 #[tokio::test]
 async fn an_untrusted_certificate_is_permanent_and_ca_file_trusts_it() {

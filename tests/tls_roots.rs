@@ -8,9 +8,9 @@
 
 mod support;
 
+use helpdesk::ErrorKind;
 use support::tls_server::tls_server;
 use support::*;
-use ticket_facade::ErrorKind;
 use ticket_http::system_root_reads;
 use ticket_http::test_server::{Reply, ScriptedServer};
 
@@ -39,13 +39,13 @@ async fn system_roots_are_read_once_per_process_and_only_for_tls() {
         .update(&id("t1"), &update_for("feishu"))
         .await
         .unwrap();
-    let config = ticket_facade::Config::from_map([
+    let config = helpdesk::Config::from_map([
         ("provider", "engagelab"),
         ("engagelab.api_key", "k"),
         ("engagelab.api_secret", "s"),
         ("engagelab.base_url", el.url()),
     ]);
-    ticket_facade::connect(&config)
+    helpdesk::connect(&config)
         .unwrap()
         .update(&id("t2"), &update_for("engagelab"))
         .await
@@ -64,14 +64,14 @@ async fn system_roots_are_read_once_per_process_and_only_for_tls() {
     assert_eq!(system_root_reads(), usize::from(shared));
 
     // A second client, through `connect`, with its own `ca_file`: trusted, no second read.
-    let config = ticket_facade::Config::from_map([
+    let config = helpdesk::Config::from_map([
         ("provider", "engagelab"),
         ("engagelab.api_key", "k"),
         ("engagelab.api_secret", "s"),
         ("engagelab.base_url", url.as_str()),
         ("engagelab.ca_file", ca.path().to_str().unwrap()),
     ]);
-    ticket_facade::connect(&config)
+    helpdesk::connect(&config)
         .unwrap()
         .update(&id("t3"), &update_for("engagelab"))
         .await

@@ -6,10 +6,10 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use helpdesk::{Config, ErrorKind, TicketUpdater};
 use provider_feishu::{FeishuClient, FeishuConfig, RefreshingToken};
 use secrecy::ExposeSecret;
 use support::{feishu_client, feishu_sandbox, id, in_progress, refreshing};
-use ticket_facade::{Config, ErrorKind, TicketUpdater};
 use ticket_sandbox::{Fault, Sandbox, Scope};
 
 /// A refreshing source whose rotated refresh tokens are collected in `rotated`.
@@ -168,7 +168,7 @@ async fn the_facade_persists_rotated_refresh_tokens_to_the_configured_file() {
         ])
     };
     // No access token configured: the first update refreshes, and the file gets the new one.
-    ticket_facade::connect(&config())
+    helpdesk::connect(&config())
         .unwrap()
         .update(&id("1"), &in_progress())
         .await
@@ -194,7 +194,7 @@ async fn the_facade_persists_rotated_refresh_tokens_to_the_configured_file() {
         );
     }
     // A restart reads the file: it reuses the fresh access token without a refresh.
-    let restarted = ticket_facade::connect(&config()).unwrap();
+    let restarted = helpdesk::connect(&config()).unwrap();
     restarted.update(&id("1"), &in_progress()).await.unwrap();
     assert_eq!(sb.stats().token_refresh_requests, 1);
     // When that token is refused, it refreshes from the file's refresh token (not the dead
@@ -219,7 +219,7 @@ async fn the_facade_persists_rotated_refresh_tokens_to_the_configured_file() {
         ("feishu.helpdesk_id".into(), "1".into()),
         ("feishu.helpdesk_token".into(), "t".into()),
     ];
-    let err = ticket_facade::connect(&Config::from_map(entries.clone())).unwrap_err();
+    let err = helpdesk::connect(&Config::from_map(entries.clone())).unwrap_err();
     assert!(
         err.to_string().contains("`feishu.refresh_token_file`"),
         "{err}"
@@ -228,7 +228,7 @@ async fn the_facade_persists_rotated_refresh_tokens_to_the_configured_file() {
         "feishu.refresh_token_file".into(),
         file.to_str().unwrap().into(),
     ));
-    assert!(ticket_facade::connect(&Config::from_map(entries)).is_ok());
+    assert!(helpdesk::connect(&Config::from_map(entries)).is_ok());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -278,7 +278,7 @@ async fn a_hanging_token_endpoint_costs_one_request_and_one_shared_failure() {
     let sb = feishu_sandbox("1", None).await;
     let timeout = Duration::from_millis(1500);
     let source = refreshing(&sb)
-        .http_options(ticket_facade::HttpOptions::default().request_timeout(timeout))
+        .http_options(helpdesk::HttpOptions::default().request_timeout(timeout))
         .build()
         .unwrap();
     let updater = feishu_client(&sb, Arc::new(source.clone()));
@@ -296,9 +296,7 @@ async fn a_hanging_token_endpoint_costs_one_request_and_one_shared_failure() {
     while let Some(result) = tasks.join_next().await {
         let err = result.unwrap().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-        assert!(
-            matches!(err, ticket_facade::TicketError::Timeout { after, .. } if after == timeout)
-        );
+        assert!(matches!(err, helpdesk::TicketError::Timeout { after, .. } if after == timeout));
         failures += 1;
     }
     assert_eq!(failures, 20);

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use helpdesk::{Config, ErrorKind, TicketError, TicketUpdater};
 use provider_feishu::{
     FeishuClient, FeishuConfig, FileTokenStore, MemoryTokenStore, RefreshLock, RefreshingToken,
     TokenSet, TokenStore,
@@ -24,7 +25,6 @@ use support::{
     child_lines, feishu_client, feishu_env, feishu_sandbox, id, in_progress, poll_until,
     refreshing, spawn_child, start_redis,
 };
-use ticket_facade::{Config, ErrorKind, TicketError, TicketUpdater};
 use ticket_sandbox::Sandbox;
 
 #[test]
@@ -88,7 +88,7 @@ async fn die_before_save() {
 /// A child's part in the step-driven tests: one update of ticket "1" per line read from
 /// stdin, answered `CHILD ok` or `CHILD failed …`; exits at the end of its input.
 async fn steps() {
-    let updater = ticket_facade::connect(&Config::from_env()).unwrap();
+    let updater = helpdesk::connect(&Config::from_env()).unwrap();
     loop {
         let line = tokio::task::spawn_blocking(|| {
             let mut line = String::new();
@@ -216,7 +216,7 @@ async fn six_instances_on_one_token_file_refresh_once_per_expiry() {
     let mut children: Vec<Stepper> = (0..4).map(|_| Stepper::spawn(&vars)).collect();
     let config = Config::from_env_vars(vars.clone());
     let updaters: Vec<_> = (0..2)
-        .map(|_| ticket_facade::connect(&config).unwrap())
+        .map(|_| helpdesk::connect(&config).unwrap())
         .collect();
     expiry_rounds(&sb, &mut children, &updaters).await;
     for child in children {
@@ -261,7 +261,7 @@ async fn a_process_killed_between_the_answer_and_the_save_breaks_the_chain_loudl
     // The file still holds the consumed token, whole; the lock died with the child.
     let stored = FileTokenStore::new(&file).unwrap().load_blocking().unwrap();
     assert_eq!(stored.unwrap().refresh_token.expose_secret(), first);
-    let updater = ticket_facade::connect(&Config::from_env_vars(vars.clone())).unwrap();
+    let updater = helpdesk::connect(&Config::from_env_vars(vars.clone())).unwrap();
     let err = updater.update(&id("1"), &in_progress()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
     let text = err.to_string();
@@ -279,7 +279,7 @@ async fn a_process_killed_between_the_answer_and_the_save_breaks_the_chain_loudl
     // Recovery: the user authorizes again and the new refresh token goes into the file (here
     // the sandbox's current one stands for it). The next start works.
     std::fs::write(&file, sb.current_refresh_token()).unwrap();
-    ticket_facade::connect(&Config::from_env_vars(vars))
+    helpdesk::connect(&Config::from_env_vars(vars))
         .unwrap()
         .update(&id("1"), &in_progress())
         .await
@@ -301,7 +301,7 @@ async fn two_instances_on_redis_refresh_once_per_expiry() {
     );
     let config = Config::from_env_vars(vars);
     let updaters: Vec<_> = (0..2)
-        .map(|_| ticket_facade::connect(&config).unwrap())
+        .map(|_| helpdesk::connect(&config).unwrap())
         .collect();
     expiry_rounds(&sb, &mut [], &updaters).await;
     let stats = sb.stats();
@@ -407,7 +407,7 @@ fn connect_checks_the_token_file_location() {
     };
     // A missing directory fails at connect, naming the path.
     let missing = dir.path().join("nope").join("token.json");
-    let err = ticket_facade::connect(&base(&missing)).unwrap_err();
+    let err = helpdesk::connect(&base(&missing)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
     assert!(err.to_string().contains(missing.to_str().unwrap()), "{err}");
     // A symlink cannot redirect the secret.
@@ -417,7 +417,7 @@ fn connect_checks_the_token_file_location() {
         std::fs::write(&target, "ur-1").unwrap();
         let link = dir.path().join("link.json");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let err = ticket_facade::connect(&base(&link)).unwrap_err();
+        let err = helpdesk::connect(&base(&link)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Configuration);
         assert!(err.to_string().contains("symlink"), "{err}");
     }
@@ -430,10 +430,10 @@ fn connect_checks_the_token_file_location() {
         ("feishu.helpdesk_token", "t"),
         ("feishu.token_store", "etcd"),
     ];
-    let err = ticket_facade::connect(&Config::from_map(entries.clone())).unwrap_err();
+    let err = helpdesk::connect(&Config::from_map(entries.clone())).unwrap_err();
     assert!(err.to_string().contains("expected file or redis"), "{err}");
     // Redis needs its URL.
     entries[5] = ("feishu.token_store", "redis");
-    let err = ticket_facade::connect(&Config::from_map(entries)).unwrap_err();
+    let err = helpdesk::connect(&Config::from_map(entries)).unwrap_err();
     assert!(err.to_string().contains("redis_url"), "{err}");
 }

@@ -6,9 +6,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use helpdesk::{Priority, TicketId, TicketStatus, TicketUpdate, TicketUpdater};
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use provider_feishu::{FeishuClient, FeishuConfig};
-use ticket_facade::{Priority, TicketId, TicketStatus, TicketUpdate, TicketUpdater};
 use ticket_http::{HttpOptions, RetryPolicy};
 
 pub mod observe;
@@ -383,7 +383,7 @@ pub async fn loop_child() {
             .parse()
             .unwrap(),
     );
-    let updater = ticket_facade::connect(&ticket_facade::Config::from_env()).unwrap();
+    let updater = helpdesk::connect(&helpdesk::Config::from_env()).unwrap();
     let (ok, failed) = update_loop(updater, run).await;
     for f in &failed {
         eprintln!("CHILD failure {f}");

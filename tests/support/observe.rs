@@ -4,10 +4,10 @@
 
 use std::future::Future;
 
+use helpdesk::telemetry;
 use metrics::Unit;
 use metrics_util::MetricKind;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshot};
-use ticket_facade::telemetry;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 use super::spans::Spans;

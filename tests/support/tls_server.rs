@@ -15,7 +15,7 @@ pub async fn tls_server() -> (String, String, Arc<AtomicUsize>) {
             .unwrap();
     let pem = certified.cert.pem();
     let key =
-        rustls::pki_types::PrivateKeyDer::try_from(certified.key_pair.serialize_der()).unwrap();
+        rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::aws_lc_rs::default_provider(),
     ))

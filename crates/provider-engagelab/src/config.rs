@@ -15,7 +15,7 @@ use crate::{DEFAULT_BASE_URL, ReadPath};
 /// `Debug` never prints the key or the secret.
 ///
 /// ```
-/// use provider_engagelab::EngageLabConfig;
+/// use helpdesk_provider_engagelab::EngageLabConfig;
 /// let config = EngageLabConfig::new("my-key", "my-secret")?;
 /// assert_eq!(config.base_url().as_str(), "https://livedesk-api.engagelab.com");
 /// assert!(!format!("{config:?}").contains("my-secret"));

@@ -28,7 +28,7 @@
 //! wire mapping and the decoder, the kit everything else.
 //!
 //! ```no_run
-//! use provider_engagelab::{EngageLabClient, EngageLabConfig};
+//! use helpdesk_provider_engagelab::{EngageLabClient, EngageLabConfig};
 //! use ticket_core::{Priority, TicketId, TicketUpdate, TicketUpdater};
 //!
 //! # async fn run() -> Result<(), ticket_core::TicketError> {

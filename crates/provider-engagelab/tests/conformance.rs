@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use provider_engagelab::{EngageLabClient, EngageLabConfig, READ_ROUTE};
+use helpdesk_provider_engagelab::{EngageLabClient, EngageLabConfig, READ_ROUTE};
 use ticket_core::{ErrorKind, TicketError, TicketUpdater};
 use ticket_http::HttpOptions;
 use ticket_http::testkit::{Reply, Suite};

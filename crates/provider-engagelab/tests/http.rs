@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use provider_engagelab::{EngageLabClient, EngageLabConfig};
+use helpdesk_provider_engagelab::{EngageLabClient, EngageLabConfig};
 use ticket_core::{ErrorKind, Priority, Sent, TicketError, TicketId, TicketUpdate, TicketUpdater};
 use ticket_http::test_server::{Reply, ScriptedServer};
 use ticket_http::{HttpOptions, RetryPolicy};

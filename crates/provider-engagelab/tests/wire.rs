@@ -1,7 +1,7 @@
 //! The exact JSON and request EngageLab receives, as reviewed insta snapshots.
 #![allow(clippy::unwrap_used)]
 
-use provider_engagelab::{EngageLabClient, EngageLabConfig};
+use helpdesk_provider_engagelab::{EngageLabClient, EngageLabConfig};
 use ticket_core::{
     Field, Priority, TicketError, TicketId, TicketKind, TicketStatus, TicketUpdate,
     TicketUpdateBuilder, TicketUpdater,

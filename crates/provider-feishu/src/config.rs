@@ -53,7 +53,7 @@ impl std::str::FromStr for Region {
 /// `Debug` never prints a token or a secret.
 ///
 /// ```
-/// use provider_feishu::{FeishuConfig, Region};
+/// use helpdesk_provider_feishu::{FeishuConfig, Region};
 /// let config = FeishuConfig::with_static_token("u-token", "7012345", "helpdesk-token")?
 ///     .with_region(Region::Lark);
 /// assert_eq!(config.base_url().as_str(), "https://open.larksuite.com");

@@ -45,8 +45,8 @@
 //! `redis`, several hosts).
 //!
 //! ```no_run
-//! use provider_feishu::{FeishuClient, FeishuConfig};
-//! use provider_feishu::FeishuStatus;
+//! use helpdesk_provider_feishu::{FeishuClient, FeishuConfig};
+//! use helpdesk_provider_feishu::FeishuStatus;
 //! use ticket_core::{TicketId, TicketStatus, TicketUpdate, TicketUpdater};
 //!
 //! # async fn run() -> Result<(), ticket_core::TicketError> {

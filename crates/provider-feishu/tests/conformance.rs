@@ -8,7 +8,9 @@
 
 use std::sync::Arc;
 
-use provider_feishu::{FIELDS_ROUTE, FeishuClient, FeishuConfig, READ_ROUTE, TENANT_TOKEN_PATH};
+use helpdesk_provider_feishu::{
+    FIELDS_ROUTE, FeishuClient, FeishuConfig, READ_ROUTE, TENANT_TOKEN_PATH,
+};
 use ticket_core::{ErrorKind, TicketError, TicketUpdater};
 use ticket_http::HttpOptions;
 use ticket_http::testkit::{Reply, Suite};

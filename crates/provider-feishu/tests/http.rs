@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use provider_feishu::{FeishuClient, FeishuConfig, UserTokenSource};
+use helpdesk_provider_feishu::{FeishuClient, FeishuConfig, UserTokenSource};
 use secrecy::{ExposeSecret, SecretString};
 use ticket_core::{ErrorKind, TicketError, TicketId, TicketStatus, TicketUpdate, TicketUpdater};
 use ticket_http::test_server::{Reply, ScriptedServer};

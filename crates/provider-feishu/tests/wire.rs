@@ -1,7 +1,7 @@
 //! The exact JSON and request Feishu receives, as reviewed insta snapshots.
 #![allow(clippy::unwrap_used)]
 
-use provider_feishu::{FeishuClient, FeishuConfig, FeishuStatus, Region};
+use helpdesk_provider_feishu::{FeishuClient, FeishuConfig, FeishuStatus, Region};
 use ticket_core::{
     Field, Priority, TicketError, TicketId, TicketStatus, TicketUpdate, TicketUpdater,
 };

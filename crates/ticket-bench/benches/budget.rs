@@ -40,9 +40,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use helpdesk::Config;
 use ticket_bench::stats::{median, min_max};
 use ticket_core::{TicketId, TicketStatus, TicketUpdate};
-use ticket_facade::Config;
 use ticket_sandbox::{Provider, RedisServer, Sandbox};
 
 /// Tickets the updates cycle over.
@@ -251,7 +251,7 @@ fn child() {
         .build()
         .expect("a runtime");
     rt.block_on(async move {
-        let connected = ticket_facade::connect_budgeted(&Config::from_env()).expect("a client");
+        let connected = helpdesk::connect_budgeted(&Config::from_env()).expect("a client");
         let update = TicketUpdate::builder()
             .status(TicketStatus::InProgress)
             .build()

@@ -31,10 +31,10 @@
 
 use std::sync::Arc;
 
+use helpdesk::Config;
 use ticket_bench::floor::{self, Floor, HeaderWay};
 use ticket_bench::{fixtures, hand::Hand, server::FixedServer};
 use ticket_core::TicketUpdater;
-use ticket_facade::Config;
 
 fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
@@ -42,7 +42,7 @@ fn env(name: &str, default: &str) -> String {
 
 /// The facade's client and its rate budget; `budget`: the keys of one (without the provider's
 /// prefix).
-fn facade(name: &str, base: &str, budget: &[(&str, String)]) -> ticket_facade::Connected {
+fn facade(name: &str, base: &str, budget: &[(&str, String)]) -> helpdesk::Connected {
     let mut entries: Vec<(String, String)> = if name == "engagelab" {
         vec![
             ("engagelab.api_key".into(), floor::ENGAGELAB_KEY.into()),
@@ -74,8 +74,7 @@ fn facade(name: &str, base: &str, budget: &[(&str, String)]) -> ticket_facade::C
             .iter()
             .map(|(k, v)| (format!("{name}.{k}"), v.clone())),
     );
-    ticket_facade::connect_budgeted(&Config::from_map(entries).with_provider(name))
-        .expect("a facade")
+    helpdesk::connect_budgeted(&Config::from_map(entries).with_provider(name)).expect("a facade")
 }
 
 fn main() {

@@ -32,7 +32,7 @@
 //!   of ours, no timeout, no proxies); it checks the status and reads the body;
 //!   (b) `provider`: `TicketUpdater::update` on the concrete provider client;
 //!   (c) `facade`: `TicketUpdater::update` on the `Arc<dyn TicketUpdater>` that
-//!   `ticket_facade::connect` builds from a `Config`;
+//!   `helpdesk::connect` builds from a `Config`;
 //!   (d) `hand-written`: reqwest + serde by hand on the bare client, request built and
 //!   answer decoded per call (`ticket_bench::hand`);
 //!   Every client uses `RetryPolicy::default()`. Sequentially and with 64 in flight; each
@@ -51,6 +51,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use helpdesk::Config;
 use provider_engagelab::{EngageLabClient, EngageLabConfig};
 use provider_feishu::{FeishuClient, FeishuConfig};
 use ticket_bench::fixtures;
@@ -59,7 +60,6 @@ use ticket_bench::hand::Hand;
 use ticket_bench::server::FixedServer;
 use ticket_bench::stats::{self, CpuClock, LoadProbe, RunStats};
 use ticket_core::{TicketId, TicketUpdate, TicketUpdater};
-use ticket_facade::Config;
 use ticket_http::{HttpOptions, RetryPolicy};
 use ticket_sandbox::Sandbox;
 use tokio::runtime::Runtime;
@@ -221,7 +221,7 @@ fn facade(
             ("feishu.base_url", base_url),
         ]),
     };
-    ticket_facade::connect(&config).expect("a facade client")
+    helpdesk::connect(&config).expect("a facade client")
 }
 
 /// The floor for `provider` (`ticket_bench::floor`): the very request the provider client

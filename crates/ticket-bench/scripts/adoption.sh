@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Adoption cost: three minimal downstream binaries, each its own package outside the workspace
 # (so no feature unification), with the workspace's Cargo.lock (same versions):
-#   facade   helpdesk-ticket-facade, default features: one update from the environment
-#   one      helpdesk-ticket-facade, only the `engagelab` and `rustls` features (TLS is a
+#   facade   helpdesk, default features: one update from the environment
+#   one      helpdesk, only the `engagelab` and `rustls` features (TLS is a
 #            feature of its own: without `rustls` the binary could not speak https)
 #   plain    reqwest (the workspace's version and TLS choice: 0.13, `rustls` = aws-lc-rs and
 #            the platform's roots) + serde + serde_json + tokio: the same PUT by hand
@@ -17,12 +17,12 @@ OUT=${OUT:-$ROOT/target/adoption}
 mkdir -p "$OUT"
 FACADE_MAIN='fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let config = ticket_facade::Config::from_env();
-    let id = ticket_facade::TicketId::new(std::env::args().nth(1).unwrap_or_default());
+    let config = helpdesk::Config::from_env();
+    let id = helpdesk::TicketId::new(std::env::args().nth(1).unwrap_or_default());
     rt.block_on(async {
-        match (ticket_facade::connect(&config), id) {
+        match (helpdesk::connect(&config), id) {
             (Ok(client), Ok(id)) => {
-                let update = ticket_facade::TicketUpdate::builder().title("Printer jammed").build().unwrap();
+                let update = helpdesk::TicketUpdate::builder().title("Printer jammed").build().unwrap();
                 println!("{}", client.update(&id, &update).await.is_ok());
             }
             (client, id) => println!("{:?} {:?}", client.err(), id.err()),
@@ -58,9 +58,9 @@ make() { # NAME DEPS MAIN
     cp "$ROOT/Cargo.lock" "$OUT/$1/Cargo.lock"
 }
 TOKIO='tokio = { version = "1", default-features = false, features = ["rt"] }'
-make facade "ticket-facade = { path = \"$ROOT/crates/ticket-facade\", package = \"helpdesk-ticket-facade\" }
+make facade "helpdesk = { path = \"$ROOT/crates/ticket-facade\", package = \"helpdesk\" }
 $TOKIO" "$FACADE_MAIN"
-make one "ticket-facade = { path = \"$ROOT/crates/ticket-facade\", package = \"helpdesk-ticket-facade\", default-features = false, features = [\"engagelab\", \"rustls\"] }
+make one "helpdesk = { path = \"$ROOT/crates/ticket-facade\", package = \"helpdesk\", default-features = false, features = [\"engagelab\", \"rustls\"] }
 $TOKIO" "$FACADE_MAIN"
 make plain "reqwest = { version = \"0.13\", default-features = false, features = [\"rustls\", \"json\"] }
 serde = { version = \"1\", features = [\"derive\"] }

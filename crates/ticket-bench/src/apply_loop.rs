@@ -2,7 +2,7 @@
 //! `CONCURRENCY` tasks on a multi-thread runtime with the default worker count (as
 //! `helpdesk` has), taking the next update from a shared counter, each update built per call
 //! (as `helpdesk` parses each line) and sent through one facade client with its default retry
-//! policy. The updates are those of [`line`], the lines `helpdesk apply` is given.
+//! policy. The updates are those of [`line()`], the lines `helpdesk apply` is given.
 //!
 //! `benches/apply_loop.rs` runs it as a process of its own against a sandbox process, and
 //! `scripts/apply.sh` runs that beside `helpdesk apply` against the same sandbox.
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use ticket_facade::{Config, TicketId, TicketStatus, TicketUpdate};
+use helpdesk::{Config, TicketId, TicketStatus, TicketUpdate};
 
 /// Updates in flight, as `helpdesk apply --concurrency 8` has them.
 pub const CONCURRENCY: usize = 8;
@@ -45,7 +45,7 @@ pub fn sandbox_config(base: &str) -> Config {
 /// Sends `n` updates through the facade client of `config`, [`CONCURRENCY`] at a time.
 /// Returns the time the sending took (the client built before it starts) and how many failed.
 pub async fn run(config: &Config, n: usize) -> (Duration, u64) {
-    let updater = ticket_facade::connect(config).expect("a facade client");
+    let updater = helpdesk::connect(config).expect("a facade client");
     let next = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(AtomicU64::new(0));
     let start = Instant::now();

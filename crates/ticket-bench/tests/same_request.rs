@@ -5,11 +5,11 @@
 //! BENCHMARKS.md section 5 would not hold.
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
+use helpdesk::Config;
 use ticket_bench::fixtures;
 use ticket_bench::floor::{self, Floor, HeaderWay};
 use ticket_bench::hand::Hand;
 use ticket_core::TicketUpdater;
-use ticket_facade::Config;
 use ticket_http::test_server::{RecordedRequest, Reply, ScriptedServer};
 
 /// `(contestant, request)` for every contestant of `provider`, the facade first.
@@ -43,7 +43,7 @@ async fn requests(provider: &str) -> Vec<(&'static str, RecordedRequest)> {
         ])
     }
     .with_provider(provider);
-    let facade = ticket_facade::connect(&config).expect("a facade");
+    let facade = helpdesk::connect(&config).expect("a facade");
     facade
         .update(&id, &update)
         .await

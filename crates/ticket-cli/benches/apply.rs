@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use ticket_facade::{Config, TicketId, TicketStatus, TicketUpdate};
+use helpdesk::{Config, TicketId, TicketStatus, TicketUpdate};
 use ticket_sandbox::{Provider, Sandbox, SandboxBuilder};
 
 const CONCURRENCY: usize = 8;
@@ -166,7 +166,7 @@ async fn library_loop(sb: &Sandbox, n: usize) -> (f64, u64) {
 
 async fn library_loop_with(mut config: Config, n: usize) -> (f64, u64) {
     config.set("feishu", "retry_budget_ms", "60000");
-    let updater = ticket_facade::connect(&config).unwrap();
+    let updater = helpdesk::connect(&config).unwrap();
     let next = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(AtomicU64::new(0));
     let start = Instant::now();

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use clap::Args;
+use helpdesk::{ErrorKind, TicketError, TicketId, TicketUpdate, TicketUpdater, UpdateReceipt};
 use serde_json::{Value, json};
-use ticket_facade::{ErrorKind, TicketError, TicketId, TicketUpdate, TicketUpdater, UpdateReceipt};
 
 use crate::plan::{plan, print_snapshot};
 use crate::send::Shared;

@@ -7,9 +7,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use helpdesk::{TicketId, TicketUpdate};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
-use ticket_facade::{TicketId, TicketUpdate};
 
 /// Parses one line into a ticket id and a validated update. The error is a one-line reason.
 ///
@@ -166,7 +166,7 @@ pub(crate) fn hash_hex(hash: u64) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use ticket_facade::{Priority, UnsupportedPolicy};
+    use helpdesk::{Priority, UnsupportedPolicy};
 
     #[test]
     fn parses_every_field() {
@@ -184,7 +184,7 @@ mod tests {
         assert_eq!(u.custom_fields().unwrap()[1].id().unwrap().to_string(), "9");
         assert_eq!(
             u.status().unwrap(),
-            &ticket_facade::Status::Unified(ticket_facade::TicketStatus::InProgress)
+            &helpdesk::Status::Unified(helpdesk::TicketStatus::InProgress)
         );
         assert_eq!(u.solved(), Some(false));
         assert_eq!(u.comment(), Some("c"));

@@ -22,8 +22,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use helpdesk::{Config, ConfigKey, Field, RequestPreview, TicketError, UpdateReceipt};
 use serde_json::{Value, json};
-use ticket_facade::{Config, ConfigKey, Field, RequestPreview, TicketError, UpdateReceipt};
 
 /// Exit code: some updates failed.
 pub(crate) const EXIT_FAILED: u8 = 1;
@@ -124,7 +124,7 @@ pub(crate) fn load_config(global: &Global) -> Result<Config, TicketError> {
     Ok(config)
 }
 
-/// The key `--max-retries` sets (one of `ticket_facade::HTTP_KEYS`).
+/// The key `--max-retries` sets (one of `helpdesk::HTTP_KEYS`).
 pub(crate) const RETRIES_KEY: &str = "max_retries";
 
 pub(crate) fn fields_json(fields: &[Field]) -> Vec<&'static str> {
@@ -178,10 +178,10 @@ pub(crate) fn usage_error(output: Output, err: &TicketError) -> u8 {
 }
 
 fn providers() -> u8 {
-    let names = ticket_facade::providers();
+    let names = helpdesk::providers();
     let caps = |name: &str| match name {
-        "engagelab" => Some(ticket_facade::engagelab::CAPABILITIES),
-        "feishu" => Some(ticket_facade::feishu::CAPABILITIES),
+        "engagelab" => Some(helpdesk::engagelab::CAPABILITIES),
+        "feishu" => Some(helpdesk::feishu::CAPABILITIES),
         _ => None,
     };
     const ANY: &str = "any field needed";
@@ -240,10 +240,10 @@ fn providers() -> u8 {
 /// The key `key` of `provider` in the facade's key tables (the provider's own, then the keys
 /// every provider accepts), or `None` when it is not a known key.
 fn config_key(provider: &str, key: &str) -> Option<ConfigKey> {
-    ticket_facade::provider_keys(provider)
+    helpdesk::provider_keys(provider)
         .unwrap_or_default()
         .iter()
-        .chain(ticket_facade::HTTP_KEYS)
+        .chain(helpdesk::HTTP_KEYS)
         .find(|k| k.name == key)
         .copied()
 }
@@ -263,10 +263,7 @@ fn config_check(global: &Global) -> u8 {
     println!("configuration from {source}");
     let Some(provider) = config.provider().map(str::to_ascii_lowercase) else {
         println!("provider: missing (set TICKET_PROVIDER, `provider` in the file, or --provider)");
-        println!(
-            "available providers: {}",
-            ticket_facade::providers().join(", ")
-        );
+        println!("available providers: {}", helpdesk::providers().join(", "));
         return EXIT_USAGE;
     };
     println!("provider: {provider}");
@@ -289,7 +286,7 @@ fn config_check(global: &Global) -> u8 {
         };
         println!("  {key:<26} {shown:<32} from {origin}{note}");
     }
-    match ticket_facade::connect(&config) {
+    match helpdesk::connect(&config) {
         Ok(u) => {
             println!(
                 "connects: yes ({} client built; no request sent)",
@@ -309,7 +306,7 @@ mod tests {
     #[test]
     fn the_retries_key_is_a_key_every_provider_accepts() {
         assert!(
-            ticket_facade::HTTP_KEYS
+            helpdesk::HTTP_KEYS
                 .iter()
                 .any(|k| k.name == super::RETRIES_KEY)
         );

@@ -2,10 +2,10 @@
 //! `~ priority: high → urgent`, `+ tag vip`, `- tag old`; and the text and JSON forms of a
 //! ticket as read (`helpdesk get`).
 
-use serde_json::{Value, json};
-use ticket_facade::{
+use helpdesk::{
     Check, FieldCheck, TicketError, TicketSnapshot, TicketUpdate, TicketUpdater, compare,
 };
+use serde_json::{Value, json};
 
 /// One ticket's plan.
 pub(crate) struct TicketPlan {

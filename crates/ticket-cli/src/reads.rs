@@ -1,5 +1,5 @@
 //! An update with its reads (`--merge`, `--verify`), joined by the library's one
-//! read → fill → write → read-back sequence (`ticket_facade::update_with_reads`).
+//! read → fill → write → read-back sequence (`helpdesk::update_with_reads`).
 //!
 //! A read goes through the library's retries like an update, and the command's pacer paces it
 //! (its own limit: the provider's documented read rate, Feishu's 10/s, or `--read-rate`; the
@@ -9,7 +9,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ticket_facade::{TicketError, TicketId, TicketUpdate, update_with_reads};
+use helpdesk::{TicketError, TicketId, TicketUpdate, update_with_reads};
 
 use crate::send::{self, Outcome, Shared};
 

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use ticket_facade::kit::{Attempt, async_trait};
-use ticket_facade::{
+use helpdesk::kit::{Attempt, async_trait};
+use helpdesk::{
     AttemptHook, RateBudget, Sent, TicketError, TicketId, TicketUpdate, TicketUpdater,
     UpdateReceipt,
 };
@@ -93,7 +93,7 @@ pub(crate) struct Shared {
     budget: Option<Arc<RateBudget>>,
 }
 
-/// The keys the command's flags set (ones of `ticket_facade::HTTP_KEYS`).
+/// The keys the command's flags set (ones of `helpdesk::HTTP_KEYS`).
 const RATE_KEY: &str = "rate_limit";
 const READ_RATE_KEY: &str = "read_rate_limit";
 const BUDGET_KEY: &str = "rate_budget";
@@ -131,7 +131,7 @@ impl Shared {
                 config.set(&provider, BUDGET_KEY, "local");
             }
         }
-        let connected = ticket_facade::connect_budgeted(&config)?;
+        let connected = helpdesk::connect_budgeted(&config)?;
         Ok(Self {
             updater: connected.updater,
             budget: connected.budget,

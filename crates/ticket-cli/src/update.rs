@@ -2,10 +2,10 @@
 //! against the ticket (`--plan`), merged (`--merge`) or verified (`--verify`), then sent.
 
 use clap::Args;
-use serde_json::{Value, json};
-use ticket_facade::{
+use helpdesk::{
     NativeStatus, Priority, TicketError, TicketId, TicketKind, TicketStatus, TicketUpdate,
 };
+use serde_json::{Value, json};
 
 use crate::{
     EXIT_FAILED, Global, Output, error_json, fields_json, get, preview_json, print_json, reads,

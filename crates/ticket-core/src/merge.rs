@@ -41,7 +41,7 @@ impl TicketUpdate {
     /// verification ([`TicketUpdate::verifies`]) reports the changes it can see.
     ///
     /// ```
-    /// use ticket_core::{Capabilities, Field, FieldSet, Priority, TicketId, TicketSnapshot, TicketUpdate};
+    /// use helpdesk_ticket_core::{Capabilities, Field, FieldSet, Priority, TicketId, TicketSnapshot, TicketUpdate};
     /// let caps = Capabilities::new(FieldSet::of(&[Field::Title, Field::Priority, Field::Tags]))
     ///     .requiring(FieldSet::of(&[Field::Title]))
     ///     .resetting_when_omitted(FieldSet::of(&[Field::Priority]))
@@ -57,7 +57,7 @@ impl TicketUpdate {
     /// assert_eq!(merged.update.priority(), Some(Priority::Urgent));
     /// assert_eq!(merged.update.tags(), Some(&["printer".to_owned(), "vip".to_owned()][..]));
     /// assert_eq!(merged.filled, vec![Field::Title, Field::Priority]);
-    /// # Ok::<(), ticket_core::TicketError>(())
+    /// # Ok::<(), helpdesk_ticket_core::TicketError>(())
     /// ```
     pub fn merged_with(
         &self,

@@ -15,12 +15,12 @@ use crate::{
 /// cannot hold stays in [`raw`](Self::raw), the provider's own JSON.
 ///
 /// ```
-/// use ticket_core::{Priority, TicketId, TicketSnapshot};
+/// use helpdesk_ticket_core::{Priority, TicketId, TicketSnapshot};
 /// let mut snapshot = TicketSnapshot::new("engagelab", TicketId::new("tk_1")?);
 /// snapshot.priority = Some(Priority::Urgent);
 /// snapshot.tags = Some(vec!["printer".into()]);
 /// assert_eq!(snapshot.priority, Some(Priority::Urgent));
-/// # Ok::<(), ticket_core::TicketError>(())
+/// # Ok::<(), helpdesk_ticket_core::TicketError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

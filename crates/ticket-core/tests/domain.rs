@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ticket_core::{
+use helpdesk_ticket_core::{
     Capabilities, ErrorKind, Field, FieldSet, Priority, TicketError, TicketId, TicketKind,
     TicketStatus, TicketUpdate, TicketUpdater, UnsupportedPolicy,
 };
@@ -169,11 +169,14 @@ fn plan_applies_policy_requirements_and_collisions() {
 #[cfg(feature = "mock")]
 #[tokio::test]
 async fn the_mock_stands_in_for_a_provider() {
-    let mut mock = ticket_core::MockTicketUpdater::new();
+    let mut mock = helpdesk_ticket_core::MockTicketUpdater::new();
     mock.expect_provider().return_const("mocked".to_owned());
-    mock.expect_update()
-        .times(1)
-        .returning(|id, _| Ok(ticket_core::UpdateReceipt::new("mocked", id.clone())));
+    mock.expect_update().times(1).returning(|id, _| {
+        Ok(helpdesk_ticket_core::UpdateReceipt::new(
+            "mocked",
+            id.clone(),
+        ))
+    });
     let updater: Arc<dyn TicketUpdater> = Arc::new(mock);
     let receipt = updater
         .update(&TicketId::new("7").unwrap(), &TicketUpdate::default())

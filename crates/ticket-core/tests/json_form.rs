@@ -2,11 +2,11 @@
 #![cfg(feature = "serde")]
 #![allow(clippy::unwrap_used)]
 
-use serde_json::json;
-use ticket_core::{
+use helpdesk_ticket_core::{
     CommentVisibility, Field, NativeStatus, Priority, TicketId, TicketStatus, TicketUpdate,
     UnsupportedPolicy, UpdateReceipt,
 };
+use serde_json::json;
 
 fn parse(value: serde_json::Value) -> Result<TicketUpdate, String> {
     serde_json::from_value(value).map_err(|e| e.to_string())
@@ -36,7 +36,7 @@ fn the_documented_example_reads_and_writes_back_equal() {
         .title("Printer jammed")
         .description("A4 stuck")
         .priority(Priority::Medium)
-        .kind(ticket_core::TicketKind::Incident)
+        .kind(helpdesk_ticket_core::TicketKind::Incident)
         .tags(["printer", "hardware"])
         .custom_field("device_sn", "PRN-2024-001")
         .custom_field_by_id(360_001u64, 3)

@@ -5,12 +5,12 @@
 
 use std::cell::Cell;
 
-use serde_json::json;
-use ticket_core::{
+use helpdesk_ticket_core::{
     Capabilities, Check, ErrorKind, Field, FieldSet, NativeStatus, Priority, SnapshotField,
     TicketError, TicketId, TicketSnapshot, TicketStatus, TicketUpdate, UpdateReceipt, Verification,
     compare, update_with_reads,
 };
+use serde_json::json;
 use time::OffsetDateTime;
 
 /// An EngageLab-like provider: title and description required, priority reset when left

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use async_trait::async_trait;
-use ticket_core::{
+use helpdesk_ticket_core::{
     Capabilities, CommentVisibility, ErrorKind, Field, FieldSet, Plan, Priority, RequestPreview,
     TicketError, TicketId, TicketKind, TicketStatus, TicketUpdate, TicketUpdateBuilder,
     TicketUpdater, UpdateReceipt,
@@ -203,7 +203,7 @@ async fn the_default_check_refuses_what_update_refuses_and_returns_its_plan() {
 #[cfg(feature = "mock")]
 #[test]
 fn the_mock_has_check() {
-    let mut mock = ticket_core::MockTicketUpdater::new();
+    let mut mock = helpdesk_ticket_core::MockTicketUpdater::new();
     mock.expect_check()
         .times(1)
         .returning(|_, u| u.plan("mocked", &CAPS, &[]));

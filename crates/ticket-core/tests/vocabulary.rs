@@ -2,7 +2,7 @@
 //! visibility, string error codes and the provider's retry verdict.
 #![allow(clippy::unwrap_used)]
 
-use ticket_core::{
+use helpdesk_ticket_core::{
     Capabilities, CommentVisibility, CustomFieldId, CustomValue, ErrorCode, Field, FieldSet,
     NativeStatus, ServerError, Status, TicketError, TicketStatus, TicketUpdate,
 };
@@ -262,7 +262,10 @@ fn repeats_are_found_in_short_and_long_lists_alike() {
 /// and blanks with the same finder as the tags: the first fault in order, at every length.
 #[test]
 fn relative_edits_find_the_first_fault_in_short_and_long_lists_alike() {
-    type Edit = fn(ticket_core::TicketUpdateBuilder, String) -> ticket_core::TicketUpdateBuilder;
+    type Edit = fn(
+        helpdesk_ticket_core::TicketUpdateBuilder,
+        String,
+    ) -> helpdesk_ticket_core::TicketUpdateBuilder;
     let edits: [(&str, Edit); 3] = [
         ("tags", |b, item| b.add_tag(item)),
         ("tags", |b, item| b.remove_tag(item)),
@@ -312,7 +315,7 @@ fn relative_edits_find_the_first_fault_in_short_and_long_lists_alike() {
 /// repeat of a request that is not idempotent and may have landed.
 #[test]
 fn may_have_applied_decides_and_a_non_idempotent_maybe_is_not_retryable() {
-    use ticket_core::Sent;
+    use helpdesk_ticket_core::Sent;
     let server = |status| Box::new(ServerError::new("acme", status, "x"));
     let transport = |sent, idempotent| TicketError::Transport {
         provider: "acme".into(),

@@ -256,7 +256,7 @@ mod feishu {
         _lock_timeout: std::time::Duration,
     ) -> Result<Arc<dyn TokenStore>, TicketError> {
         Err(TicketError::config(format!(
-            "{} = redis needs the `redis` feature of ticket-facade",
+            "{} = redis needs the `redis` feature of helpdesk",
             s.describe("token_store")
         )))
     }

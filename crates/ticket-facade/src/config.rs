@@ -110,14 +110,14 @@ impl Config {
     /// Parses TOML text: `provider = "…"` and one table per provider.
     ///
     /// ```
-    /// let config = ticket_facade::Config::from_toml_str(r#"
+    /// let config = helpdesk::Config::from_toml_str(r#"
     ///     provider = "engagelab"
     ///     [engagelab]
     ///     api_key = "key"
     ///     api_secret = "secret"
     /// "#)?;
     /// assert_eq!(config.provider(), Some("engagelab"));
-    /// # Ok::<(), ticket_facade::TicketError>(())
+    /// # Ok::<(), helpdesk::TicketError>(())
     /// ```
     pub fn from_toml_str(text: &str) -> Result<Self, TicketError> {
         Self::parse_toml(text, "the TOML configuration")
@@ -184,7 +184,7 @@ impl Config {
     /// Builds a configuration from `provider` and `<provider>.<key>` entries.
     ///
     /// ```
-    /// let config = ticket_facade::Config::from_map([
+    /// let config = helpdesk::Config::from_map([
     ///     ("provider", "feishu"),
     ///     ("feishu.user_access_token", "u-token"),
     ///     ("feishu.helpdesk_id", "7012345"),

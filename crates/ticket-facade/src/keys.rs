@@ -94,7 +94,7 @@ fn or_list(words: &[&str], quoted: bool) -> String {
 /// printed), and a one-line doc.
 ///
 /// ```
-/// use ticket_facade::{ConfigKey, ValueKind};
+/// use helpdesk::{ConfigKey, ValueKind};
 /// const KEYS: &[ConfigKey] = &[
 ///     ConfigKey::new("domain", ValueKind::Text, "your `<domain>.freshdesk.com`"),
 ///     ConfigKey::new("api_key", ValueKind::Text, "required: the API key").secret(),

@@ -5,11 +5,11 @@
 //! `ticket-core` is re-exported here, so an application depends on this crate alone.
 //!
 //! ```no_run
-//! use ticket_facade::{Config, Priority, TicketId, TicketUpdate};
+//! use helpdesk::{Config, Priority, TicketId, TicketUpdate};
 //!
-//! # async fn run() -> Result<(), ticket_facade::TicketError> {
+//! # async fn run() -> Result<(), helpdesk::TicketError> {
 //! // TICKET_PROVIDER=engagelab TICKET_ENGAGELAB_API_KEY=… TICKET_ENGAGELAB_API_SECRET=…
-//! let updater = ticket_facade::connect(&Config::from_env())?;
+//! let updater = helpdesk::connect(&Config::from_env())?;
 //! let update = TicketUpdate::builder()
 //!     .title("Printer jammed (updated)")
 //!     .description("A technician is on the way.")
@@ -79,8 +79,8 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use ticket_facade::{Config, ConfigKey, Settings, TicketError, TicketUpdater, ValueKind};
-//! # use ticket_facade::{Capabilities, FieldSet, RequestPreview, TicketId, TicketUpdate, UpdateReceipt};
+//! use helpdesk::{Config, ConfigKey, Settings, TicketError, TicketUpdater, ValueKind};
+//! # use helpdesk::{Capabilities, FieldSet, RequestPreview, TicketId, TicketUpdate, UpdateReceipt};
 //! # struct Acme;
 //! # #[async_trait::async_trait]
 //! # impl TicketUpdater for Acme {
@@ -98,8 +98,8 @@
 //! const ACME_KEYS: &[ConfigKey] =
 //!     &[ConfigKey::new("token", ValueKind::Text, "required: the API token").secret()];
 //!
-//! ticket_facade::register("acme", ACME_KEYS, build_acme)?;
-//! let updater = ticket_facade::connect(&Config::from_map([("provider", "acme"), ("acme.token", "t")]))?;
+//! helpdesk::register("acme", ACME_KEYS, build_acme)?;
+//! let updater = helpdesk::connect(&Config::from_map([("provider", "acme"), ("acme.token", "t")]))?;
 //! assert_eq!(updater.provider(), "acme");
 //! # Ok::<(), TicketError>(())
 //! ```

@@ -138,7 +138,7 @@ impl Registry {
         let Some(provider) = self.providers.get(name) else {
             if let Some((_, feature)) = BUILTIN.iter().find(|(n, _)| *n == name) {
                 return Err(TicketError::config(format!(
-                    "provider `{name}` is not compiled in: enable the `{feature}` feature of ticket-facade (available: {available})"
+                    "provider `{name}` is not compiled in: enable the `{feature}` feature of helpdesk (available: {available})"
                 )));
             }
             return Err(TicketError::config(format!(

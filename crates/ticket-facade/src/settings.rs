@@ -274,7 +274,7 @@ impl Settings {
         _read: Option<Rate>,
     ) -> Result<RateBudget, TicketError> {
         Err(TicketError::config(format!(
-            "{} = redis needs the `redis` feature of ticket-facade",
+            "{} = redis needs the `redis` feature of helpdesk",
             self.describe("rate_budget")
         )))
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ticket_facade::{
+use helpdesk::{
     Config, ConfigKey, ErrorKind, Registry, Settings, TicketError, TicketUpdater, ValueKind,
 };
 
@@ -50,7 +50,7 @@ fn engagelab_from_env_toml_and_map() {
         ("engagelab.api_secret", "s"),
     ]);
     for config in [env, toml, map] {
-        let updater = ticket_facade::connect(&config).unwrap();
+        let updater = helpdesk::connect(&config).unwrap();
         assert_eq!(updater.provider(), "engagelab");
     }
 }
@@ -65,11 +65,11 @@ fn feishu_from_env_with_region() {
         ("TICKET_FEISHU_REGION", "lark"),
     ]);
     let config = config.with_provider(" Feishu ");
-    let updater = ticket_facade::connect(&config).unwrap();
+    let updater = helpdesk::connect(&config).unwrap();
     let preview = updater
         .preview(
             &"1".parse().unwrap(),
-            &ticket_facade::TicketUpdate::builder()
+            &helpdesk::TicketUpdate::builder()
                 .comment("c")
                 .build()
                 .unwrap(),
@@ -88,13 +88,13 @@ fn a_missing_credential_names_the_variable_to_set() {
         ("TICKET_PROVIDER", "feishu"),
         ("TICKET_FEISHU_USER_ACCESS_TOKEN", "u"),
     ]);
-    assert!(config_error(ticket_facade::connect(&env)).contains("set TICKET_FEISHU_HELPDESK_ID"));
+    assert!(config_error(helpdesk::connect(&env)).contains("set TICKET_FEISHU_HELPDESK_ID"));
     let toml =
         Config::from_toml_str("provider = \"engagelab\"\n[engagelab]\napi_key = \"k\"\n").unwrap();
-    let text = config_error(ticket_facade::connect(&toml));
+    let text = config_error(helpdesk::connect(&toml));
     assert!(text.contains("`[engagelab] api_secret`"), "{text}");
     let map = Config::from_map([("provider", "engagelab")]);
-    assert!(config_error(ticket_facade::connect(&map)).contains("`engagelab.api_key`"));
+    assert!(config_error(helpdesk::connect(&map)).contains("`engagelab.api_key`"));
 }
 
 #[test]
@@ -105,7 +105,7 @@ fn an_unknown_key_is_an_error_never_ignored() {
         ("TICKET_ENGAGELAB_API_SECRET", "s"),
         ("TICKET_ENGAGELAB_API_SECERT", "typo"),
     ]);
-    let text = config_error(ticket_facade::connect(&env));
+    let text = config_error(helpdesk::connect(&env));
     assert!(text.contains("TICKET_ENGAGELAB_API_SECERT"), "{text}");
     assert!(
         text.contains("TICKET_ENGAGELAB_API_SECRET"),
@@ -118,13 +118,13 @@ fn an_unknown_key_is_an_error_never_ignored() {
         ("TICKET_ENGAGELAB_API_SECRET", "s"),
         ("TICKET_TIMEOUT", "5"),
     ]);
-    assert!(config_error(ticket_facade::connect(&stray_env)).contains("TICKET_TIMEOUT"));
+    assert!(config_error(helpdesk::connect(&stray_env)).contains("TICKET_TIMEOUT"));
 
     let toml = Config::from_toml_str(
         "provider = \"engagelab\"\ntimeout = 3\n[engagelab]\napi_key = \"k\"\napi_secret = \"s\"\n[zendesk]\nx = 1\n",
     )
     .unwrap();
-    let text = config_error(ticket_facade::connect(&toml));
+    let text = config_error(helpdesk::connect(&toml));
     assert!(
         text.contains("timeout") && text.contains("[zendesk]"),
         "{text}"
@@ -136,12 +136,12 @@ fn an_unknown_key_is_an_error_never_ignored() {
         ("engagelab.api_secret", "s"),
         ("engagelab.region", "lark"),
     ]);
-    assert!(config_error(ticket_facade::connect(&map)).contains("`engagelab.region`"));
+    assert!(config_error(helpdesk::connect(&map)).contains("`engagelab.region`"));
 }
 
 #[test]
 fn unknown_and_missing_providers_list_the_available_ones() {
-    let text = config_error(ticket_facade::connect(&Config::from_map([(
+    let text = config_error(helpdesk::connect(&Config::from_map([(
         "provider", "zendesk",
     )])));
     assert!(text.contains("unknown provider `zendesk`"), "{text}");
@@ -149,11 +149,10 @@ fn unknown_and_missing_providers_list_the_available_ones() {
         text.contains("engagelab") && text.contains("feishu"),
         "{text}"
     );
-    let text = config_error(ticket_facade::connect(&Config::from_env_vars(Vec::<(
+    let text = config_error(helpdesk::connect(&Config::from_env_vars(Vec::<(
         String,
         String,
-    )>::new(
-    ))));
+    )>::new())));
     assert!(text.contains("set TICKET_PROVIDER"), "{text}");
 }
 
@@ -173,7 +172,7 @@ fn bad_values_name_their_key() {
         ("feishu.helpdesk_token", "ht"),
         ("feishu.region", "mars"),
     ]);
-    let text = config_error(ticket_facade::connect(&map));
+    let text = config_error(helpdesk::connect(&map));
     assert!(
         text.contains("`feishu.region` is invalid: expected feishu or lark"),
         "{text}"
@@ -185,8 +184,7 @@ fn bad_values_name_their_key() {
         ("engagelab.connect_timeout_ms", "soon"),
     ]);
     assert!(
-        config_error(ticket_facade::connect(&map))
-            .contains("`engagelab.connect_timeout_ms` is invalid")
+        config_error(helpdesk::connect(&map)).contains("`engagelab.connect_timeout_ms` is invalid")
     );
     let map = Config::from_map([
         ("provider", "engagelab"),
@@ -194,7 +192,7 @@ fn bad_values_name_their_key() {
         ("engagelab.api_secret", "s"),
         ("engagelab.base_url", "http://helpdesk.example.com"),
     ]);
-    assert!(config_error(ticket_facade::connect(&map)).contains("non-loopback"));
+    assert!(config_error(helpdesk::connect(&map)).contains("non-loopback"));
 }
 
 #[test]
@@ -204,8 +202,8 @@ fn configuration_debug_shows_keys_never_values() {
         ("engagelab.api_key", "key-9f8e7d"),
         ("engagelab.api_secret", "secret-6c5b4a"),
     ]);
-    let updater = ticket_facade::connect(&config).unwrap();
-    let err = ticket_facade::connect(&config.clone().with_provider("nope")).unwrap_err();
+    let updater = helpdesk::connect(&config).unwrap();
+    let err = helpdesk::connect(&config.clone().with_provider("nope")).unwrap_err();
     for text in [format!("{config:?}"), err.to_string(), format!("{err:?}")] {
         assert!(
             !text.contains("key-9f8e7d") && !text.contains("secret-6c5b4a"),

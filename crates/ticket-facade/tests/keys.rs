@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ticket_facade::kit::async_trait;
-use ticket_facade::{
+use helpdesk::kit::async_trait;
+use helpdesk::{
     Capabilities, Config, ConfigKey, ErrorKind, FieldSet, HTTP_KEYS, HttpOptions, Registry,
     RequestPreview, RetryPolicy, Settings, TicketError, TicketId, TicketUpdate, TicketUpdater,
     UpdateReceipt, ValueKind,
@@ -262,7 +262,7 @@ fn a_built_in_provider_reports_an_extra_key_as_unknown() {
         ("feishu", "feishu.helpdesk_idd", "`feishu.helpdesk_id`"),
     ] {
         let config = Config::from_map([("provider", provider), (typo, "x")]);
-        let text = config_error(ticket_facade::connect(&config));
+        let text = config_error(helpdesk::connect(&config));
         assert!(
             text.contains(&format!(
                 "unknown configuration key for provider `{provider}`: `{typo}` (known: "
@@ -435,7 +435,7 @@ fn http_options_reads_every_http_key_into_its_option() {
     // The budget is the client's attempt hook, and the one `connect_budgeted` returns.
     let budget = connected.budget.expect("the rate keys turn the budget on");
     let hook = seen.attempt_hook.take().expect("the budget is the hook");
-    let budget_hook: Arc<dyn ticket_facade::AttemptHook> = budget.clone();
+    let budget_hook: Arc<dyn helpdesk::AttemptHook> = budget.clone();
     assert!(Arc::ptr_eq(&hook, &budget_hook));
     assert_eq!(seen, expected);
     assert_eq!(budget.rate("update"), Some(50.0));

@@ -1,11 +1,11 @@
 //! `connect` without a TLS backend refuses an `https://` base URL (the providers' defaults
 //! included) with a configuration error naming the features to enable, and still accepts
 //! `http://` to loopback. The refusals run in a build without TLS (`.ci/run`: `cargo test -p
-//! helpdesk-ticket-facade --no-default-features --features engagelab,feishu --test no_tls`);
+//! helpdesk --no-default-features --features engagelab,feishu --test no_tls`);
 //! built with TLS, every one of these connects.
 #![allow(clippy::unwrap_used)]
 
-use ticket_facade::{Config, ErrorKind};
+use helpdesk::{Config, ErrorKind};
 
 const TLS: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
 
@@ -18,7 +18,7 @@ fn check(provider: &str, pairs: &[(&str, &str)], base_url: Option<&str>) {
     }
     let https = base_url.is_none_or(|url| url.starts_with("https://"));
     let accepted = TLS || !https;
-    match ticket_facade::connect(&Config::from_map(map)) {
+    match helpdesk::connect(&Config::from_map(map)) {
         Ok(_) => assert!(accepted, "{provider}: https:// accepted without TLS"),
         Err(err) => {
             assert!(!accepted, "{provider} ({base_url:?}): {err}");

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use ticket_facade::kit::ExposeSecret;
-use ticket_facade::{Config, ConfigKey, Registry, Settings, TicketError, TicketUpdater, ValueKind};
+use helpdesk::kit::ExposeSecret;
+use helpdesk::{Config, ConfigKey, Registry, Settings, TicketError, TicketUpdater, ValueKind};
 
 const KEYS: &[ConfigKey] = &[ConfigKey::new("token", ValueKind::Text, "the token").secret()];
 

@@ -21,7 +21,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 ///
 /// ```
 /// use ticket_core::TicketId;
-/// use ticket_http::encode_segment;
+/// use helpdesk_ticket_http::encode_segment;
 /// let id = TicketId::new("../a/b?c#d%2F")?;
 /// assert_eq!(encode_segment(&id).to_string(), "..%2Fa%2Fb%3Fc%23d%252F");
 /// # Ok::<(), ticket_core::TicketError>(())
@@ -126,7 +126,7 @@ impl BaseUrl {
     ///
     /// ```
     /// use ticket_core::TicketId;
-    /// use ticket_http::BaseUrl;
+    /// use helpdesk_ticket_http::BaseUrl;
     /// let route = BaseUrl::parse("https://acme.zendesk.com")?.route_template("/api/v2/tickets/{id}.json")?;
     /// assert_eq!(route.url(&TicketId::new("35436")?).as_str(), "https://acme.zendesk.com/api/v2/tickets/35436.json");
     /// assert_eq!(route.url(&TicketId::new("a/b")?).as_str(), "https://acme.zendesk.com/api/v2/tickets/a%2Fb.json");
@@ -177,7 +177,7 @@ impl Route {
     /// included (`/open-apis/helpdesk/v1/tickets/{id}`): the `url.template` of its spans.
     ///
     /// ```
-    /// use ticket_http::BaseUrl;
+    /// use helpdesk_ticket_http::BaseUrl;
     /// let route = BaseUrl::parse("https://acme.zendesk.com/gw")?.route_template("/api/v2/tickets/{id}.json")?;
     /// assert_eq!(&**route.template(), "/gw/api/v2/tickets/{id}.json");
     /// # Ok::<(), ticket_core::TicketError>(())

@@ -25,7 +25,7 @@ use crate::Secrets;
 /// it stands as a word of its own, never inside other words.
 ///
 /// ```
-/// use ticket_http::{Credential, Secrets};
+/// use helpdesk_ticket_http::{Credential, Secrets};
 /// let credential = Credential::basic("api-key", "api-secret", "the API key")?;
 /// let secrets = Secrets::new();
 /// credential.register(&secrets);

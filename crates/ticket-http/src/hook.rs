@@ -88,7 +88,7 @@ pub struct RateLimited<'a> {
 /// ```
 /// use std::sync::{Arc, Mutex};
 /// use std::time::Duration;
-/// use ticket_http::{Attempt, AttemptHook, HttpOptions, RateLimited};
+/// use helpdesk_ticket_http::{Attempt, AttemptHook, HttpOptions, RateLimited};
 /// use ticket_core::TicketError;
 /// use tokio::time::Instant;
 ///

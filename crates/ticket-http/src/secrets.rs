@@ -37,7 +37,7 @@ const RECENT: usize = 16;
 /// register into the same one.
 ///
 /// ```
-/// use ticket_http::Secrets;
+/// use helpdesk_ticket_http::Secrets;
 /// let secrets = Secrets::new();
 /// secrets.add("api-secret");
 /// secrets.add("X");

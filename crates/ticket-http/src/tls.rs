@@ -37,7 +37,7 @@ pub(crate) const COMPILED: bool = cfg!(any(feature = "rustls", feature = "native
 /// The error for an `https://` URL in a build without TLS: permanent, and naming the fix.
 pub(crate) fn no_backend(url: &str) -> TicketError {
     TicketError::config(format!(
-        "{url:?} needs TLS, and this build has no TLS backend: enable the `rustls` feature (or `native-tls`) of the helpdesk crate you depend on (helpdesk-ticket-facade, a provider crate, or helpdesk-ticket-http)"
+        "{url:?} needs TLS, and this build has no TLS backend: enable the `rustls` feature (or `native-tls`) of the helpdesk crate you depend on (helpdesk, a provider crate, or helpdesk-ticket-http)"
     ))
 }
 

@@ -5,10 +5,10 @@
 //! the same calls are accepted.
 #![allow(clippy::unwrap_used)]
 
+use helpdesk_ticket_http::{BaseUrl, HttpOptions, PreparedRequest, RetryPolicy, Transport, Url};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use ticket_core::{ErrorKind, TicketError};
-use ticket_http::{BaseUrl, HttpOptions, PreparedRequest, RetryPolicy, Transport, Url};
 
 const TLS: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
 

@@ -4,10 +4,10 @@
 #![cfg(feature = "test-util")]
 #![allow(clippy::unwrap_used)]
 
+use helpdesk_ticket_http::test_server::{Reply, ScriptedServer};
+use helpdesk_ticket_http::{HttpOptions, PreparedRequest, RetryPolicy, Transport, Url};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
-use ticket_http::test_server::{Reply, ScriptedServer};
-use ticket_http::{HttpOptions, PreparedRequest, RetryPolicy, Transport, Url};
 
 #[tokio::test]
 async fn content_length_is_previewed_exactly_when_it_is_sent() {

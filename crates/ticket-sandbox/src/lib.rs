@@ -29,7 +29,7 @@
 //! # Example
 //!
 //! ```
-//! use ticket_sandbox::{Fault, Sandbox, Scope};
+//! use helpdesk_ticket_sandbox::{Fault, Sandbox, Scope};
 //!
 //! #[tokio::main(flavor = "current_thread")]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -99,7 +99,7 @@ pub const DEFAULT_FEISHU_GET_RATE_LIMIT: u32 = 10;
 pub const DEFAULT_REQUEST_LOG_CAPACITY: usize = 1000;
 
 /// How many bytes (bodies, headers, paths) the request log keeps by default: 16 MiB.
-pub const DEFAULT_REQUEST_LOG_MAX_BYTES: usize = 16 * 1024 * 1024;
+pub const DEFAULT_REQUEST_LOG_MAX_BYTES: usize = 16_777_216;
 
 /// How long a client has to send a complete request head by default.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);

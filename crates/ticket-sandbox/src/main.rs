@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ticket_sandbox::{EngageLabGetPaths, OmittedPriority, Provider, Sandbox};
+use helpdesk_ticket_sandbox::{EngageLabGetPaths, OmittedPriority, Provider, Sandbox};
 
 /// A stateful loopback emulator of the EngageLab LiveDesk and Feishu Helpdesk ticket APIs.
 #[derive(Debug, Parser)]
@@ -41,13 +41,13 @@ struct Args {
     #[arg(long = "rate-limit", value_name = "[PROVIDER=]R/s", value_parser = parse_rate_limit)]
     rate_limit: Vec<(Option<Provider>, u32)>,
     /// Feishu ticket reads a second while the Feishu rate-limit mode is on (0: unpaced).
-    #[arg(long, value_name = "N", default_value_t = ticket_sandbox::DEFAULT_FEISHU_GET_RATE_LIMIT)]
+    #[arg(long, value_name = "N", default_value_t = helpdesk_ticket_sandbox::DEFAULT_FEISHU_GET_RATE_LIMIT)]
     feishu_get_rate_limit: u32,
     /// Seconds a client has to send a complete request head (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 10)]
     header_read_timeout_secs: u64,
     /// Bytes the request log keeps.
-    #[arg(long, value_name = "N", default_value_t = ticket_sandbox::DEFAULT_REQUEST_LOG_MAX_BYTES)]
+    #[arg(long, value_name = "N", default_value_t = helpdesk_ticket_sandbox::DEFAULT_REQUEST_LOG_MAX_BYTES)]
     request_log_max_bytes: usize,
 }
 

@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use helpdesk_ticket_sandbox::{EngageLabTicket, Sandbox, Stats};
 use serde_json::{Value, json};
-use ticket_sandbox::{EngageLabTicket, Sandbox, Stats};
 
 async fn admin(
     client: &reqwest::Client,

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
+use helpdesk_ticket_sandbox::{EngageLabTicket, OmittedPriority, Sandbox};
 use serde_json::json;
-use ticket_sandbox::{EngageLabTicket, OmittedPriority, Sandbox};
 
 const VENDOR_EXAMPLE_LISTED_PRIORITY: &str = r#"{
 "title": "打印機卡紙,無法打印(已更新)",
@@ -371,7 +371,7 @@ async fn percent_encoded_ids_arrive_as_one_segment() {
 
 #[tokio::test]
 async fn custom_credentials_are_used() {
-    let mut creds = ticket_sandbox::Credentials::default();
+    let mut creds = helpdesk_ticket_sandbox::Credentials::default();
     creds.engagelab_api_key = "k2".to_owned();
     creds.engagelab_api_secret = "s2".to_owned();
     let sb = Sandbox::builder()

@@ -6,8 +6,8 @@
 mod common;
 
 use common::*;
+use helpdesk_ticket_sandbox::{EngageLabGetPaths, EngageLabTicket, OmittedPriority, Sandbox};
 use serde_json::json;
-use ticket_sandbox::{EngageLabGetPaths, EngageLabTicket, OmittedPriority, Sandbox};
 
 async fn get_url(sb: &Sandbox, client: &reqwest::Client, url: String) -> Resp {
     let resp = client

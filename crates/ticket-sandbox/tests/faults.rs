@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use ticket_sandbox::{Fault, PendingFault, Sandbox, Scope};
+use helpdesk_ticket_sandbox::{Fault, PendingFault, Sandbox, Scope};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn sandbox() -> Sandbox {

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::*;
+use helpdesk_ticket_sandbox::{FeishuCustomizedField, FeishuTicket, Sandbox};
 use serde_json::json;
-use ticket_sandbox::{FeishuCustomizedField, FeishuTicket, Sandbox};
 
 const VENDOR_EXAMPLE: &str = r#"{
     "status": 1,

@@ -8,11 +8,11 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use serde_json::{Value, json};
-use ticket_sandbox::{
+use helpdesk_ticket_sandbox::{
     Fault, FeishuCustomizedField, FeishuDropdownOption, FeishuFieldDef, FeishuTicket, Provider,
     Sandbox, Scope,
 };
+use serde_json::{Value, json};
 
 /// `POST /open-apis/auth/v3/tenant_access_token/internal` with this body.
 async fn tenant_token(sb: &Sandbox, client: &reqwest::Client, body: &str) -> Resp {

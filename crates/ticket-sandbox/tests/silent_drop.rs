@@ -5,11 +5,11 @@
 mod common;
 
 use common::*;
-use serde_json::json;
-use ticket_sandbox::{
+use helpdesk_ticket_sandbox::{
     DropTarget, EngageLabTicket, Fault, FeishuCustomizedField, FeishuFieldDef, FeishuTicket,
     PendingFault, Provider, Sandbox, Scope,
 };
+use serde_json::json;
 
 fn drop(provider: Provider, spec: &str) -> Fault {
     Fault::SilentDrop(DropTarget::new(provider, spec).unwrap())

@@ -1,4 +1,4 @@
-//! Zendesk Support as a ticket provider, written with `ticket_facade::kit` only: the worked
+//! Zendesk Support as a ticket provider, written with `helpdesk::kit` only: the worked
 //! example of a downstream provider. `PUT /api/v2/tickets/{id}.json` to update and `GET` on the
 //! same path to read (so merge mode and verification work too), Basic auth
 //! `{email}/token:{api_token}`, 429 with `Retry-After`, 409 (an edit conflict) retried.
@@ -17,11 +17,11 @@
 
 use std::sync::Arc;
 
-use ticket_facade::kit::serde_json::{Map, Value, json};
-use ticket_facade::kit::{
+use helpdesk::kit::serde_json::{Map, Value, json};
+use helpdesk::kit::{
     self, BaseUrl, Credential, ErrorShape, ExposeSecret, JsonApi, JsonClient, RawResponse,
 };
-use ticket_facade::{
+use helpdesk::{
     Capabilities, CommentVisibility, ConfigKey, CustomFieldId, Field, FieldSet, NativeStatus, Plan,
     Priority, Settings, SnapshotField, Status, TicketError, TicketId, TicketKind, TicketSnapshot,
     TicketStatus, TicketUpdate, TicketUpdater, UpdateReceipt, ValueKind,
@@ -269,7 +269,7 @@ pub fn build(s: &mut Settings) -> Result<Arc<dyn TicketUpdater>, TicketError> {
     Ok(Arc::new(client(&base, &email, &token, s.http_options()?)?))
 }
 
-/// Registers (or registers again) `zendesk` in the process-wide registry of `ticket-facade`.
+/// Registers (or registers again) `zendesk` in the process-wide registry of `helpdesk`.
 pub fn register() -> Result<(), TicketError> {
-    ticket_facade::replace(PROVIDER, KEYS, build).map(|_| ())
+    helpdesk::replace(PROVIDER, KEYS, build).map(|_| ())
 }

@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
-use provider_zendesk::{PROVIDER, ZendeskClient, client, register};
-use ticket_facade::kit::SecretString;
-use ticket_facade::testkit::{Reply, ScriptedServer, Suite};
-use ticket_facade::{
+use helpdesk::kit::SecretString;
+use helpdesk::testkit::{Reply, ScriptedServer, Suite};
+use helpdesk::{
     CommentVisibility, Config, ErrorKind, Field, HttpOptions, NativeStatus, Priority, TicketError,
     TicketId, TicketKind, TicketStatus, TicketUpdate, TicketUpdater,
 };
+use provider_zendesk::{PROVIDER, ZendeskClient, client, register};
 
 const EMAIL: &str = "agent@example.com";
 const TOKEN: &str = "zd-6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv";
@@ -222,7 +222,7 @@ async fn selectable_with_ticket_provider_zendesk() {
         ("TICKET_ZENDESK_API_TOKEN", TOKEN),
         ("TICKET_ZENDESK_MAX_RETRIES", "0"),
     ]);
-    let updater = ticket_facade::connect(&config).unwrap();
+    let updater = helpdesk::connect(&config).unwrap();
     assert_eq!(updater.provider(), PROVIDER);
     let receipt = updater
         .update(&TicketId::new("35436").unwrap(), &full_update())
@@ -230,24 +230,24 @@ async fn selectable_with_ticket_provider_zendesk() {
         .unwrap();
     assert_eq!(receipt.provider, "zendesk");
     assert_eq!(server.requests()[0].target, "/api/v2/tickets/35436.json");
-    assert!(ticket_facade::providers().contains(&"zendesk".to_owned()));
+    assert!(helpdesk::providers().contains(&"zendesk".to_owned()));
 
     let missing = Config::from_env_vars([
         ("TICKET_PROVIDER", "zendesk"),
         ("TICKET_ZENDESK_SUBDOMAIN", "acme"),
     ]);
-    let err = ticket_facade::connect(&missing).unwrap_err().to_string();
+    let err = helpdesk::connect(&missing).unwrap_err().to_string();
     assert!(err.contains("TICKET_ZENDESK_EMAIL"), "{err}");
 }
 
 /// A small stateful Zendesk: `GET` answers the ticket as it stands, `PUT` stores `tags`.
 fn stateful(
     tags: Arc<std::sync::Mutex<Vec<String>>>,
-) -> impl Fn(&ticket_facade::testkit::RecordedRequest) -> Reply + Send + Sync + 'static {
+) -> impl Fn(&helpdesk::testkit::RecordedRequest) -> Reply + Send + Sync + 'static {
     move |request| {
         if request.method == "PUT" {
-            let body: ticket_facade::kit::serde_json::Value =
-                ticket_facade::kit::serde_json::from_slice(&request.body).unwrap();
+            let body: helpdesk::kit::serde_json::Value =
+                helpdesk::kit::serde_json::from_slice(&request.body).unwrap();
             if let Some(list) = body["ticket"]["tags"].as_array() {
                 *tags.lock().unwrap() = list
                     .iter()
@@ -257,7 +257,7 @@ fn stateful(
             return Reply::json(200, SUCCESS);
         }
         let tags = tags.lock().unwrap().clone();
-        let ticket = ticket_facade::kit::serde_json::json!({"ticket": {
+        let ticket = helpdesk::kit::serde_json::json!({"ticket": {
             "id": 35436, "subject": "Printer jammed", "description": "Paper stuck.",
             "priority": "normal", "type": "incident", "status": "open", "tags": tags,
             "custom_fields": [{"id": 360001, "value": "PRN-2024-001"}, {"id": 360002, "value": null}],

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use ticket_facade::TicketUpdater;
+use helpdesk::TicketUpdater;
 
 use super::input::{Fingerprints, Input, Line, Replay, is_blank};
 use crate::journal::Record;

@@ -1,10 +1,10 @@
-//! `apply --metrics-addr`: the library's metrics (see `ticket_facade::telemetry`) served for
+//! `apply --metrics-addr`: the library's metrics (see `helpdesk::telemetry`) served for
 //! Prometheus while the run lasts, by `metrics-exporter-prometheus`'s own HTTP listener.
 
 use std::net::SocketAddr;
 
+use helpdesk::telemetry;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
-use ticket_facade::telemetry;
 
 /// The buckets of `http.client.request.duration`, in seconds: OpenTelemetry's advice for it.
 const DURATION_BUCKETS: [f64; 14] = [

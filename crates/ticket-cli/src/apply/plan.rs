@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use helpdesk::{TicketError, TicketId, TicketUpdate, TicketUpdater};
 use serde_json::{Value, json};
-use ticket_facade::{TicketError, TicketId, TicketUpdate, TicketUpdater};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 

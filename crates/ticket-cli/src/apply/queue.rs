@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinSet;
 
+use helpdesk::{TicketId, TicketUpdate};
 use serde_json::json;
-use ticket_facade::{TicketId, TicketUpdate};
 use tokio::sync::mpsc;
 
 use super::Halt;

@@ -39,8 +39,8 @@ impl Tally {
     pub(super) fn verification(
         &mut self,
         line: u64,
-        id: &ticket_facade::TicketId,
-        v: &ticket_facade::Verification,
+        id: &helpdesk::TicketId,
+        v: &helpdesk::Verification,
     ) {
         let id = id.as_str();
         if let Some(err) = &v.read_error {

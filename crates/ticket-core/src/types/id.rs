@@ -12,11 +12,11 @@ use crate::TicketError;
 /// change the request path.
 ///
 /// ```
-/// use ticket_core::TicketId;
+/// use helpdesk_ticket_core::TicketId;
 /// assert_eq!(TicketId::new("tk_20251104_789abc")?.as_str(), "tk_20251104_789abc");
 /// assert!(TicketId::new("").is_err());
 /// assert!(TicketId::new("a\nb").is_err());
-/// # Ok::<(), ticket_core::TicketError>(())
+/// # Ok::<(), helpdesk_ticket_core::TicketError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TicketId(String);

@@ -14,10 +14,10 @@ named_enum!(
     /// send a listed value.
     ///
     /// ```
-    /// use ticket_core::Priority;
+    /// use helpdesk_ticket_core::Priority;
     /// assert_eq!("normal".parse::<Priority>()?, Priority::Medium);
     /// assert_eq!("HIGH".parse::<Priority>()?, Priority::High);
-    /// # Ok::<(), ticket_core::TicketError>(())
+    /// # Ok::<(), helpdesk_ticket_core::TicketError>(())
     /// ```
     Priority, "priority" {
         /// Low.

@@ -142,10 +142,10 @@ impl FromStr for Status {
     /// command lines and configuration.
     ///
     /// ```
-    /// use ticket_core::{Status, TicketStatus};
+    /// use helpdesk_ticket_core::{Status, TicketStatus};
     /// assert_eq!("on_hold".parse::<Status>()?, Status::Unified(TicketStatus::OnHold));
     /// assert_eq!("zendesk:new".parse::<Status>()?.native().map(|n| n.value()), Some("new"));
-    /// # Ok::<(), ticket_core::TicketError>(())
+    /// # Ok::<(), helpdesk_ticket_core::TicketError>(())
     /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.split_once(':') {

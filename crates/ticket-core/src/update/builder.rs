@@ -15,12 +15,12 @@ impl TicketUpdate {
     /// list (a tag, a custom field, an attachment) appends to the ones already there.
     ///
     /// ```
-    /// use ticket_core::TicketUpdate;
+    /// use helpdesk_ticket_core::TicketUpdate;
     /// let update = TicketUpdate::builder().title("Printer jammed").tag("printer").build()?;
     /// let more = update.to_builder().tag("urgent").build()?;
     /// assert_eq!(more.tags(), Some(&["printer".to_owned(), "urgent".to_owned()][..]));
     /// assert_eq!(update.to_builder().build()?, update);
-    /// # Ok::<(), ticket_core::TicketError>(())
+    /// # Ok::<(), helpdesk_ticket_core::TicketError>(())
     /// ```
     pub fn to_builder(&self) -> TicketUpdateBuilder {
         // Every single-valued field (and the policy) travels in the clone, so a field added

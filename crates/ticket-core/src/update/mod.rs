@@ -26,7 +26,7 @@ pub use plan::Plan;
 /// update's [`UnsupportedPolicy`].
 ///
 /// ```
-/// use ticket_core::{Priority, TicketUpdate};
+/// use helpdesk_ticket_core::{Priority, TicketUpdate};
 /// let update = TicketUpdate::builder()
 ///     .title("Printer jammed")
 ///     .description("A4 paper is stuck in the output tray.")
@@ -35,7 +35,7 @@ pub use plan::Plan;
 ///     .custom_field("device_sn", "PRN-2024-001")
 ///     .build()?;
 /// assert_eq!(update.title(), Some("Printer jammed"));
-/// # Ok::<(), ticket_core::TicketError>(())
+/// # Ok::<(), helpdesk_ticket_core::TicketError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TicketUpdate {

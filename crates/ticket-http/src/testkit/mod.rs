@@ -70,8 +70,8 @@
 //! # async fn run() {
 //! use std::sync::Arc;
 //! use ticket_core::{ErrorKind, TicketError, TicketUpdater};
-//! use ticket_http::HttpOptions;
-//! use ticket_http::testkit::{Reply, Suite};
+//! use helpdesk_ticket_http::HttpOptions;
+//! use helpdesk_ticket_http::testkit::{Reply, Suite};
 //! # fn my_provider(_: &str, _: HttpOptions) -> Result<Arc<dyn TicketUpdater>, TicketError> { todo!() }
 //! Suite::new(my_provider, Reply::json(200, r#"{"ok": true}"#))
 //!     .route("/api/tickets/{id}")

@@ -2,13 +2,15 @@
 //! provider would be, that reads tickets with a token of its own; the same without reads
 //! ([`NoRead`]); and the [`Flaw`]s, each one change to the contract.
 
+use helpdesk_ticket_http::{
+    ErrorShape, JsonApi, RawResponse, Secrets, TokenSource, json_error, rfc3339_at,
+};
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 use ticket_core::{
     Capabilities, ErrorKind, Field, FieldSet, Plan, SnapshotField, TicketError, TicketId,
     TicketSnapshot, TicketUpdate, UpdateReceipt,
 };
-use ticket_http::{ErrorShape, JsonApi, RawResponse, Secrets, TokenSource, json_error, rfc3339_at};
 
 pub(crate) const TOKEN: &str = "tok-3f9a1c7e55";
 /// The token of reads, which is not the update's.

@@ -3,12 +3,12 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use helpdesk_ticket_http::testkit::{Reply, Suite};
+use helpdesk_ticket_http::{BaseUrl, Credential, HttpOptions, JsonApi, JsonClient};
 use ticket_core::{
     Capabilities, ErrorKind, Plan, RequestPreview, TicketError, TicketId, TicketSnapshot,
     TicketUpdate, TicketUpdater, UpdateReceipt, update_with_reads,
 };
-use ticket_http::testkit::{Reply, Suite};
-use ticket_http::{BaseUrl, Credential, HttpOptions, JsonApi, JsonClient};
 
 use crate::mini::{Flaw, Mini, NoRead, READ_ANSWER, READ_TOKEN, ReadToken, SUCCESS, TOKEN};
 

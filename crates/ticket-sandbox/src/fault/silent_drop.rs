@@ -15,7 +15,7 @@ use crate::{engagelab, feishu};
 /// separates, so a key may itself contain dots.
 ///
 /// ```
-/// use ticket_sandbox::{DropTarget, Provider};
+/// use helpdesk_ticket_sandbox::{DropTarget, Provider};
 ///
 /// let target = DropTarget::new(Provider::EngageLab, "custom_fields.device.sn").unwrap();
 /// assert_eq!(target.key(), Some("device.sn"));

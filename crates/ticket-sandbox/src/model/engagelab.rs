@@ -26,7 +26,7 @@ impl EngageLabAttachment {
 /// [`EngageLabTicket::default`] or [`EngageLabTicket::new`] and chain the `with_` setters:
 ///
 /// ```
-/// use ticket_sandbox::EngageLabTicket;
+/// use helpdesk_ticket_sandbox::EngageLabTicket;
 ///
 /// let ticket = EngageLabTicket::new("Printer jam", "A4 stuck")
 ///     .with_priority("urgent")

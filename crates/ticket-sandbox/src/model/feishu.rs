@@ -37,7 +37,7 @@ impl FeishuCustomizedField {
 /// [`FeishuTicket::default`] and chain the `with_` setters:
 ///
 /// ```
-/// use ticket_sandbox::{FeishuCustomizedField, FeishuTicket};
+/// use helpdesk_ticket_sandbox::{FeishuCustomizedField, FeishuTicket};
 ///
 /// let ticket = FeishuTicket::default()
 ///     .with_status(2)
@@ -163,7 +163,7 @@ pub struct FeishuComment {
 /// show dropdown labels on `GET`.
 ///
 /// ```
-/// use ticket_sandbox::{FeishuDropdownOption, FeishuFieldDef};
+/// use helpdesk_ticket_sandbox::{FeishuDropdownOption, FeishuFieldDef};
 ///
 /// let def = FeishuFieldDef::dropdown(
 ///     "6834320707288072194",

@@ -1,9 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use helpdesk_ticket_sandbox::Sandbox;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
-use ticket_sandbox::Sandbox;
 
 /// A response read to the end.
 #[derive(Debug)]
