@@ -48,30 +48,9 @@ impl Suite {
             );
             let err = self.failed("errors", &*updater, &update, status).await;
             let expected = if retryable { tries } else { 1 };
-            self.assert_sent(
-                &name,
-                "errors",
-                &server.requests(),
-                expected,
-                &format!("HTTP {status}"),
-            );
-            assert_eq!(
-                err.kind(),
-                kind,
-                "[errors] {name}: HTTP {status} gave {err}"
-            );
-            assert_eq!(
-                err.is_retryable(),
-                retryable,
-                "[errors] {name}: HTTP {status}: whether it is worth retrying"
-            );
-            if status != 200 {
-                assert_eq!(
-                    err.server().map(|s| s.status),
-                    Some(status),
-                    "[errors] {name}: the server's status kept in the error"
-                );
-            }
+            let what = format!("HTTP {status}");
+            self.assert_sent(&name, "errors", &server.requests(), expected, &what);
+            assert_error(&name, "errors", &what, &err, kind, retryable, status);
             self.assert_no_secrets(&name, &err, &*updater, &update, status);
         }
 
@@ -336,4 +315,30 @@ pub(super) fn echo(secrets: &[String], request: &RecordedRequest, status: u16) -
         text.push_str(&format!(" {value}"));
     }
     Reply::text(status, "text/html", &text)
+}
+
+/// The error an answer of HTTP `status` gave: its kind, whether it is worth retrying, and (but
+/// for a business error inside a 200) the server's status kept in it.
+pub(super) fn assert_error(
+    name: &str,
+    check: &str,
+    what: &str,
+    err: &TicketError,
+    kind: ErrorKind,
+    retryable: bool,
+    status: u16,
+) {
+    assert_eq!(err.kind(), kind, "[{check}] {name}: {what} gave {err}");
+    assert_eq!(
+        err.is_retryable(),
+        retryable,
+        "[{check}] {name}: {what}: whether it is worth retrying"
+    );
+    if status != 200 {
+        assert_eq!(
+            err.server().map(|s| s.status),
+            Some(status),
+            "[{check}] {name}: the server's status kept in the error of {what}"
+        );
+    }
 }

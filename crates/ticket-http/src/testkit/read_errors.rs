@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ticket_core::{ErrorKind, TicketError, TicketId, TicketUpdater};
 
-use super::errors::{beyond_the_budget, echo};
+use super::errors::{assert_error, beyond_the_budget, echo};
 use super::logs;
 use super::read::{OTHER_ID, READ_ID};
 use super::updates::Updates;
@@ -48,19 +48,7 @@ impl Suite {
                 let expected = if retryable { tries } else { 1 };
                 self.assert_sent(&name, "read-errors", &sent, expected, &what);
             }
-            assert_eq!(err.kind(), kind, "[read-errors] {name}: {what} gave {err}");
-            assert_eq!(
-                err.is_retryable(),
-                retryable,
-                "[read-errors] {name}: {what}: whether it is worth retrying"
-            );
-            if status != 200 {
-                assert_eq!(
-                    err.server().map(|s| s.status),
-                    Some(status),
-                    "[read-errors] {name}: the server's status kept in the error of {what}"
-                );
-            }
+            assert_error(&name, "read-errors", &what, &err, kind, retryable, status);
         }
         self.read_wait_beyond_the_budget(&name).await;
         self.read_of_another_ticket(&name).await;
