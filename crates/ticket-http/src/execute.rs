@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 use self::hooked::Hooked;
 use crate::telemetry::{self, AttemptTrace};
+use crate::transport::Pending;
 use crate::{PreparedRequest, RawResponse, RetryPolicy, Transport};
 
 /// A decoded answer, with what the caller reports in its receipt.
@@ -72,29 +73,36 @@ impl Transport {
     /// the hook's [`Attempt::number`](crate::Attempt::number) and the spans'
     /// `http.request.resend_count` go on counting too). Returns the decoded value and the
     /// request id.
-    pub async fn execute_counting<T, D, R>(
-        &self,
+    ///
+    /// (Not an `async fn`: the execution takes the request before the future is made, so that
+    /// the future does not hold a second copy of it.)
+    pub fn execute_counting<'a, T, D, R>(
+        &'a self,
         operation: &'static str,
         request: PreparedRequest,
         rebuild: R,
         decode: D,
-        attempts: &AtomicU32,
-    ) -> Result<(T, Option<String>), TicketError>
+        attempts: &'a AtomicU32,
+    ) -> impl Future<Output = Result<(T, Option<String>), TicketError>> + 'a
     where
-        R: Fn() -> Result<PreparedRequest, TicketError>,
-        D: Fn(&RawResponse) -> Result<T, TicketError>,
+        R: Fn() -> Result<PreparedRequest, TicketError> + 'a,
+        D: Fn(&RawResponse) -> Result<T, TicketError> + 'a,
+        T: 'a,
     {
         let execution = Execution::new(self, operation, request, rebuild, decode, attempts);
-        // Retries that `max_retries` bounds: all but those after a rate limit that stated its
-        // wait, which the budget alone bounds (see `RetryPolicy`).
-        let mut counted = 0u32;
-        (|| execution.attempt())
-            .retry(execution.policy.backoff())
-            .sleep(tokio::time::sleep)
-            .when(|err: &TicketError| execution.retryable(err))
-            .adjust(|err, backoff| execution.next_wait(&mut counted, err, backoff))
-            .notify(|err, wait| telemetry::retrying(self.provider(), operation, err, wait))
-            .await
+        async move {
+            // The first attempt pays for no retry machinery: most updates succeed at once.
+            let err = match execution.attempt().await {
+                Ok(done) => return Ok(done),
+                Err(err) => err,
+            };
+            if !execution.retryable(&err) {
+                return Err(err);
+            }
+            // Boxed, so that the retry loop's state (backoff, sleep, another attempt) is
+            // carried by the executions that retry, not by every update's future.
+            Box::pin(execution.retry(err)).await
+        }
     }
 
     /// For a request that must not be repeated (`guard`): a server's answer that would be
@@ -160,7 +168,8 @@ struct Execution<'a, R, D> {
     hooked: Option<Box<Hooked<'a>>>,
     /// A request that must not be repeated is retried only when it certainly did not apply.
     guard: bool,
-    /// The first attempt sends the request given itself; only a retry builds another.
+    /// The first attempt sends the request given itself; only a retry builds another. (Kept
+    /// here rather than passed down: every future an attempt awaits would hold a copy.)
     first: Mutex<Option<PreparedRequest>>,
     /// Set by what ends the execution at once, never retried: a hook's error, a rebuild's.
     stop: AtomicBool,
@@ -201,15 +210,47 @@ where
         }
     }
 
+    /// The attempts after a first that failed with `first` (retryable): `backon`'s loop, which
+    /// is handed `first` as its first outcome (so that its backoff and decisions start where
+    /// they would have) and makes every later attempt with a rebuilt request.
+    async fn retry(&self, first: TicketError) -> Result<(T, Option<String>), TicketError> {
+        // Retries that `max_retries` bounds: all but those after a rate limit that stated its
+        // wait, which the budget alone bounds (see `RetryPolicy`).
+        let mut counted = 0u32;
+        let mut replay = Some(first);
+        let provider = self.transport.provider();
+        (|| {
+            let replayed = replay.take();
+            async move {
+                match replayed {
+                    Some(err) => Err(err),
+                    None => self.attempt().await,
+                }
+            }
+        })
+        .retry(self.policy.backoff())
+        .sleep(tokio::time::sleep)
+        .when(|err: &TicketError| self.retryable(err))
+        .adjust(|err, backoff| self.next_wait(&mut counted, err, backoff))
+        .notify(|err, wait| telemetry::retrying(provider, self.operation, err, wait))
+        .await
+    }
+
     /// One attempt: the hook's wait, the request (the first, or a rebuilt one), sending and
     /// decoding it, and the hook's word on a failure.
     async fn attempt(&self) -> Result<(T, Option<String>), TicketError> {
         // This execution's attempts are one after another: the count is this attempt's.
         let number = self.attempts.load(Ordering::Relaxed) + 1;
         self.before_attempt(number).await?;
-        let request = self.next_request()?;
-        self.attempts.fetch_add(1, Ordering::Relaxed);
-        let err = match self.send_and_decode(request, number - 1).await {
+        // Built before anything is awaited, so that the attempt's future holds reqwest's
+        // handle and not the request.
+        let (trace, started) = self.start(number)?;
+        let result = match started {
+            Ok(pending) => self.send_and_decode(pending, &trace).await,
+            Err(err) => (None, Err(err)),
+        };
+        trace.finish(result.0, result.1.as_ref().err());
+        let err = match result.1 {
             Ok(done) => return Ok(done),
             Err(err) => self.transport.guard(self.guard, err),
         };
@@ -246,6 +287,32 @@ where
         Ok(())
     }
 
+    /// Starts attempt `number`: its request (see [`next_request`](Self::next_request)),
+    /// counted, its span, and reqwest's future of it (or the error that refused it).
+    #[allow(clippy::type_complexity)]
+    fn start(
+        &self,
+        number: u32,
+    ) -> Result<
+        (
+            AttemptTrace,
+            Result<impl Pending + use<R, D, T>, TicketError>,
+        ),
+        TicketError,
+    > {
+        let request = self.next_request()?;
+        self.attempts.fetch_add(1, Ordering::Relaxed);
+        let trace = AttemptTrace::start(
+            self.transport.provider_shared(),
+            self.transport.secrets(),
+            &request,
+            self.operation,
+            number - 1,
+        );
+        let started = self.transport.start(request);
+        Ok((trace, started))
+    }
+
     /// The request to send: the one given, the first time; else a rebuilt one (whose error
     /// ends the execution).
     fn next_request(&self) -> Result<PreparedRequest, TicketError> {
@@ -260,22 +327,16 @@ where
         }
     }
 
-    /// Sends `request` (its `resend_count`-th resend) in its attempt span and decodes the
-    /// answer: the decoded value and the request id, or the attempt's error, scrubbed.
+    /// Sends the request `pending` holds in the attempt's span (`trace`) and decodes the
+    /// answer: the answer's status, if one came, and the decoded value and request id, or the
+    /// attempt's error, scrubbed.
     async fn send_and_decode(
         &self,
-        request: PreparedRequest,
-        resend_count: u32,
-    ) -> Result<(T, Option<String>), TicketError> {
+        pending: impl Pending,
+        trace: &AttemptTrace,
+    ) -> (Option<u16>, Result<(T, Option<String>), TicketError>) {
         let transport = self.transport;
-        let trace = AttemptTrace::start(
-            transport.provider_shared(),
-            transport.secrets(),
-            &request,
-            self.operation,
-            resend_count,
-        );
-        let (status, result) = match transport.send_traced(request, &trace).await {
+        match transport.send_traced(pending, trace).await {
             // Whatever the decoder made of the answer passes through the transport's secrets
             // before it is retried, logged or returned.
             Ok(response) => (
@@ -285,9 +346,7 @@ where
                     .map_err(|e| transport.secrets().scrub_error(e)),
             ),
             Err(err) => (None, Err(err)),
-        };
-        trace.finish(status, result.as_ref().err());
-        result
+        }
     }
 
     /// Whether to retry after `err` (the strategy's `when`). A request that must not be

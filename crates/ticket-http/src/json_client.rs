@@ -226,12 +226,14 @@ impl<A: JsonApi> JsonClient<A> {
         // Refused before any request: the plan's rules, and a client that cannot read.
         update.plan(A::PROVIDER, &A::CAPABILITIES, A::MAPPED_KEYS)?;
         self.read_side()?;
-        ticket_core::update_with_reads(
+        // Boxed: an update with reads is a few round trips, and its reads' state would
+        // otherwise enlarge every update's future.
+        Box::pin(ticket_core::update_with_reads(
             &A::CAPABILITIES,
             update,
             || self.read_ticket(id),
             |merged| async move { self.update_plain(id, &merged, attempts).await },
-        )
+        ))
         .await
     }
 

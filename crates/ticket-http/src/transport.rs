@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use reqwest::Client;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use ticket_core::{RequestPreview, Sent, TicketError};
@@ -16,6 +16,14 @@ use crate::client::{client_for, default_headers};
 use crate::response::excerpt;
 use crate::telemetry::AttemptTrace;
 use crate::{HttpOptions, PreparedRequest, RawResponse, Secrets};
+
+/// Reqwest's future of a request handed to it ([`Transport::start`]).
+pub(crate) trait Pending:
+    Future<Output = reqwest::Result<reqwest::Response>> + Send
+{
+}
+
+impl<F: Future<Output = reqwest::Result<reqwest::Response>> + Send> Pending for F {}
 
 /// Sends [`PreparedRequest`]s for one provider: one client (one connection pool), the limits of
 /// [`HttpOptions`], and the provider's request-id header.
@@ -188,42 +196,23 @@ impl Transport {
     /// [`send`](Self::send) without copying `request` (reqwest consumes what it sends).
     pub async fn send_owned(&self, request: PreparedRequest) -> Result<RawResponse, TicketError> {
         let trace = AttemptTrace::start(&self.provider, &self.secrets, &request, "send", 0);
-        let result = self.send_traced(request, &trace).await;
+        let result = match self.start(request) {
+            Ok(pending) => self.send_traced(pending, &trace).await,
+            Err(err) => Err(err),
+        };
         let status = result.as_ref().ok().map(|r| r.status);
         trace.finish(status, result.as_ref().err());
         result
     }
 
-    /// Sends `request` once inside the attempt's span, recording what the answer says.
-    pub(crate) async fn send_traced(
+    /// Hands `request` to reqwest, which builds its request future at once (without sending
+    /// anything until it is polled): from here on an attempt's futures carry reqwest's handle
+    /// rather than the request itself. A ready `Request` (parsed URL, the prepared header map
+    /// moved in) skips the builder's URL parse and header merge. Its error is scrubbed.
+    pub(crate) fn start(
         &self,
         request: PreparedRequest,
-        trace: &AttemptTrace,
-    ) -> Result<RawResponse, TicketError> {
-        let attempt = self.send_inner(request).instrument(trace.span.clone());
-        let result = match self.attempt_timeout {
-            // The whole attempt, body read included, within `request_timeout`.
-            Some(limit) => match tokio::time::timeout(limit, attempt).await {
-                Ok(result) => result,
-                Err(_elapsed) => Err(TicketError::Timeout {
-                    provider: self.provider.to_string(),
-                    after: limit,
-                    sent: Sent::Maybe,
-                    idempotent: true,
-                }),
-            },
-            None => attempt.await,
-        }
-        .map_err(|e| self.secrets.scrub_error(e));
-        if let Ok(response) = &result {
-            trace.answered(response);
-        }
-        result
-    }
-
-    async fn send_inner(&self, request: PreparedRequest) -> Result<RawResponse, TicketError> {
-        // A ready `Request` (parsed URL, the prepared header map moved in) skips the
-        // builder's URL parse and header merge.
+    ) -> Result<impl Pending + use<>, TicketError> {
         let PreparedRequest {
             method,
             url,
@@ -237,18 +226,64 @@ impl Transport {
         // a retryable "could not connect". Only this transport's own client: a caller's may
         // have TLS of its own.
         if !crate::tls::COMPILED && self.attempt_timeout.is_some() && url.scheme() == "https" {
-            return Err(crate::tls::no_backend(
-                url.origin().ascii_serialization().as_str(),
-            ));
+            let err = crate::tls::no_backend(url.origin().ascii_serialization().as_str());
+            return Err(self.secrets.scrub_error(err));
         }
         let mut outgoing = reqwest::Request::new(method, url);
         *outgoing.headers_mut() = headers;
         *outgoing.body_mut() = Some(body.into());
-        let mut response = self
-            .client
-            .execute(outgoing)
-            .await
-            .map_err(|e| self.map_error(e))?;
+        Ok(self.client.execute(outgoing))
+    }
+
+    /// Awaits `pending` (see [`start`](Self::start)) inside the attempt's span, recording
+    /// what the answer says.
+    pub(crate) async fn send_traced(
+        &self,
+        pending: impl Pending,
+        trace: &AttemptTrace,
+    ) -> Result<RawResponse, TicketError> {
+        // Each way is built where it is awaited (a future moved into a wrapper is copied
+        // whole), and wrapped in the attempt's span only for a subscriber that takes it.
+        let span = &trace.span;
+        let result = match (self.attempt_timeout, span.is_disabled()) {
+            // The whole attempt, body read included, within `request_timeout`.
+            (Some(limit), true) => self.timed(
+                limit,
+                tokio::time::timeout(limit, self.receive(pending)).await,
+            ),
+            (Some(limit), false) => self.timed(
+                limit,
+                tokio::time::timeout(limit, self.receive(pending).instrument(span.clone())).await,
+            ),
+            (None, true) => self.receive(pending).await,
+            (None, false) => self.receive(pending).instrument(span.clone()).await,
+        }
+        .map_err(|e| self.secrets.scrub_error(e));
+        if let Ok(response) = &result {
+            trace.answered(response);
+        }
+        result
+    }
+
+    /// What became of an attempt limited to `limit`: its own result, or a timeout.
+    fn timed(
+        &self,
+        limit: Duration,
+        result: Result<Result<RawResponse, TicketError>, tokio::time::error::Elapsed>,
+    ) -> Result<RawResponse, TicketError> {
+        result.unwrap_or_else(|_elapsed| {
+            Err(TicketError::Timeout {
+                provider: self.provider.to_string(),
+                after: limit,
+                sent: Sent::Maybe,
+                idempotent: true,
+            })
+        })
+    }
+
+    /// Sends the request `pending` holds and reads the whole answer, within the cap.
+    async fn receive(&self, pending: impl Pending) -> Result<RawResponse, TicketError> {
+        let mut response = pending.await.map_err(|e| self.map_error(e))?;
         let status = response.status().as_u16();
         let request_id = self
             .request_id_headers
@@ -272,19 +307,28 @@ impl Transport {
             return Err(too_large(b"", &request_id));
         }
         let headers = std::mem::take(response.headers_mut());
-        let body = if response.content_length().is_some() {
-            // The length is known and under the cap (checked above), and hyper enforces it.
-            response.bytes().await.map_err(|e| self.map_error(e))?
-        } else {
-            let mut body = BytesMut::new();
-            while let Some(chunk) = response.chunk().await.map_err(|e| self.map_error(e))? {
-                if body.len() + chunk.len() > cap {
-                    return Err(too_large(&body, &request_id));
-                }
-                body.extend_from_slice(&chunk);
+        // Chunk by chunk (hyper enforces a stated length; the cap is checked as they come):
+        // the usual single chunk is kept as it is, without a copy; only a second one gathers.
+        // (`Response::bytes` does the same, with a future half a kilobyte larger.)
+        let mut body = Bytes::new();
+        let mut gathered: Option<BytesMut> = None;
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.map_error(e))? {
+            let read = gathered.as_deref().unwrap_or(&body);
+            if read.len() + chunk.len() > cap {
+                return Err(too_large(read, &request_id));
             }
-            body.freeze()
-        };
+            match &mut gathered {
+                Some(gathered) => gathered.extend_from_slice(&chunk),
+                None if body.is_empty() => body = chunk,
+                None => {
+                    let mut both = BytesMut::with_capacity(body.len() + chunk.len());
+                    both.extend_from_slice(&body);
+                    both.extend_from_slice(&chunk);
+                    gathered = Some(both);
+                }
+            }
+        }
+        let body = gathered.map_or(body, BytesMut::freeze);
         Ok(RawResponse {
             status,
             headers,

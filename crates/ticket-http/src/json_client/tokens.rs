@@ -69,19 +69,37 @@ impl<A: JsonApi> JsonClient<A> {
         };
         let (bearer, token) = self.bearer(tokens).await?;
         match run(Some(bearer)).await {
+            // Boxed: a refused token is rare, and its state would otherwise enlarge every
+            // request's future.
             Err(err) if self.api.refuses_token(&err) => {
-                let refresh = tokens.source.refresh(&token).await;
-                if !refresh.map_err(|e| self.transport.secrets().scrub_error(e))? {
-                    return Err(err);
-                }
-                tracing::info!(
-                    ticket.provider = A::PROVIDER,
-                    "bearer token refreshed after refusal"
-                );
-                let (bearer, _) = self.bearer(tokens).await?;
-                run(Some(bearer)).await
+                Box::pin(self.after_refusal(tokens, token, err, run)).await
             }
             other => other,
         }
+    }
+
+    /// After `err`, a refusal of `token`: a refresh, and `run` once more under the new token
+    /// (or `err` when the source has nothing newer).
+    async fn after_refusal<T, F, Fut>(
+        &self,
+        tokens: &Tokens,
+        token: SecretString,
+        err: TicketError,
+        run: F,
+    ) -> Result<T, TicketError>
+    where
+        F: Fn(Option<HeaderValue>) -> Fut,
+        Fut: Future<Output = Result<T, TicketError>>,
+    {
+        let refresh = tokens.source.refresh(&token).await;
+        if !refresh.map_err(|e| self.transport.secrets().scrub_error(e))? {
+            return Err(err);
+        }
+        tracing::info!(
+            ticket.provider = A::PROVIDER,
+            "bearer token refreshed after refusal"
+        );
+        let (bearer, _) = self.bearer(tokens).await?;
+        run(Some(bearer)).await
     }
 }
