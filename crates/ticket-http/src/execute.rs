@@ -89,7 +89,11 @@ impl Transport {
         D: Fn(&RawResponse) -> Result<T, TicketError> + 'a,
         T: 'a,
     {
-        let execution = Execution::new(self, operation, request, rebuild, decode, attempts);
+        // Boxed: an update's future, itself boxed by `async_trait`, then stays within the
+        // sizes the allocator serves from its per-thread cache.
+        let execution = Box::new(Execution::new(
+            self, operation, request, rebuild, decode, attempts,
+        ));
         async move {
             // The first attempt pays for no retry machinery: most updates succeed at once.
             let err = match execution.attempt().await {
@@ -242,15 +246,7 @@ where
         // This execution's attempts are one after another: the count is this attempt's.
         let number = self.attempts.load(Ordering::Relaxed) + 1;
         self.before_attempt(number).await?;
-        // Built before anything is awaited, so that the attempt's future holds reqwest's
-        // handle and not the request.
-        let (trace, started) = self.start(number)?;
-        let result = match started {
-            Ok(pending) => self.send_and_decode(pending, &trace).await,
-            Err(err) => (None, Err(err)),
-        };
-        trace.finish(result.0, result.1.as_ref().err());
-        let err = match result.1 {
+        let err = match self.send(number).await {
             Ok(done) => return Ok(done),
             Err(err) => self.transport.guard(self.guard, err),
         };
@@ -261,6 +257,34 @@ where
                 .inspect_err(|_| self.stop.store(true, Ordering::Relaxed))?;
         }
         Err(err)
+    }
+
+    /// Sends attempt `number` in its span and decodes the answer: the decoded value and the
+    /// request id, or the attempt's error, scrubbed.
+    async fn send(&self, number: u32) -> Result<(T, Option<String>), TicketError> {
+        // Started before anything is awaited, so that this future holds reqwest's handle and
+        // not the request.
+        let (trace, pending) = match self.start(number)? {
+            (trace, Ok(pending)) => (trace, pending),
+            (trace, Err(err)) => {
+                trace.finish(None, Some(&err));
+                return Err(err);
+            }
+        };
+        let transport = self.transport;
+        let (status, result) = match transport.send_traced(pending, &trace).await {
+            // Whatever the decoder made of the answer passes through the transport's secrets
+            // before it is retried, logged or returned.
+            Ok(response) => (
+                Some(response.status),
+                (self.decode)(&response)
+                    .map(|value| (value, response.request_id))
+                    .map_err(|e| transport.secrets().scrub_error(e)),
+            ),
+            Err(err) => (None, Err(err)),
+        };
+        trace.finish(status, result.as_ref().err());
+        result
     }
 
     /// The hook's say before attempt `number`, in a `ticket.wait` span: it may wait; its
@@ -324,28 +348,6 @@ where
         match ready {
             Some(request) => Ok(request),
             None => (self.rebuild)().inspect_err(|_| self.stop.store(true, Ordering::Relaxed)),
-        }
-    }
-
-    /// Sends the request `pending` holds in the attempt's span (`trace`) and decodes the
-    /// answer: the answer's status, if one came, and the decoded value and request id, or the
-    /// attempt's error, scrubbed.
-    async fn send_and_decode(
-        &self,
-        pending: impl Pending,
-        trace: &AttemptTrace,
-    ) -> (Option<u16>, Result<(T, Option<String>), TicketError>) {
-        let transport = self.transport;
-        match transport.send_traced(pending, trace).await {
-            // Whatever the decoder made of the answer passes through the transport's secrets
-            // before it is retried, logged or returned.
-            Ok(response) => (
-                Some(response.status),
-                (self.decode)(&response)
-                    .map(|value| (value, response.request_id))
-                    .map_err(|e| transport.secrets().scrub_error(e)),
-            ),
-            Err(err) => (None, Err(err)),
         }
     }
 

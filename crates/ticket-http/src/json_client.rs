@@ -195,7 +195,7 @@ impl<A: JsonApi> JsonClient<A> {
         attempts: &AtomicU32,
     ) -> Result<UpdateReceipt, TicketError> {
         let mut receipt = self
-            .with_bearer(self.tokens.as_ref(), |bearer| {
+            .with_bearer(self.tokens.as_ref(), &|bearer: Option<HeaderValue>| {
                 self.execute_update(id, update, bearer, attempts)
             })
             .await?;
@@ -235,6 +235,20 @@ impl<A: JsonApi> JsonClient<A> {
             |merged| async move { self.update_plain(id, &merged, attempts).await },
         ))
         .await
+    }
+
+    /// Ends the `ticket.update` span `span` (or the disabled one) with `result` and its
+    /// `attempts`, and counts it.
+    fn update_done(
+        &self,
+        span: &tracing::Span,
+        attempts: &AtomicU32,
+        result: Result<UpdateReceipt, TicketError>,
+    ) -> Result<UpdateReceipt, TicketError> {
+        let done = result.as_ref().map(|r| r.request_id.as_deref());
+        let attempts = attempts.load(Ordering::Relaxed);
+        telemetry::call_done(span, Call::Update, A::PROVIDER, attempts, done);
+        result
     }
 
     /// The client's secrets (its transport's).
@@ -296,20 +310,24 @@ impl<A: JsonApi> TicketUpdater for JsonClient<A> {
         id: &TicketId,
         update: &TicketUpdate,
     ) -> Result<UpdateReceipt, TicketError> {
-        let span = telemetry::call_span(Call::Update, A::PROVIDER, id);
-        let attempts = AtomicU32::new(0);
-        // Without a subscriber that takes the span, the update is awaited as it is: wrapping
-        // it would move the whole (large) future a few times more per update.
-        let result = if span.is_disabled() {
-            self.update_in_span(id, update, &attempts).await
-        } else {
-            let inner = self.update_in_span(id, update, &attempts);
-            inner.instrument(span.clone()).await
+        // With a subscriber that takes the span, the update runs in it, boxed (the span costs
+        // more than the allocation); without one, it is awaited as it is and no span is kept,
+        // so that the update's future (which `async_trait` boxes) stays small.
+        let Some(span) = telemetry::enabled(telemetry::call_span(Call::Update, A::PROVIDER, id))
+        else {
+            let attempts = AtomicU32::new(0);
+            let result = self.update_in_span(id, update, &attempts).await;
+            return self.update_done(&tracing::Span::none(), &attempts, result);
         };
-        let done = result.as_ref().map(|r| r.request_id.as_deref());
-        let attempts = attempts.load(Ordering::Relaxed);
-        telemetry::call_done(&span, Call::Update, A::PROVIDER, attempts, done);
-        result
+        Box::pin(async move {
+            let attempts = AtomicU32::new(0);
+            let result = self
+                .update_in_span(id, update, &attempts)
+                .instrument(span.clone())
+                .await;
+            self.update_done(&span, &attempts, result)
+        })
+        .await
     }
 
     async fn read(&self, id: &TicketId) -> Result<TicketSnapshot, TicketError> {

@@ -241,6 +241,11 @@ pub(crate) fn call_span(call: Call, provider: &'static str, id: &TicketId) -> Sp
     }
 }
 
+/// `span`, unless it is disabled (no subscriber takes it).
+pub(crate) fn enabled(span: Span) -> Option<Span> {
+    (!span.is_disabled()).then_some(span)
+}
+
 /// Ends an update or read: its attempts, request id (the answer's, or the error's) and outcome
 /// on `span`, and its count (`ticket.updates`, `ticket.reads`; feature `metrics`).
 pub(crate) fn call_done(
@@ -344,8 +349,10 @@ fn millis(wait: Duration) -> u64 {
 /// became of it (the answer's status, the decoded error).
 pub(crate) struct AttemptTrace {
     pub(crate) span: Span,
+    /// Boxed: an attempt's future holds its trace, and an update's future must stay small
+    /// (`tests/update_future.rs`); the metrics' own recording allocates more than this.
     #[cfg(feature = "metrics")]
-    meter: meters::AttemptMeter,
+    meter: Box<meters::AttemptMeter>,
 }
 
 impl AttemptTrace {
@@ -392,7 +399,11 @@ impl AttemptTrace {
         Self {
             span,
             #[cfg(feature = "metrics")]
-            meter: meters::AttemptMeter::start(provider, operation, &request.method),
+            meter: Box::new(meters::AttemptMeter::start(
+                provider,
+                operation,
+                &request.method,
+            )),
         }
     }
 

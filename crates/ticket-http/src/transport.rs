@@ -251,12 +251,18 @@ impl Transport {
                 limit,
                 tokio::time::timeout(limit, self.receive(pending)).await,
             ),
+            // Boxed when traced: a subscriber's span costs more than the allocation, and the
+            // attempt's future is as small as without.
             (Some(limit), false) => self.timed(
                 limit,
-                tokio::time::timeout(limit, self.receive(pending).instrument(span.clone())).await,
+                Box::pin(tokio::time::timeout(
+                    limit,
+                    self.receive(pending).instrument(span.clone()),
+                ))
+                .await,
             ),
             (None, true) => self.receive(pending).await,
-            (None, false) => self.receive(pending).instrument(span.clone()).await,
+            (None, false) => Box::pin(self.receive(pending).instrument(span.clone())).await,
         }
         .map_err(|e| self.secrets.scrub_error(e));
         if let Ok(response) = &result {
@@ -283,30 +289,16 @@ impl Transport {
 
     /// Sends the request `pending` holds and reads the whole answer, within the cap.
     async fn receive(&self, pending: impl Pending) -> Result<RawResponse, TicketError> {
+        // Only what the body's reading needs is kept across its awaits; the status, headers
+        // and request id are taken from the response after it.
         let mut response = pending.await.map_err(|e| self.map_error(e))?;
-        let status = response.status().as_u16();
-        let request_id = self
-            .request_id_headers
-            .iter()
-            .find_map(|h| response.headers().get(h))
-            .and_then(|v| v.to_str().ok())
-            .map(|id| self.secrets.scrub(id));
         let cap = self.options.max_response_bytes;
-        let too_large =
-            |excerpt_bytes: &[u8], request_id: &Option<String>| TicketError::MalformedResponse {
-                provider: self.provider.to_string(),
-                status,
-                reason: format!("response body is larger than the {cap}-byte cap"),
-                excerpt: excerpt(excerpt_bytes, &self.secrets),
-                request_id: request_id.clone(),
-            };
         if response
             .content_length()
             .is_some_and(|len| len > cap as u64)
         {
-            return Err(too_large(b"", &request_id));
+            return Err(self.too_large(&response, b""));
         }
-        let headers = std::mem::take(response.headers_mut());
         // Chunk by chunk (hyper enforces a stated length; the cap is checked as they come):
         // the usual single chunk is kept as it is, without a copy; only a second one gathers.
         // (`Response::bytes` does the same, with a future half a kilobyte larger.)
@@ -315,7 +307,7 @@ impl Transport {
         while let Some(chunk) = response.chunk().await.map_err(|e| self.map_error(e))? {
             let read = gathered.as_deref().unwrap_or(&body);
             if read.len() + chunk.len() > cap {
-                return Err(too_large(read, &request_id));
+                return Err(self.too_large(&response, read));
             }
             match &mut gathered {
                 Some(gathered) => gathered.extend_from_slice(&chunk),
@@ -329,13 +321,39 @@ impl Transport {
             }
         }
         let body = gathered.map_or(body, BytesMut::freeze);
+        let request_id = self.request_id(&response);
         Ok(RawResponse {
-            status,
-            headers,
+            status: response.status().as_u16(),
+            headers: std::mem::take(response.headers_mut()),
             body,
             request_id,
             secrets: self.secrets.clone(),
         })
+    }
+
+    /// The request id of `response` (the first of the API's request-id headers it carries),
+    /// scrubbed.
+    fn request_id(&self, response: &reqwest::Response) -> Option<String> {
+        self.request_id_headers
+            .iter()
+            .find_map(|h| response.headers().get(h))
+            .and_then(|v| v.to_str().ok())
+            .map(|id| self.secrets.scrub(id))
+    }
+
+    /// The error for `response`, whose body is over the cap: `read`, what was read of it,
+    /// quoted (scrubbed).
+    fn too_large(&self, response: &reqwest::Response, read: &[u8]) -> TicketError {
+        TicketError::MalformedResponse {
+            provider: self.provider.to_string(),
+            status: response.status().as_u16(),
+            reason: format!(
+                "response body is larger than the {}-byte cap",
+                self.options.max_response_bytes
+            ),
+            excerpt: excerpt(read, &self.secrets),
+            request_id: self.request_id(response),
+        }
     }
 
     fn map_error(&self, err: reqwest::Error) -> TicketError {

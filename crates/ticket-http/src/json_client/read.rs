@@ -208,7 +208,7 @@ impl<A: JsonApi> JsonClient<A> {
             (None, false) => None,
         };
         let decode = &decode;
-        self.with_bearer(tokens, |bearer| {
+        self.with_bearer(tokens, &|bearer: Option<HeaderValue>| {
             let url = url.clone();
             async move {
                 let request = side.request(url.clone(), bearer.as_ref(), routed);

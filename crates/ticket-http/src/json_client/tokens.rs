@@ -68,13 +68,25 @@ impl<A: JsonApi> JsonClient<A> {
             return run(None).await;
         };
         let (bearer, token) = self.bearer(tokens).await?;
-        match run(Some(bearer)).await {
-            // Boxed: a refused token is rare, and its state would otherwise enlarge every
-            // request's future.
-            Err(err) if self.api.refuses_token(&err) => {
-                Box::pin(self.after_refusal(tokens, token, err, run)).await
-            }
-            other => other,
+        let err = match self.refusal(run(Some(bearer)).await) {
+            Ok(result) => return result,
+            Err(refusal) => refusal,
+        };
+        // Boxed: a refused token is rare, and its state would otherwise enlarge every
+        // request's future.
+        Box::pin(self.after_refusal(tokens, token, err, run)).await
+    }
+
+    /// `Err` with the error when `result` is the API's refusal of the token; else `result`.
+    /// (A function rather than a `match` on the awaited value, which would keep room for that
+    /// value across the refresh in every request's future.)
+    fn refusal<T>(
+        &self,
+        result: Result<T, TicketError>,
+    ) -> Result<Result<T, TicketError>, TicketError> {
+        match result {
+            Err(err) if self.api.refuses_token(&err) => Err(err),
+            other => Ok(other),
         }
     }
 
