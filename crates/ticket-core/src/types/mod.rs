@@ -33,9 +33,11 @@ macro_rules! named_enum {
         impl FromStr for $name {
             type Err = TicketError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                let lower = s.trim().to_ascii_lowercase();
-                $(if lower == $text { return Ok($name::$variant); })+
-                Self::parse_alias(&lower).ok_or_else(|| {
+                // Compared without case, and without the lowercase copy a comparison with
+                // `==` would need (every line of `helpdesk apply` parses one or two).
+                let name = s.trim();
+                $(if name.eq_ignore_ascii_case($text) { return Ok($name::$variant); })+
+                Self::parse_alias(name).ok_or_else(|| {
                     let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
                     TicketError::invalid(
                         $field,
@@ -84,3 +86,37 @@ pub use custom::{CustomField, CustomFieldId, CustomValue};
 pub use id::TicketId;
 pub use priority_kind::{Priority, TicketKind};
 pub use status::{NativeStatus, Status, TicketStatus};
+
+#[cfg(test)]
+mod tests {
+    use super::{Priority, TicketKind, TicketStatus};
+
+    /// Names and aliases are read trimmed and without case; anything else is refused with
+    /// the list of names.
+    #[test]
+    fn named_values_parse_without_case_or_padding() {
+        assert_eq!(
+            " In_Progress ".parse::<TicketStatus>().ok(),
+            Some(TicketStatus::InProgress)
+        );
+        assert_eq!(
+            "HOLD".parse::<TicketStatus>().ok(),
+            Some(TicketStatus::OnHold)
+        );
+        assert_eq!("Normal".parse::<Priority>().ok(), Some(Priority::Medium));
+        assert_eq!("urgent".parse::<Priority>().ok(), Some(Priority::Urgent));
+        assert_eq!(
+            "PROBLEM".parse::<TicketKind>().ok(),
+            Some(TicketKind::Problem)
+        );
+        let err = "holds"
+            .parse::<TicketStatus>()
+            .expect_err("no such status")
+            .to_string();
+        assert!(
+            err.contains("\"holds\"") && err.contains("on_hold"),
+            "{err}"
+        );
+        assert!("normal".parse::<TicketKind>().is_err());
+    }
+}

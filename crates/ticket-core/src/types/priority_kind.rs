@@ -32,8 +32,10 @@ named_enum!(
 );
 
 impl Priority {
-    fn parse_alias(lower: &str) -> Option<Self> {
-        (lower == "normal").then_some(Priority::Medium)
+    /// `name`, trimmed, compared without case.
+    fn parse_alias(name: &str) -> Option<Self> {
+        name.eq_ignore_ascii_case("normal")
+            .then_some(Priority::Medium)
     }
 }
 
@@ -52,7 +54,7 @@ named_enum!(
 );
 
 impl TicketKind {
-    fn parse_alias(_lower: &str) -> Option<Self> {
+    fn parse_alias(_name: &str) -> Option<Self> {
         None
     }
 }

@@ -37,11 +37,10 @@ named_enum!(
 );
 
 impl TicketStatus {
-    fn parse_alias(lower: &str) -> Option<Self> {
-        match lower {
-            "hold" => Some(TicketStatus::OnHold),
-            _ => None,
-        }
+    /// `name`, trimmed, compared without case.
+    fn parse_alias(name: &str) -> Option<Self> {
+        name.eq_ignore_ascii_case("hold")
+            .then_some(TicketStatus::OnHold)
     }
 }
 
