@@ -2,6 +2,11 @@
 //! [`RetryPolicy`] says (with `backon`), its [`AttemptHook`](crate::AttemptHook) called around
 //! each attempt, each attempt traced and measured ([`telemetry`](crate::telemetry)). The hook's
 //! state is in `hooked.rs`.
+//!
+//! The first attempt runs without the retry machinery (most succeed); `backon`'s loop, boxed,
+//! starts after a retryable failure and is handed it as its first outcome, so that its backoff
+//! and decisions are the ones a loop from the start would make. An update's whole future is
+//! kept small (`tests/update_future.rs` in the workspace): no attempt future holds the request.
 
 mod hooked;
 
