@@ -428,11 +428,22 @@ async fn redis_stopped_under_four_replicas_costs_no_update_and_no_refusal() {
         assert_eq!(done["fallbacks"], "1", "{text}");
         assert_eq!(done["metric_fallbacks"], "1", "{text}");
         assert_eq!(done["shared"], "true", "{text}");
-        let warnings = text
+        let warnings: Vec<&str> = text
             .lines()
             .filter(|l| l.contains("WARN") && l.contains("rate budget: Redis cannot be reached"))
-            .count();
-        assert_eq!(warnings, 1, "one warning per outage:\n{text}");
+            .collect();
+        assert_eq!(warnings.len(), 1, "one warning per outage:\n{text}");
+        // Among the event's own fields (after its message; the span's come before it), under
+        // the name every other event and span gives the provider.
+        let (_, fields) = warnings[0]
+            .split_once("rate budget: Redis cannot be reached")
+            .unwrap();
+        assert!(
+            fields.contains(" ticket.provider=\"feishu\"")
+                || fields.contains(" ticket.provider=feishu"),
+            "the warning names its provider as `ticket.provider`:\n{}",
+            warnings[0]
+        );
         assert!(
             text.contains("back on the shared budget"),
             "the return is told:\n{text}"

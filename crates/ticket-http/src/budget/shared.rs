@@ -347,7 +347,7 @@ impl RedisBudget {
             self.fallbacks.fetch_add(1, Ordering::Relaxed);
             crate::telemetry::budget_fell_back(provider);
             tracing::warn!(
-                provider,
+                ticket.provider = provider,
                 keys = %self.base,
                 replicas = self.divisor(),
                 error = %why,
@@ -363,7 +363,11 @@ impl RedisBudget {
             let grace = micros(PROBE_EVERY + self.timeout);
             self.share_until
                 .store(self.micros_since_epoch() + grace, Ordering::Release);
-            tracing::info!(provider, keys = %self.base, "rate budget: back on the shared budget in Redis");
+            tracing::info!(
+                ticket.provider = provider,
+                keys = %self.base,
+                "rate budget: back on the shared budget in Redis"
+            );
         }
     }
 }
