@@ -16,30 +16,8 @@ ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 N=${N:-10000}
 ROUNDS=${ROUNDS:-5}
 PORT=${PORT:-18098}
-cd "$ROOT"
-cargo build --release -q -p helpdesk-ticket-cli -p helpdesk-ticket-sandbox
-LOOP=$(cargo bench -q -p ticket-bench --bench apply_loop --no-run --message-format=json 2>/dev/null |
-    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
-HELPDESK=$ROOT/target/release/helpdesk
-WORK=$(mktemp -d)
-SEEDS=()
-for i in $(seq 0 999); do SEEDS+=(--seed-feishu "t$i"); done
-"$ROOT/target/release/ticket-sandbox" --port "$PORT" --request-log-max-bytes 0 "${SEEDS[@]}" \
-    >"$WORK/banner" 2>&1 &
-SANDBOX=$!
-trap 'kill $SANDBOX 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 50); do grep -q listening "$WORK/banner" 2>/dev/null && break; sleep 0.1; done
-field() { awk -v k="$1" '$1 == k { print $2; exit }' "$WORK/banner"; }
-BASE="http://127.0.0.1:$PORT"
-export TICKET_PROVIDER=feishu TICKET_FEISHU_BASE_URL="$BASE"
-TICKET_FEISHU_HELPDESK_ID=$(field helpdesk_id)
-TICKET_FEISHU_HELPDESK_TOKEN=$(field helpdesk_token)
-TICKET_FEISHU_USER_ACCESS_TOKEN=$(field user_access_token)
-export TICKET_FEISHU_HELPDESK_ID TICKET_FEISHU_HELPDESK_TOKEN TICKET_FEISHU_USER_ACCESS_TOKEN
-# The lines of ticket_bench::apply_loop::line: the updates the loop sends.
-for i in $(seq 0 $((N - 1))); do
-    echo "{\"ticket_id\":\"t$((i % 1000))\",\"status\":\"in_progress\",\"tags\":[\"bulk\"]}"
-done >"$WORK/updates.jsonl"
+. "$ROOT/crates/ticket-bench/scripts/apply-env.sh"
+BASE=$TICKET_FEISHU_BASE_URL
 run() { # helpdesk | loop
     case $1 in
     helpdesk) "$HELPDESK" apply "$WORK/updates.jsonl" --concurrency 8 --output json >"$WORK/out" ;;

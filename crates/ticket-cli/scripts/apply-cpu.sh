@@ -16,30 +16,10 @@ ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 N=${N:-30000}
 ROUNDS=${ROUNDS:-5}
 PORT=${PORT:-18099}
-cd "$ROOT"
-cargo build --release -q -p helpdesk-ticket-cli -p helpdesk-ticket-sandbox
-LOOP=$(cargo bench -q -p ticket-bench --bench apply_loop --no-run --message-format=json 2>/dev/null |
-    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
-HELPDESK=$ROOT/target/release/helpdesk
 OTHER=${OTHER:-}
 KINDS="send check loop${OTHER:+ send2 check2}"
-WORK=$(mktemp -d)
-SEEDS=()
-for i in $(seq 0 999); do SEEDS+=(--seed-feishu "t$i"); done
-"$ROOT/target/release/ticket-sandbox" --port "$PORT" --request-log-max-bytes 0 "${SEEDS[@]}" \
-    >"$WORK/banner" 2>&1 &
-SANDBOX=$!
-trap 'kill $SANDBOX 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 50); do grep -q listening "$WORK/banner" 2>/dev/null && break; sleep 0.1; done
-field() { awk -v k="$1" '$1 == k { print $2; exit }' "$WORK/banner"; }
-export TICKET_PROVIDER=feishu TICKET_FEISHU_BASE_URL="http://127.0.0.1:$PORT"
-TICKET_FEISHU_HELPDESK_ID=$(field helpdesk_id)
-TICKET_FEISHU_HELPDESK_TOKEN=$(field helpdesk_token)
-TICKET_FEISHU_USER_ACCESS_TOKEN=$(field user_access_token)
-export TICKET_FEISHU_HELPDESK_ID TICKET_FEISHU_HELPDESK_TOKEN TICKET_FEISHU_USER_ACCESS_TOKEN
-for i in $(seq 0 $((N - 1))); do
-    echo "{\"ticket_id\":\"t$((i % 1000))\",\"status\":\"in_progress\",\"tags\":[\"bulk\"]}"
-done >"$WORK/send.jsonl"
+. "$ROOT/crates/ticket-bench/scripts/apply-env.sh"
+mv "$WORK/updates.jsonl" "$WORK/send.jsonl"
 cp "$WORK/send.jsonl" "$WORK/check.jsonl"
 echo '{"ticket_id":"t1","titel":"a typo: the line that stops the run"}' >>"$WORK/check.jsonl"
 stat() { perf stat -x, -e context-switches,task-clock "$@" 2>&1 >/dev/null |
