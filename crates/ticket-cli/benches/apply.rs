@@ -15,16 +15,10 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use helpdesk::{Config, TicketId, TicketStatus, TicketUpdate};
+use ticket_bench::apply_loop::{self, CONCURRENCY, TICKETS};
 use ticket_sandbox::{Provider, Sandbox, SandboxBuilder};
-
-const CONCURRENCY: usize = 8;
-/// Distinct tickets the lines cycle through (so a million lines need no million tickets).
-const TICKETS: usize = 1000;
 
 struct Opts {
     updates: usize,
@@ -72,12 +66,7 @@ fn builder() -> SandboxBuilder {
 fn write_lines(path: &Path, n: usize) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     for i in 0..n {
-        writeln!(
-            f,
-            r#"{{"ticket_id":"t{}","status":"in_progress","tags":["bulk"]}}"#,
-            i % TICKETS
-        )
-        .unwrap();
+        writeln!(f, "{}", apply_loop::line(i)).unwrap();
     }
     f.flush().unwrap();
 }
@@ -151,55 +140,14 @@ fn run_cli(sb: &Sandbox, file: &Path, extra: &[&str]) -> CliRun {
     }
 }
 
-/// The library's own loop: `CONCURRENCY` tasks, default retries (which honour the server's
-/// wait each on its own). Returns (seconds, failures).
+/// The library's own loop (`ticket_bench::apply_loop`, the one `scripts/apply.sh` runs as a
+/// process), with a retry budget that outlasts the sandbox's rate-limit waits. Returns
+/// (seconds, failures).
 async fn library_loop(sb: &Sandbox, n: usize) -> (f64, u64) {
-    let config = Config::from_map(envs(sb).into_iter().map(|(k, v)| {
-        let key = k
-            .strip_prefix("TICKET_FEISHU_")
-            .map(|k| format!("feishu.{}", k.to_ascii_lowercase()))
-            .unwrap_or_else(|| "provider".to_owned());
-        (key, v)
-    }));
-    library_loop_with(config, n).await
-}
-
-async fn library_loop_with(mut config: Config, n: usize) -> (f64, u64) {
+    let mut config = apply_loop::sandbox_config(&sb.base_url());
     config.set("feishu", "retry_budget_ms", "60000");
-    let updater = helpdesk::connect(&config).unwrap();
-    let next = Arc::new(AtomicUsize::new(0));
-    let failures = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..CONCURRENCY {
-        let updater = Arc::clone(&updater);
-        let next = Arc::clone(&next);
-        let failures = Arc::clone(&failures);
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
-                let id = TicketId::new(format!("t{}", i % TICKETS)).unwrap();
-                let update = TicketUpdate::builder()
-                    .status(TicketStatus::InProgress)
-                    .tags(["bulk"])
-                    .build()
-                    .unwrap();
-                if updater.update(&id, &update).await.is_err() {
-                    failures.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    (
-        start.elapsed().as_secs_f64(),
-        failures.load(Ordering::Relaxed),
-    )
+    let (took, failed) = apply_loop::run(&config, n).await;
+    (took.as_secs_f64(), failed)
 }
 
 fn main() {
