@@ -80,7 +80,8 @@ impl Transport {
     /// request id.
     ///
     /// (Not an `async fn`: the execution takes the request before the future is made, so that
-    /// the future does not hold a second copy of it.)
+    /// the future does not hold a second copy of it. The retry budget counts from this call;
+    /// await the future at once, as `execute` does.)
     pub fn execute_counting<'a, T, D, R>(
         &'a self,
         operation: &'static str,
