@@ -27,6 +27,7 @@ use std::time::Duration;
 use helpdesk::{Config, RateBudget, TicketUpdater};
 use metrics_util::debugging::DebugValue;
 use support::{id, in_progress, poll_until, spawn_child, start_redis, start_redis_with};
+use ticket_http::test_server::{Reply, ScriptedServer};
 use ticket_sandbox::{Provider, Sandbox};
 
 /// The shared rate of the first two tests, requests a second.
@@ -568,5 +569,70 @@ async fn a_redis_back_empty_keeps_the_share_of_the_replicas_seen_before() {
         budget.status().replicas,
         4,
         "the share grew to the whole rate while the other replicas may still spend theirs"
+    );
+}
+
+/// A limit the server states while Redis is down is adopted at once by the replica it was
+/// stated to, and written to the shared budget when Redis answers again, so that a replica
+/// that was never refused adopts it too. (Before: it stayed with the refused replica.)
+#[tokio::test]
+async fn a_limit_stated_while_redis_is_down_is_shared_when_redis_returns() {
+    let Some(mut redis) = start_redis() else {
+        return;
+    };
+    let budget = |url: &str| {
+        let shared = ticket_http::RedisBudget::new(url, "stated", "feishu", "app")
+            .unwrap()
+            .timeout(Duration::from_millis(300));
+        Arc::new(RateBudget::shared(
+            "feishu",
+            Some(ticket_http::Rate::per_second(50)),
+            None,
+            shared,
+        ))
+    };
+    let (a, b) = (budget(&redis.url), budget(&redis.url));
+    let refusals = Arc::new(AtomicU64::new(0));
+    let server = {
+        let refusals = Arc::clone(&refusals);
+        ScriptedServer::start(move |_req| {
+            if refusals.fetch_add(1, Ordering::SeqCst) == 0 {
+                Reply::json(
+                    429,
+                    r#"{"code":99991400,"msg":"request trigger frequency limit"}"#,
+                )
+                .header("x-ogw-ratelimit-limit", "20")
+                .header("x-ogw-ratelimit-reset", "0")
+            } else {
+                Reply::json(200, support::FS_OK)
+            }
+        })
+        .await
+        .unwrap()
+    };
+    let client = |budget: &Arc<RateBudget>| {
+        let hook: Arc<dyn ticket_http::AttemptHook> = budget.clone();
+        support::feishu(server.url(), support::fast(1).attempt_hook(hook))
+    };
+    let (on_a, on_b) = (client(&a), client(&b));
+
+    redis.kill();
+    on_a.update(&id("t1"), &in_progress()).await.unwrap();
+    assert!(!a.status().shared, "fallen back: {:?}", a.status());
+    assert_eq!(a.adopted_rate("update"), Some(20), "adopted at once");
+
+    redis.restart();
+    // Back on Redis at the first probe (within a second): that update writes the rate.
+    poll_until("replica a back on Redis", async || {
+        on_a.update(&id("t2"), &in_progress()).await.unwrap();
+        a.status().shared
+    })
+    .await;
+    on_b.update(&id("t3"), &in_progress()).await.unwrap();
+    assert_eq!(
+        b.adopted_rate("update"),
+        Some(20),
+        "the replica never refused adopts the rate from Redis: {:?}",
+        b.status()
     );
 }

@@ -132,7 +132,9 @@ pub struct BudgetStatus {
 ///
 /// When a server states its limit (Feishu's `x-ogw-ratelimit-limit`) below the budget's rate,
 /// the budget adopts it (never a higher one); with Redis, the adopted rate and the end of the
-/// server's wait are stored there, so every replica slows down, not only the refused one.
+/// server's wait are stored there, so every replica slows down, not only the refused one. A
+/// rate adopted while Redis could not be reached (or lost by a Redis that restarted empty) is
+/// written there when Redis answers again.
 pub struct RateBudget {
     provider: String,
     lanes: [Lane; 2],

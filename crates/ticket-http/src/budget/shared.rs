@@ -281,7 +281,9 @@ impl RedisBudget {
                     return lane.share(self.divisor()).await | waited;
                 }
             };
-            self.recovered(provider);
+            if self.recovered(provider) {
+                self.share_adopted(provider, lane, took.adopted).await;
+            }
             if took.adopted > 0 {
                 lane.adopt(took.adopted);
             }
@@ -356,8 +358,22 @@ impl RedisBudget {
         }
     }
 
-    fn recovered(&self, provider: &str) {
-        if self.fallen_back.swap(false, Ordering::AcqRel) {
+    /// After a fallback: writes the rate `lane` adopted locally (a limit a server stated while
+    /// Redis could not be reached, or one Redis lost in a restart) to the shared budget, when
+    /// Redis holds none or a higher one (`in_redis`), so that every replica adopts it.
+    async fn share_adopted(&self, provider: &str, lane: &Lane, in_redis: u32) {
+        if let Some(local) = lane.adopted()
+            && (in_redis == 0 || local < in_redis)
+        {
+            self.refused(provider, lane, Duration::ZERO, Some(local))
+                .await;
+        }
+    }
+
+    /// Whether Redis answered after a fallback (then says so, once).
+    fn recovered(&self, provider: &str) -> bool {
+        let back = self.fallen_back.swap(false, Ordering::AcqRel);
+        if back {
             // Every other replica that fell back tries Redis within `PROBE_EVERY` and has its
             // answer within the timeout; until then this one keeps to its share as well.
             let grace = micros(PROBE_EVERY + self.timeout);
@@ -369,6 +385,7 @@ impl RedisBudget {
                 "rate budget: back on the shared budget in Redis"
             );
         }
+        back
     }
 }
 
