@@ -15,7 +15,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 ///
 /// The line is read once, straight into the update: `ticket_id` is taken out as the keys go
 /// by and every other key is handed to the update's own JSON form, which refuses unknown ones.
-pub(crate) fn parse_line(line: &str) -> Result<(TicketId, TicketUpdate), String> {
+/// The update is boxed as soon as it is read: it goes on through several results, a batch
+/// and a queue, each of which would otherwise copy all of it (a few hundred bytes).
+pub(crate) fn parse_line(line: &str) -> Result<(TicketId, Box<TicketUpdate>), String> {
     let mut de = serde_json::Deserializer::from_str(line);
     let (id, update) = de
         .deserialize_map(LineVisitor)
@@ -29,7 +31,7 @@ pub(crate) fn parse_line(line: &str) -> Result<(TicketId, TicketUpdate), String>
 struct LineVisitor;
 
 impl<'de> Visitor<'de> for LineVisitor {
-    type Value = (Option<String>, TicketUpdate);
+    type Value = (Option<String>, Box<TicketUpdate>);
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object with `ticket_id` and the update's fields")
@@ -41,7 +43,7 @@ impl<'de> Visitor<'de> for LineVisitor {
             ticket_id: None,
         };
         let update = TicketUpdate::deserialize(de::value::MapAccessDeserializer::new(&mut keys))?;
-        Ok((keys.ticket_id, update))
+        Ok((keys.ticket_id, Box::new(update)))
     }
 }
 
@@ -121,7 +123,7 @@ pub(crate) struct Flags {
 
 impl Flags {
     /// `update` with the flags added (checked again, as a built update is).
-    pub(crate) fn apply(self, update: TicketUpdate) -> Result<TicketUpdate, String> {
+    pub(crate) fn apply(self, update: Box<TicketUpdate>) -> Result<Box<TicketUpdate>, String> {
         if !self.merge && !self.verify {
             return Ok(update);
         }
@@ -132,7 +134,7 @@ impl Flags {
         if self.verify {
             b = b.verify();
         }
-        b.build().map_err(|e| e.to_string())
+        b.build().map(Box::new).map_err(|e| e.to_string())
     }
 }
 
@@ -140,7 +142,7 @@ impl Flags {
 pub(crate) fn parse_line_with(
     line: &str,
     flags: Flags,
-) -> Result<(TicketId, TicketUpdate), String> {
+) -> Result<(TicketId, Box<TicketUpdate>), String> {
     let (id, update) = parse_line(line)?;
     Ok((id, flags.apply(update)?))
 }

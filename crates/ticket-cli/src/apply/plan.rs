@@ -30,7 +30,7 @@ struct Totals {
     failures: Vec<Value>,
 }
 
-type Job = (u64, TicketId, TicketUpdate);
+type Job = (u64, TicketId, Box<TicketUpdate>);
 type Planned = (u64, TicketId, Result<TicketPlan, TicketError>);
 
 pub(super) async fn run(

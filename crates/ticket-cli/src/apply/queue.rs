@@ -87,7 +87,9 @@ pub(super) struct Job {
     /// [`crate::line::line_hash`] of the line, for the journal.
     pub(super) hash: u64,
     pub(super) id: TicketId,
-    pub(super) update: TicketUpdate,
+    /// Boxed, as [`crate::line::parse_line`] returns it: a job moves through a batch and a
+    /// queue.
+    pub(super) update: Box<TicketUpdate>,
 }
 
 /// Appends a line to the failures file, verbatim.
