@@ -133,6 +133,95 @@ impl Sandbox {
         &self.shared.config.credentials
     }
 
+    /// The environment that points the `helpdesk` facade (and the `helpdesk` CLI) at this
+    /// sandbox for `provider`, with a static credential: `TICKET_PROVIDER`, then the facade's
+    /// `TICKET_<PROVIDER>_<KEY>` variables (its `ENV_PREFIX`, the provider and the key, upper
+    /// case), valued from [`Sandbox::base_url`] and [`Sandbox::credentials`]:
+    ///
+    /// - [`Provider::EngageLab`]: `TICKET_ENGAGELAB_BASE_URL`, `TICKET_ENGAGELAB_API_KEY`,
+    ///   `TICKET_ENGAGELAB_API_SECRET`.
+    /// - [`Provider::Feishu`]: `TICKET_FEISHU_BASE_URL`, `TICKET_FEISHU_HELPDESK_ID`,
+    ///   `TICKET_FEISHU_HELPDESK_TOKEN`, `TICKET_FEISHU_USER_ACCESS_TOKEN` (the configured user
+    ///   access token, valid for the token TTL from start; nothing refreshes it; see
+    ///   [`Sandbox::feishu_refreshing_env_vars`]).
+    ///
+    /// Give it to `helpdesk::Config::from_env_vars` or `std::process::Command::envs`, extended
+    /// with any further setting (`TICKET_FEISHU_RATE_LIMIT`, …). This crate does not depend on
+    /// the facade, so the names are spelled here; the workspace's `tests/e2e.rs` connects with
+    /// them for both providers.
+    ///
+    /// ```
+    /// use helpdesk_ticket_sandbox::{Provider, Sandbox};
+    ///
+    /// #[tokio::main(flavor = "current_thread")]
+    /// async fn main() -> std::io::Result<()> {
+    ///     let sandbox = Sandbox::start().await?;
+    ///     let vars = sandbox.env_vars(Provider::EngageLab);
+    ///     let names: Vec<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
+    ///     assert_eq!(
+    ///         names,
+    ///         [
+    ///             "TICKET_PROVIDER",
+    ///             "TICKET_ENGAGELAB_BASE_URL",
+    ///             "TICKET_ENGAGELAB_API_KEY",
+    ///             "TICKET_ENGAGELAB_API_SECRET",
+    ///         ]
+    ///     );
+    ///     assert_eq!(vars[0].1, "engagelab");
+    ///     assert_eq!(vars[1].1, sandbox.base_url());
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn env_vars(&self, provider: Provider) -> Vec<(String, String)> {
+        let c = self.credentials();
+        let mut vars = self.env_vars_common(provider);
+        match provider {
+            Provider::EngageLab => {
+                vars.push(env_var(provider, "api_key", &c.engagelab_api_key));
+                vars.push(env_var(provider, "api_secret", &c.engagelab_api_secret));
+            }
+            Provider::Feishu => vars.push(env_var(
+                provider,
+                "user_access_token",
+                &c.feishu_user_access_token,
+            )),
+        }
+        vars
+    }
+
+    /// [`Sandbox::env_vars`] for Feishu with a refreshing user token in place of the static one:
+    /// `TICKET_PROVIDER`, `TICKET_FEISHU_BASE_URL`, `TICKET_FEISHU_HELPDESK_ID`,
+    /// `TICKET_FEISHU_HELPDESK_TOKEN`, then `TICKET_FEISHU_APP_ID`, `TICKET_FEISHU_APP_SECRET`
+    /// and `TICKET_FEISHU_REFRESH_TOKEN` (the configured refresh token, which is single use:
+    /// after a refresh rotates it, only a client that stored the new one goes on).
+    pub fn feishu_refreshing_env_vars(&self) -> Vec<(String, String)> {
+        let c = self.credentials();
+        let p = Provider::Feishu;
+        let mut vars = self.env_vars_common(p);
+        vars.push(env_var(p, "app_id", &c.feishu_app_id));
+        vars.push(env_var(p, "app_secret", &c.feishu_app_secret));
+        vars.push(env_var(p, "refresh_token", &c.feishu_refresh_token));
+        vars
+    }
+
+    /// `TICKET_PROVIDER`, the base URL and, for Feishu, the helpdesk id and token.
+    fn env_vars_common(&self, provider: Provider) -> Vec<(String, String)> {
+        let c = self.credentials();
+        let mut vars = vec![
+            (PROVIDER_VAR.to_owned(), provider.to_string()),
+            env_var(provider, "base_url", &self.base_url()),
+        ];
+        if provider == Provider::Feishu {
+            vars.push(env_var(provider, "helpdesk_id", &c.feishu_helpdesk_id));
+            vars.push(env_var(
+                provider,
+                "helpdesk_token",
+                &c.feishu_helpdesk_token,
+            ));
+        }
+        vars
+    }
+
     /// Stores (or replaces) an EngageLab ticket; its `ticket_id` is set to `id` and an empty
     /// `updated_at` is set to now.
     pub fn seed_engagelab(&self, id: impl Into<String>, ticket: EngageLabTicket) {
@@ -323,6 +412,18 @@ impl Sandbox {
             let _ = task.await;
         }
     }
+}
+
+/// The `helpdesk` facade's `ENV_PREFIX` and `PROVIDER_VAR` (see [`Sandbox::env_vars`]).
+const ENV_PREFIX: &str = "TICKET_";
+const PROVIDER_VAR: &str = "TICKET_PROVIDER";
+
+/// `(TICKET_<PROVIDER>_<KEY>, value)`, upper case: the facade's variable for `key`.
+fn env_var(provider: Provider, key: &str, value: &str) -> (String, String) {
+    (
+        format!("{ENV_PREFIX}{provider}_{key}").to_ascii_uppercase(),
+        value.to_owned(),
+    )
 }
 
 impl Drop for Sandbox {
