@@ -1,7 +1,7 @@
 //! End to end over real loopback HTTP against the sandbox, through the facade: every unified
 //! field lands in the stored ticket, every error kind comes back typed from the matching server
-//! behaviour, the unsupported-field policy in both modes, and 200 concurrent updates over
-//! reused connections.
+//! behaviour, the unsupported-field policy in both modes, 200 concurrent updates over reused
+//! connections, and the sandbox's `env_vars` read by the facade as its own variables.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -14,7 +14,7 @@ use helpdesk::{
     TicketUpdater,
 };
 use support::id;
-use ticket_sandbox::{Fault, Sandbox, Scope};
+use ticket_sandbox::{Fault, Provider, Sandbox, Scope};
 
 /// A timeout no loaded machine reaches on loopback (an answer must never be cut short into a
 /// timeout), and retries off unless a test turns them on, so each error is the first.
@@ -198,6 +198,64 @@ async fn every_feishu_field_lands() {
         ),
         (Some("6981"), Some("device_sn"), Some("PRN-2024-001"))
     );
+}
+
+/// `Sandbox::env_vars` (and `feishu_refreshing_env_vars`) spell the facade's variables, which
+/// the sandbox cannot take from the facade: read alone, they connect and update a seeded ticket
+/// for each provider. A misspelt name is an unknown key, or leaves a required one unset, or
+/// (outside `TICKET_`) sends the update to the vendor instead: each fails here.
+#[tokio::test]
+async fn the_sandboxs_env_vars_configure_the_facade_for_both_providers() {
+    let sb = Sandbox::builder()
+        .seed_engagelab_default("tk_1")
+        .seed_feishu_default("1")
+        .seed_feishu_default("2")
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut refreshing = sb.feishu_refreshing_env_vars();
+    refreshing.push((
+        "TICKET_FEISHU_REFRESH_TOKEN_FILE".to_owned(),
+        dir.path().join("token").display().to_string(),
+    ));
+    let connect = |vars: Vec<(String, String)>| {
+        assert_eq!(vars[0].0, helpdesk::PROVIDER_VAR);
+        for (name, _) in &vars {
+            assert!(name.starts_with(helpdesk::ENV_PREFIX), "{name}");
+        }
+        helpdesk::connect(&Config::from_env_vars(vars)).unwrap_or_else(|e| panic!("{e}"))
+    };
+
+    let engagelab = connect(sb.env_vars(Provider::EngageLab));
+    assert_eq!(engagelab.provider(), "engagelab");
+    engagelab.update(&id("tk_1"), &el_update()).await.unwrap();
+    let stored = sb.engagelab_ticket("tk_1").unwrap();
+    assert_eq!(
+        (stored.title.as_str(), stored.priority.as_str()),
+        ("Printer jammed", "high")
+    );
+
+    let feishu = connect(sb.env_vars(Provider::Feishu));
+    assert_eq!(feishu.provider(), "feishu");
+    feishu.update(&id("1"), &fs_update()).await.unwrap();
+    assert_eq!(
+        sb.feishu_comments("1").last().map(|c| c.content.as_str()),
+        Some("on it")
+    );
+    assert_eq!(
+        sb.stats().token_refresh_requests,
+        0,
+        "the static user token"
+    );
+
+    let feishu = connect(refreshing);
+    feishu.update(&id("2"), &fs_update()).await.unwrap();
+    assert_eq!(
+        sb.feishu_comments("2").last().map(|c| c.content.as_str()),
+        Some("on it")
+    );
+    assert_eq!(sb.stats().token_refresh_requests, 1, "the refresh token");
 }
 
 #[tokio::test]
