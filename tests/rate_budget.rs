@@ -298,25 +298,16 @@ async fn limited_sandbox(per_second: u32) -> Sandbox {
 /// The settings of a replica: Feishu at `sb` with a static user token, updates limited to
 /// `rate` a second by a budget shared through the Redis at `redis_url`.
 fn replica_env(sb: &Sandbox, redis_url: &str, rate: u32) -> Vec<(String, String)> {
-    let c = sb.credentials();
-    [
-        ("TICKET_PROVIDER", "feishu".to_owned()),
-        ("TICKET_FEISHU_BASE_URL", sb.base_url()),
-        ("TICKET_FEISHU_HELPDESK_ID", c.feishu_helpdesk_id.clone()),
-        (
-            "TICKET_FEISHU_HELPDESK_TOKEN",
-            c.feishu_helpdesk_token.clone(),
-        ),
-        (
-            "TICKET_FEISHU_USER_ACCESS_TOKEN",
-            c.feishu_user_access_token.clone(),
-        ),
-        ("TICKET_FEISHU_RATE_LIMIT", format!("{rate}/s")),
-        ("TICKET_FEISHU_RATE_BUDGET", "redis".to_owned()),
-        ("TICKET_FEISHU_REDIS_URL", redis_url.to_owned()),
-    ]
-    .map(|(k, v)| (k.to_owned(), v))
-    .to_vec()
+    let mut vars = sb.env_vars(Provider::Feishu);
+    vars.extend(
+        [
+            ("TICKET_FEISHU_RATE_LIMIT", format!("{rate}/s")),
+            ("TICKET_FEISHU_RATE_BUDGET", "redis".to_owned()),
+            ("TICKET_FEISHU_REDIS_URL", redis_url.to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    vars
 }
 
 /// Polls every replica until `done` holds for each (a generous deadline against a hang, not a

@@ -266,28 +266,7 @@ pub fn metric_labels() -> String {
 /// The facade settings of a refreshing Feishu token aimed at `sb`, as `TICKET_*` variables,
 /// plus `store` (keys without the `feishu.` prefix, such as `refresh_token_file`).
 pub fn feishu_env(sb: &ticket_sandbox::Sandbox, store: &[(&str, String)]) -> Vec<(String, String)> {
-    let c = sb.credentials();
-    let mut vars = vec![
-        ("TICKET_PROVIDER".to_owned(), "feishu".to_owned()),
-        ("TICKET_FEISHU_APP_ID".into(), c.feishu_app_id.clone()),
-        (
-            "TICKET_FEISHU_APP_SECRET".into(),
-            c.feishu_app_secret.clone(),
-        ),
-        (
-            "TICKET_FEISHU_REFRESH_TOKEN".into(),
-            c.feishu_refresh_token.clone(),
-        ),
-        (
-            "TICKET_FEISHU_HELPDESK_ID".into(),
-            c.feishu_helpdesk_id.clone(),
-        ),
-        (
-            "TICKET_FEISHU_HELPDESK_TOKEN".into(),
-            c.feishu_helpdesk_token.clone(),
-        ),
-        ("TICKET_FEISHU_BASE_URL".into(), sb.base_url()),
-    ];
+    let mut vars = sb.feishu_refreshing_env_vars();
     for (key, value) in store {
         vars.push((
             format!("TICKET_FEISHU_{}", key.to_uppercase()),
