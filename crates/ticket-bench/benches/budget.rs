@@ -168,24 +168,11 @@ fn run(
     replicas: u64,
     tasks: u64,
 ) -> Run {
-    let c = sb.credentials();
-    let mut vars = vec![
-        ("TICKET_PROVIDER", "feishu".to_owned()),
-        ("TICKET_FEISHU_BASE_URL", sb.base_url()),
-        ("TICKET_FEISHU_HELPDESK_ID", c.feishu_helpdesk_id.clone()),
-        (
-            "TICKET_FEISHU_HELPDESK_TOKEN",
-            c.feishu_helpdesk_token.clone(),
-        ),
-        (
-            "TICKET_FEISHU_USER_ACCESS_TOKEN",
-            c.feishu_user_access_token.clone(),
-        ),
-        ("TICKET_FEISHU_RATE_LIMIT", format!("{rate}/s")),
-        ("TICKET_FEISHU_RATE_BUDGET", kind.to_owned()),
-    ];
+    let mut vars = sb.env_vars(Provider::Feishu);
+    vars.push(("TICKET_FEISHU_RATE_LIMIT".to_owned(), format!("{rate}/s")));
+    vars.push(("TICKET_FEISHU_RATE_BUDGET".to_owned(), kind.to_owned()));
     if kind == "redis" {
-        vars.push(("TICKET_FEISHU_REDIS_URL", redis.url().to_owned()));
+        vars.push(("TICKET_FEISHU_REDIS_URL".to_owned(), redis.url().to_owned()));
     }
     let exe = std::env::current_exe().expect("this binary");
     let started = Instant::now();

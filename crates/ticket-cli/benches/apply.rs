@@ -71,23 +71,6 @@ fn write_lines(path: &Path, n: usize) {
     f.flush().unwrap();
 }
 
-fn envs(sb: &Sandbox) -> Vec<(&'static str, String)> {
-    let c = sb.credentials();
-    vec![
-        ("TICKET_PROVIDER", "feishu".to_owned()),
-        ("TICKET_FEISHU_BASE_URL", sb.base_url()),
-        ("TICKET_FEISHU_HELPDESK_ID", c.feishu_helpdesk_id.clone()),
-        (
-            "TICKET_FEISHU_HELPDESK_TOKEN",
-            c.feishu_helpdesk_token.clone(),
-        ),
-        (
-            "TICKET_FEISHU_USER_ACCESS_TOKEN",
-            c.feishu_user_access_token.clone(),
-        ),
-    ]
-}
-
 /// Peak resident set of a running process, from /proc (Linux), in KiB.
 fn vm_hwm(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -105,7 +88,7 @@ fn run_cli(sb: &Sandbox, file: &Path, extra: &[&str]) -> CliRun {
     let start = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_helpdesk"))
         .env_clear()
-        .envs(envs(sb))
+        .envs(sb.env_vars(Provider::Feishu))
         .arg("apply")
         .arg(file)
         .args([

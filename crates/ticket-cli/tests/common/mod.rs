@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use ticket_sandbox::{Sandbox, SandboxBuilder};
+use ticket_sandbox::{Provider, Sandbox, SandboxBuilder};
 use tokio::runtime::Runtime;
 
 /// Every credential the sandbox accepts, as the strings a leak check looks for.
@@ -45,29 +45,11 @@ impl Env {
         self.dir.path().join(name)
     }
 
-    /// The environment that configures `provider` against this sandbox.
+    /// The environment that configures `provider` (`feishu` or `engagelab`) against this
+    /// sandbox: [`Sandbox::env_vars`].
     pub fn vars(&self, provider: &str) -> Vec<(String, String)> {
-        let c = self.sb.credentials();
-        let base = self.sb.base_url();
-        let mut v = vec![("TICKET_PROVIDER".to_owned(), provider.to_owned())];
-        let mut put = |k: &str, val: &str| v.push((k.to_owned(), val.to_owned()));
-        match provider {
-            "feishu" => {
-                put("TICKET_FEISHU_BASE_URL", &base);
-                put("TICKET_FEISHU_HELPDESK_ID", &c.feishu_helpdesk_id);
-                put("TICKET_FEISHU_HELPDESK_TOKEN", &c.feishu_helpdesk_token);
-                put(
-                    "TICKET_FEISHU_USER_ACCESS_TOKEN",
-                    &c.feishu_user_access_token,
-                );
-            }
-            _ => {
-                put("TICKET_ENGAGELAB_BASE_URL", &base);
-                put("TICKET_ENGAGELAB_API_KEY", &c.engagelab_api_key);
-                put("TICKET_ENGAGELAB_API_SECRET", &c.engagelab_api_secret);
-            }
-        }
-        v
+        let provider: Provider = provider.parse().unwrap();
+        self.sb.env_vars(provider)
     }
 
     /// `helpdesk` configured for `provider` from a clean environment.
