@@ -10,10 +10,14 @@
 # (≥ 0.9 is the goal: helpdesk does at least 0.9 of the loop's work per instruction / second).
 #   crates/ticket-bench/scripts/apply.sh                 # N=10000 ROUNDS=5
 #   N=200 ROUNDS=1 crates/ticket-bench/scripts/apply.sh  # quick
+# With PER_UPDATE=LO:HI (N is then HI), instead: each process's instructions per update, free of
+# start-up and the check pass's fixed costs, (count with HI lines − count with LO) / (HI − LO):
+#   PER_UPDATE=1000:3000 crates/ticket-bench/scripts/apply.sh   # ~2 minutes
 # Needs valgrind.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 N=${N:-10000}
+if [ -n "${PER_UPDATE:-}" ]; then N=${PER_UPDATE#*:}; fi
 ROUNDS=${ROUNDS:-5}
 PORT=${PORT:-18098}
 . "$ROOT/crates/ticket-bench/scripts/apply-env.sh"
@@ -30,18 +34,27 @@ check() { # what ran must have sent every update
     loop) grep -q ' 0$' "$WORK/out" ;;
     esac || { echo "$1 did not apply all $N updates:" >&2; cat "$WORK/out" >&2; exit 1; }
 }
-instructions() { # helpdesk | loop
-    local cmd
+instructions() { # helpdesk | loop [LINES]: LINES (default N) of the input, or updates
+    local cmd n=${2:-$N}
+    head -n "$n" "$WORK/updates.jsonl" >"$WORK/input.jsonl"
     case $1 in
-    helpdesk) cmd=("$HELPDESK" apply "$WORK/updates.jsonl" --concurrency 8 --output json) ;;
-    loop) cmd=("$LOOP" --base-url "$BASE" --updates "$N") ;;
+    helpdesk) cmd=("$HELPDESK" apply "$WORK/input.jsonl" --concurrency 8 --output json) ;;
+    loop) cmd=("$LOOP" --base-url "$BASE" --updates "$n") ;;
     esac
     valgrind --tool=callgrind --callgrind-out-file=/dev/null "${cmd[@]}" 2>"$WORK/cg" >"$WORK/out"
-    check "$1"
+    N=$n check "$1"
     sed -n 's/.*Collected : //p' "$WORK/cg"
 }
 wall_ms() { local t0; t0=$(date +%s%N); run "$1"; check "$1"; echo $((($(date +%s%N) - t0) / 1000000)); }
 run helpdesk; run loop # warm-up: the sandbox's tickets and page cache, not counted
+if [ -n "${PER_UPDATE:-}" ]; then
+    lo=${PER_UPDATE%:*} hi=${PER_UPDATE#*:}
+    h=$((($(instructions helpdesk "$hi") - $(instructions helpdesk "$lo")) / (hi - lo)))
+    l=$((($(instructions loop "$hi") - $(instructions loop "$lo")) / (hi - lo)))
+    echo "instructions per update ($hi − $lo lines): helpdesk apply $h, library loop $l," \
+        "loop ÷ helpdesk $(awk -v l="$l" -v h="$h" 'BEGIN { printf "%.3f", l / h }')"
+    exit 0
+fi
 echo "N=$N updates, concurrency 8, $ROUNDS rounds, every round kept"
 for r in $(seq "$ROUNDS"); do
     hi=$(instructions helpdesk); li=$(instructions loop)
