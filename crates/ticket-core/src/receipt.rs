@@ -55,6 +55,7 @@ impl UpdateReceipt {
 
     /// Sets what merge mode did.
     #[must_use]
+    #[inline]
     pub fn with_merge(mut self, merge: Option<MergeReport>) -> Self {
         self.merge = merge.map(Box::new);
         self
@@ -62,6 +63,7 @@ impl UpdateReceipt {
 
     /// Sets the verification.
     #[must_use]
+    #[inline]
     pub fn with_verification(mut self, verification: Option<Verification>) -> Self {
         self.verification = verification.map(Box::new);
         self
@@ -69,6 +71,7 @@ impl UpdateReceipt {
 
     /// Sets when the ticket was updated.
     #[must_use]
+    #[inline]
     pub fn with_updated_at(mut self, updated_at: Option<OffsetDateTime>) -> Self {
         self.updated_at = updated_at;
         self
@@ -76,6 +79,7 @@ impl UpdateReceipt {
 
     /// Sets the request id.
     #[must_use]
+    #[inline]
     pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
         self.request_id = request_id;
         self
@@ -83,6 +87,7 @@ impl UpdateReceipt {
 
     /// Sets the update time as the provider sent it.
     #[must_use]
+    #[inline]
     pub fn with_updated_at_raw(mut self, raw: Option<String>) -> Self {
         self.updated_at_raw = raw;
         self
@@ -90,6 +95,7 @@ impl UpdateReceipt {
 
     /// Sets the ticket id the provider confirmed.
     #[must_use]
+    #[inline]
     pub fn with_confirmed_ticket_id(mut self, id: Option<String>) -> Self {
         self.confirmed_ticket_id = id;
         self
@@ -97,6 +103,7 @@ impl UpdateReceipt {
 
     /// Sets the dropped fields.
     #[must_use]
+    #[inline]
     pub fn with_dropped(mut self, dropped: Vec<Field>) -> Self {
         self.dropped = dropped;
         self
@@ -104,6 +111,7 @@ impl UpdateReceipt {
 
     /// Sets the number of attempts.
     #[must_use]
+    #[inline]
     pub fn with_attempts(mut self, attempts: u32) -> Self {
         self.attempts = attempts;
         self
@@ -149,6 +157,7 @@ impl RequestPreview {
 
     /// Sets the fields that would be dropped.
     #[must_use]
+    #[inline]
     pub fn with_dropped(mut self, dropped: Vec<Field>) -> Self {
         self.dropped = dropped;
         self

@@ -334,10 +334,22 @@ impl Transport {
     /// The request id of `response` (the first of the API's request-id headers it carries),
     /// scrubbed.
     fn request_id(&self, response: &reqwest::Response) -> Option<String> {
-        self.request_id_headers
-            .iter()
-            .find_map(|h| response.headers().get(h))
-            .and_then(|v| v.to_str().ok())
+        // The first of the names, in their order, that the response carries (its first value):
+        // one pass over the response's few headers rather than a hashed lookup per name.
+        let names = &self.request_id_headers;
+        let mut found: Option<(usize, &HeaderValue)> = None;
+        for (name, value) in response.headers() {
+            if let Some(i) = names.iter().position(|n| n == name)
+                && found.is_none_or(|(best, _)| i < best)
+            {
+                found = Some((i, value));
+                if i == 0 {
+                    break;
+                }
+            }
+        }
+        found
+            .and_then(|(_, v)| v.to_str().ok())
             .map(|id| self.secrets.scrub(id))
     }
 
@@ -406,6 +418,39 @@ mod tests {
     use crate::RetryPolicy;
     use reqwest::{Method, Url};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The request id comes from the first of the names, in their order (not the response's),
+    /// that the response carries, and from that header's first value; one that is not text
+    /// gives none rather than a later name's.
+    #[test]
+    fn the_request_id_is_the_first_named_header_present() {
+        let transport =
+            Transport::new("x", HttpOptions::default(), &["X-Request-Id", "x-trace-id"]).unwrap();
+        let id = |headers: &[(&str, &[u8])]| {
+            let mut response = http::Response::builder();
+            for (name, value) in headers {
+                response = response.header(*name, HeaderValue::from_bytes(value).unwrap());
+            }
+            transport.request_id(&reqwest::Response::from(response.body("").unwrap()))
+        };
+        assert_eq!(id(&[]), None);
+        assert_eq!(id(&[("content-type", b"application/json")]), None);
+        assert_eq!(id(&[("x-trace-id", b"t")]).as_deref(), Some("t"));
+        assert_eq!(
+            id(&[("x-trace-id", b"t"), ("date", b"d"), ("x-request-id", b"r")]).as_deref(),
+            Some("r")
+        );
+        assert_eq!(
+            id(&[
+                ("x-request-id", b"r1"),
+                ("x-trace-id", b"t"),
+                ("x-request-id", b"r2")
+            ])
+            .as_deref(),
+            Some("r1")
+        );
+        assert_eq!(id(&[("x-request-id", b"\xff"), ("x-trace-id", b"t")]), None);
+    }
 
     /// A server that sends the head and part of the body, then stalls: the attempt's limit
     /// covers the body read, and the timeout says the request may have been sent.

@@ -93,12 +93,14 @@ impl TicketUpdateBuilder {
     }
 
     /// Sets the priority.
+    #[inline]
     pub fn priority(mut self, priority: Priority) -> Self {
         self.update.priority = Some(priority);
         self
     }
 
     /// Sets the kind.
+    #[inline]
     pub fn kind(mut self, kind: TicketKind) -> Self {
         self.update.kind = Some(kind);
         self
@@ -176,6 +178,7 @@ impl TicketUpdateBuilder {
     }
 
     /// Marks the ticket solved or unsolved.
+    #[inline]
     pub fn solved(mut self, solved: bool) -> Self {
         self.update.solved = Some(solved);
         self
@@ -189,6 +192,7 @@ impl TicketUpdateBuilder {
 
     /// Sets who may read the comment (requires a comment). A provider that cannot carry
     /// visibility refuses it; under the lenient policy it drops the comment with it.
+    #[inline]
     pub fn comment_visibility(mut self, visibility: CommentVisibility) -> Self {
         self.update.comment_visibility = Some(visibility);
         self
@@ -222,6 +226,7 @@ impl TicketUpdateBuilder {
     }
 
     /// Sets the policy for fields the provider cannot carry (default: strict).
+    #[inline]
     pub fn policy(mut self, policy: UnsupportedPolicy) -> Self {
         self.update.policy = policy;
         self
@@ -238,6 +243,7 @@ impl TicketUpdateBuilder {
     /// [`remove_tag`](Self::remove_tag) and [`unset_custom_field`](Self::unset_custom_field)
     /// are resolved against it. Read-then-write is not atomic: see
     /// [`TicketUpdate::merged_with`].
+    #[inline]
     pub fn merge(mut self) -> Self {
         self.update.merge = true;
         self
@@ -245,6 +251,7 @@ impl TicketUpdateBuilder {
 
     /// Reads the ticket back after the update and compares every field sent; the receipt
     /// carries the outcome ([`UpdateReceipt::verification`](crate::UpdateReceipt::verification)).
+    #[inline]
     pub fn verify(mut self) -> Self {
         self.update.verify = true;
         self
