@@ -282,7 +282,9 @@ impl RedisBudget {
                 }
             };
             if self.recovered(provider) {
-                self.share_adopted(provider, lane, took.adopted).await;
+                // Boxed: once after an outage, and a Redis call's state would otherwise
+                // enlarge every update's wait for the budget.
+                Box::pin(self.share_adopted(provider, lane, took.adopted)).await;
             }
             if took.adopted > 0 {
                 lane.adopt(took.adopted);
