@@ -9,11 +9,13 @@ cd "$ROOT"
 cargo build --release -q -p helpdesk-ticket-cli -p helpdesk-ticket-sandbox
 LOOP=$(cargo bench -q -p ticket-bench --bench apply_loop --no-run --message-format=json 2>/dev/null |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
-HELPDESK=$ROOT/target/release/helpdesk
+# Where cargo put them: CARGO_TARGET_DIR when set (a clean build elsewhere), else target/.
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+HELPDESK=$TARGET/release/helpdesk
 WORK=$(mktemp -d)
 SEEDS=()
 for i in $(seq 0 999); do SEEDS+=(--seed-feishu "t$i"); done
-"$ROOT/target/release/ticket-sandbox" --port "$PORT" --request-log-max-bytes 0 "${SEEDS[@]}" \
+"$TARGET/release/ticket-sandbox" --port "$PORT" --request-log-max-bytes 0 "${SEEDS[@]}" \
     >"$WORK/banner" 2>&1 &
 SANDBOX=$!
 trap 'kill $SANDBOX 2>/dev/null; rm -rf "$WORK"' EXIT
